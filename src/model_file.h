@@ -1,0 +1,116 @@
+/* model_file.h: a TensorFlow.js graph model (model.json + weight shards) as an
+ * in-memory graph description. Parses the JSON, checks every shard's byte
+ * count against the weightsManifest and dequantizes the weights. Knows
+ * nothing of XNNPACK (internal).
+ *
+ * model.json may carry our own top-level key, which TensorFlow.js ignores:
+ *   "mvb": {"preprocess": {"size": [H, W], "resize": "bilinear-antialias",
+ *                          "mean": [r, g, b], "std": [r, g, b]}}
+ * Without it (e.g. the original system's model.json) the defaults are the
+ * signature's input H x W, "bilinear-antialias", mean 0.5 and std 0.5 per
+ * channel (pixels scaled to [-1, 1], as InceptionV3 expects).
+ */
+#ifndef MVB_MODEL_FILE_H
+#define MVB_MODEL_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "image.h"
+#include "mvb.h"
+
+#define MVB_MAX_RANK 6
+
+typedef enum mvb_dtype { MVB_DTYPE_F32 = 0, MVB_DTYPE_I32 = 1 } mvb_dtype;
+
+/* A weight named in the weightsManifest, dequantized. */
+typedef struct mvb_const {
+  char *name;
+  mvb_dtype dtype;
+  int rank;
+  int64_t shape[MVB_MAX_RANK];
+  size_t count;  /* product of shape (1 for a scalar) */
+  float *f32;    /* (count) when dtype is F32, else NULL; owned */
+  int32_t *i32;  /* (count) when dtype is I32, else NULL; owned */
+} mvb_const;
+
+typedef enum mvb_attr_kind {
+  MVB_ATTR_I,      /* {"i": "3"} */
+  MVB_ATTR_F,      /* {"f": 0.5} */
+  MVB_ATTR_B,      /* {"b": true} */
+  MVB_ATTR_S,      /* {"s": base64}, decoded */
+  MVB_ATTR_TYPE,   /* {"type": "DT_FLOAT"} */
+  MVB_ATTR_LIST,   /* {"list": {"i": [...]}} or {"list": {"s": [...]}} or
+                      {"list": {"f": [...]}} or {"list": {}} */
+  MVB_ATTR_SHAPE,  /* {"shape": {"dim": [{"size": "-1"}, ...]}} */
+  MVB_ATTR_OTHER,  /* e.g. {"tensor": ...}: kept by name only */
+} mvb_attr_kind;
+
+typedef struct mvb_attr {
+  char *name;
+  mvb_attr_kind kind;
+  int64_t i;          /* I; B as 0/1 */
+  float f;            /* F */
+  char *s;            /* S (decoded, NUL-terminated) or TYPE ("DT_FLOAT") */
+  int64_t *ints;      /* LIST of i, or SHAPE dims (-1 = unknown) */
+  size_t n_ints;
+  float *floats;      /* LIST of f */
+  size_t n_floats;
+  char **strs;        /* LIST of s, decoded */
+  size_t n_strs;
+} mvb_attr;
+
+/* One input of a node: "name", "name:1" (output 1), never "^control"
+ * (control inputs are dropped while parsing). */
+typedef struct mvb_input {
+  char *node;
+  int output;
+} mvb_input;
+
+typedef struct mvb_node {
+  char *name;
+  char *op;
+  mvb_input *inputs;
+  size_t n_inputs;
+  mvb_attr *attrs;
+  size_t n_attrs;
+} mvb_node;
+
+typedef struct mvb_model_file {
+  mvb_node *nodes;      /* (n_nodes) in model.json order */
+  size_t n_nodes;
+  mvb_const *consts;    /* (n_consts) in manifest order */
+  size_t n_consts;
+  char *input_node;     /* signature input, e.g. "input_1" (":0" removed) */
+  int64_t input_shape[MVB_MAX_RANK]; /* from the signature; -1 = batch */
+  int input_rank;
+  char *output_node;    /* signature output, e.g. "Identity" */
+  int output_index;     /* the ":N" of the output name */
+  mvb_preprocess preprocess;
+} mvb_model_file;
+
+/* Parses model.json text plus its shards (in manifest order: groups in
+ * order, paths in order). Shard buffers are only read during the call. */
+mvb_status mvb_model_file_parse(const char *json, size_t json_size,
+                                const uint8_t *const *shards,
+                                const size_t *shard_sizes, size_t shard_count,
+                                mvb_model_file *out, mvb_error *err);
+
+/* Reads dir/model.json and the shard files it names, then parses. */
+mvb_status mvb_model_file_read_dir(const char *dir, mvb_model_file *out,
+                                   mvb_error *err);
+
+void mvb_model_file_free(mvb_model_file *file); /* zeroes it; empty is ok */
+
+const mvb_node *mvb_model_file_node(const mvb_model_file *file,
+                                    const char *name);
+const mvb_const *mvb_model_file_const(const mvb_model_file *file,
+                                      const char *name);
+const mvb_attr *mvb_node_attr(const mvb_node *node, const char *name);
+
+/* Frees one constant's data early (the graph builder calls this once
+ * XNNPACK has packed it), keeping its name and shape. */
+void mvb_const_release(mvb_const *c);
+
+#endif
