@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// Writes the op models of op-cases.mjs as graph-model directories, each with a seeded
+// random input (input.f32, NHWC float32 little-endian) and TensorFlow.js 4.22's cpu
+// backend output on it (expected.f32) read back from the files on disk, plus case.json.
+//
+//   node tests/ops/make-op-models.mjs [--out build/ops-models] [--only NAME_SUBSTRING]
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GraphBuilder, mulberry32, seedFromName } from './graph-builder.mjs';
+import { cases } from './op-cases.mjs';
+import { loadDirGraphModel } from './tfjs-dir-model.mjs';
+import { tf } from './tfjs.mjs';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const defaultOutDir = join(repoRoot, 'build', 'ops-models');
+
+const f32Bytes = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+function makeInput(c) {
+  const rand = mulberry32(seedFromName(`${c.name}/input`));
+  const amp = (c.inputScale ?? 2) / 2;
+  const v = new Float32Array(c.input.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < v.length; i++) v[i] = amp * (2 * rand() - 1);
+  return v;
+}
+
+function build(c) {
+  const g = new GraphBuilder(c.name);
+  g.output(c.build(g, g.input(c.input)));
+  return g;
+}
+
+async function writeModel(dir, { json, files }) {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'model.json'), JSON.stringify(json, null, 1));
+  for (const [p, bytes] of files) await writeFile(join(dir, p), bytes);
+}
+
+async function runTfjs(dir, input, shape) {
+  const model = await loadDirGraphModel(tf, dir);
+  try {
+    const x = tf.tensor(input, shape, 'float32');
+    const y = model.execute(x);
+    const out = { shape: y.shape, data: y.dataSync().slice() };
+    tf.dispose([x, y]);
+    return out;
+  } finally {
+    model.dispose();
+  }
+}
+
+// Generates every case (or those whose name contains `only`) into outDir, replacing
+// what was there. Returns the list of case descriptions written.
+export async function generateOpModels(outDir = defaultOutDir, { only } = {}) {
+  await tf.setBackend('cpu');
+  await rm(outDir, { recursive: true, force: true });
+  const written = [];
+  for (const c of cases) {
+    if (only && !c.name.includes(only)) continue;
+    const dir = join(outDir, c.name);
+    const input = makeInput(c);
+    const desc = {
+      name: c.name,
+      expect: c.expect,
+      mentions: c.mentions ?? [],
+      mentionsAny: c.mentionsAny ?? [],
+      inputShape: c.input,
+    };
+    const g = build(c);
+    if (c.expect === 'refuse') {
+      await writeModel(dir, g.serialize({ outputShape: [-1], ...c.serialize }));
+    } else {
+      // The signature's output shape is only known after a first run; the reference
+      // then comes from a second run on the files as written.
+      await writeModel(dir, g.serialize({ outputShape: [-1], ...c.serialize }));
+      let first;
+      try {
+        first = await runTfjs(dir, input, c.input);
+      } catch (e) {
+        throw new Error(`TensorFlow.js cannot run op model ${c.name}: ${e.message}`);
+      }
+      await writeModel(dir, build(c).serialize({ outputShape: [-1, ...first.shape.slice(1)], ...c.serialize }));
+      const ref = await runTfjs(dir, input, c.input);
+      await writeFile(join(dir, 'expected.f32'), f32Bytes(ref.data));
+      desc.outputShape = ref.shape;
+      desc.maxAbsRef = ref.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    }
+    await writeFile(join(dir, 'input.f32'), f32Bytes(input));
+    await writeFile(join(dir, 'case.json'), JSON.stringify(desc, null, 1));
+    written.push({ ...desc, dir });
+  }
+  await mkdir(outDir, { recursive: true });
+  await writeFile(join(outDir, 'index.json'), JSON.stringify(written.map((d) => d.name), null, 1));
+  return written;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const opt = (name) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const out = opt('--out') ? resolve(opt('--out')) : defaultOutDir;
+  const written = await generateOpModels(out, { only: opt('--only') });
+  for (const d of written) {
+    const shape = d.outputShape ? `-> [${d.outputShape}] max|ref| ${d.maxAbsRef.toFixed(4)}` : '(must be refused)';
+    console.log(`${d.name.padEnd(44)} [${d.inputShape}] ${shape}`);
+  }
+  console.log(`${written.length} op models in ${out}`);
+}

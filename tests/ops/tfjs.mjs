@@ -1,0 +1,5 @@
+// The one place that imports TensorFlow.js for the tests and benchmarks, so scripts
+// outside tests/ (bench/) resolve it from tests/node_modules.
+import * as tf from '@tensorflow/tfjs';
+
+export { tf };
