@@ -1,0 +1,273 @@
+/* mvb.c: the public API (mvb.h), tying the model file, the XNNPACK graph
+ * and image preprocessing together. */
+#include "mvb.h"
+
+#include <math.h>
+#include <pthreadpool.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "graph.h"
+#include "image.h"
+#include "model_file.h"
+
+struct mvb_model {
+  mvb_options options;
+  mvb_error error;
+  pthreadpool_t threadpool; /* NULL for one thread */
+  mvb_model_file file;      /* consts XNNPACK reads unpacked live here */
+  mvb_graph *graph;         /* NULL until a model is loaded */
+};
+
+mvb_options mvb_default_options(void) {
+  mvb_options o;
+  memset(&o, 0, sizeof o);
+  o.num_threads = 1;
+  o.max_image_pixels = MVB_DEFAULT_MAX_IMAGE_PIXELS;
+  o.mountain_above = 0.65f;
+  o.beach_below = 0.35f;
+  return o;
+}
+
+mvb_model *mvb_model_create(const mvb_options *options) {
+  mvb_model *m = calloc(1, sizeof *m);
+  if (!m) return NULL;
+  m->options = options ? *options : mvb_default_options();
+  if (m->options.num_threads < 1) m->options.num_threads = 1;
+  return m;
+}
+
+static void unload(mvb_model *m) {
+  mvb_graph_free(m->graph);
+  m->graph = NULL;
+  mvb_model_file_free(&m->file);
+  if (m->threadpool) pthreadpool_destroy(m->threadpool);
+  m->threadpool = NULL;
+}
+
+static void log_line(const mvb_model *m, const char *line) {
+  if (m->options.log) m->options.log(m->options.log_user, line);
+}
+
+static mvb_status check_options(mvb_model *m) {
+  const mvb_options *o = &m->options;
+  if (!(o->beach_below >= 0.0f && o->beach_below <= o->mountain_above &&
+        o->mountain_above <= 1.0f))
+    return mvb_fail(&m->error, MVB_ERR_INVALID_ARGUMENT,
+                    "thresholds must satisfy 0 <= beach_below (%g) <= "
+                    "mountain_above (%g) <= 1",
+                    o->beach_below, o->mountain_above);
+  if (o->max_image_pixels == 0)
+    return mvb_fail(&m->error, MVB_ERR_INVALID_ARGUMENT,
+                    "max_image_pixels must be at least 1");
+  return MVB_OK;
+}
+
+/* Shared tail of both loaders: the parsed file becomes a runtime. */
+static mvb_status build(mvb_model *m) {
+  mvb_status s = check_options(m);
+  if (s != MVB_OK) return s;
+  if (m->options.num_threads > 1) {
+    m->threadpool = pthreadpool_create((size_t)m->options.num_threads);
+    if (!m->threadpool)
+      return mvb_fail(&m->error, MVB_ERR_OUT_OF_MEMORY,
+                      "cannot create a pool of %d threads",
+                      m->options.num_threads);
+  }
+  s = mvb_graph_build(&m->file, m->threadpool, &m->graph, &m->error);
+  if (s != MVB_OK) return s;
+  const mvb_preprocess *pp = &m->file.preprocess;
+  if (mvb_graph_input_count(m->graph) != (size_t)pp->height * pp->width * 3)
+    return mvb_fail(&m->error, MVB_ERR_SHAPE,
+                    "the graph input has %zu values; preprocessing makes "
+                    "%d x %d x 3",
+                    mvb_graph_input_count(m->graph), pp->height, pp->width);
+  log_line(m, "model loaded");
+  return MVB_OK;
+}
+
+mvb_status mvb_model_load_dir(mvb_model *model, const char *dir) {
+  if (!model) return MVB_ERR_INVALID_ARGUMENT;
+  mvb_error_clear(&model->error);
+  unload(model);
+  if (!dir)
+    return mvb_fail(&model->error, MVB_ERR_INVALID_ARGUMENT,
+                    "model directory is NULL");
+  mvb_status s = mvb_model_file_read_dir(dir, &model->file, &model->error);
+  if (s == MVB_OK) s = build(model);
+  if (s != MVB_OK) unload(model);
+  return s;
+}
+
+mvb_status mvb_model_load_buffers(mvb_model *model, const char *json,
+                                  size_t json_size,
+                                  const uint8_t *const *shards,
+                                  const size_t *shard_sizes,
+                                  size_t shard_count) {
+  if (!model) return MVB_ERR_INVALID_ARGUMENT;
+  mvb_error_clear(&model->error);
+  unload(model);
+  if (!json || json_size == 0 || (shard_count > 0 && (!shards || !shard_sizes)))
+    return mvb_fail(&model->error, MVB_ERR_INVALID_ARGUMENT,
+                    "model.json text and shard arrays must not be NULL or "
+                    "empty");
+  mvb_status s = mvb_model_file_parse(json, json_size, shards, shard_sizes,
+                                      shard_count, &model->file,
+                                      &model->error);
+  if (s == MVB_OK) s = build(model);
+  if (s != MVB_OK) unload(model);
+  return s;
+}
+
+static mvb_status require_loaded(mvb_model *m) {
+  if (!m->graph)
+    return mvb_fail(&m->error, MVB_ERR_STATE, "no model is loaded");
+  return MVB_OK;
+}
+
+/* Runs the graph on its (already filled) input and reads one score. */
+static mvb_status score_input(mvb_model *m, mvb_result *result) {
+  mvb_status s = mvb_graph_invoke(m->graph, &m->error);
+  if (s != MVB_OK) return s;
+  if (mvb_graph_output_count(m->graph) != 1)
+    return mvb_fail(&m->error, MVB_ERR_SHAPE,
+                    "the model outputs %zu values; a classifier must output "
+                    "one score",
+                    mvb_graph_output_count(m->graph));
+  float score = mvb_graph_output(m->graph)[0];
+  if (!(score >= 0.0f && score <= 1.0f))
+    return mvb_fail(&m->error, MVB_ERR_BACKEND,
+                    "the model's score %g is not a probability in [0, 1]",
+                    score);
+  result->score = score;
+  result->verdict = mvb_verdict_for_score(score, m->options.mountain_above,
+                                          m->options.beach_below);
+  result->confidence = result->verdict == MVB_MOUNTAIN ? score
+                       : result->verdict == MVB_BEACH  ? 1.0f - score
+                                                       : fmaxf(score, 1.0f - score);
+  return MVB_OK;
+}
+
+static mvb_status classify_image(mvb_model *m, mvb_image *image,
+                                 mvb_result *result) {
+  mvb_status s = mvb_image_to_tensor(image, &m->file.preprocess,
+                                     mvb_graph_input(m->graph), &m->error);
+  mvb_image_free(image);
+  if (s != MVB_OK) return s;
+  return score_input(m, result);
+}
+
+mvb_status mvb_classify_encoded(mvb_model *model, const uint8_t *bytes,
+                                size_t size, mvb_result *result) {
+  if (!model) return MVB_ERR_INVALID_ARGUMENT;
+  mvb_error_clear(&model->error);
+  if (!result || (!bytes && size > 0))
+    return mvb_fail(&model->error, MVB_ERR_INVALID_ARGUMENT,
+                    "image bytes and result must not be NULL");
+  mvb_status s = require_loaded(model);
+  mvb_image image = {0};
+  if (s == MVB_OK)
+    s = mvb_image_decode(bytes, size, model->options.max_image_pixels, &image,
+                         &model->error);
+  if (s != MVB_OK) return s;
+  return classify_image(model, &image, result);
+}
+
+mvb_status mvb_classify_rgba(mvb_model *model, const uint8_t *rgba, int width,
+                             int height, mvb_result *result) {
+  if (!model) return MVB_ERR_INVALID_ARGUMENT;
+  mvb_error_clear(&model->error);
+  if (!result || !rgba)
+    return mvb_fail(&model->error, MVB_ERR_INVALID_ARGUMENT,
+                    "pixels and result must not be NULL");
+  mvb_status s = require_loaded(model);
+  mvb_image image = {0};
+  if (s == MVB_OK)
+    s = mvb_image_from_rgba(rgba, width, height,
+                            model->options.max_image_pixels, &image,
+                            &model->error);
+  if (s != MVB_OK) return s;
+  return classify_image(model, &image, result);
+}
+
+mvb_status mvb_run_tensor(mvb_model *model, const float *input,
+                          size_t input_count, float *output, size_t capacity,
+                          size_t *output_count) {
+  if (!model) return MVB_ERR_INVALID_ARGUMENT;
+  mvb_error_clear(&model->error);
+  mvb_status s = require_loaded(model);
+  if (s != MVB_OK) return s;
+  if (!input || !output_count || (!output && capacity > 0))
+    return mvb_fail(&model->error, MVB_ERR_INVALID_ARGUMENT,
+                    "input, output and output_count must not be NULL");
+  size_t expected = mvb_graph_input_count(model->graph);
+  if (input_count != expected)
+    return mvb_fail(&model->error, MVB_ERR_SHAPE,
+                    "input has %zu values; the model expects %zu", input_count,
+                    expected);
+  memcpy(mvb_graph_input(model->graph), input, expected * sizeof *input);
+  s = mvb_graph_invoke(model->graph, &model->error);
+  if (s != MVB_OK) return s;
+  size_t n = mvb_graph_output_count(model->graph);
+  *output_count = n;
+  memcpy(output, mvb_graph_output(model->graph),
+         (n < capacity ? n : capacity) * sizeof *output);
+  return MVB_OK;
+}
+
+void mvb_model_input_shape(const mvb_model *model, int *height, int *width,
+                           int *channels) {
+  bool loaded = model && model->graph;
+  if (height) *height = loaded ? model->file.preprocess.height : 0;
+  if (width) *width = loaded ? model->file.preprocess.width : 0;
+  if (channels) *channels = loaded ? 3 : 0;
+}
+
+size_t mvb_model_input_size(const mvb_model *model) {
+  return model && model->graph ? mvb_graph_input_count(model->graph) : 0;
+}
+
+const char *mvb_model_error(const mvb_model *model) {
+  return model ? model->error.message : "model handle is NULL";
+}
+
+void mvb_model_free(mvb_model *model) {
+  if (!model) return;
+  unload(model);
+  free(model);
+}
+
+mvb_verdict mvb_verdict_for_score(float score, float mountain_above,
+                                  float beach_below) {
+  if (score > mountain_above) return MVB_MOUNTAIN;
+  if (score < beach_below) return MVB_BEACH;
+  return MVB_NOT_SURE;
+}
+
+const char *mvb_verdict_name(mvb_verdict verdict) {
+  switch (verdict) {
+    case MVB_BEACH: return "beach";
+    case MVB_MOUNTAIN: return "mountain";
+    case MVB_NOT_SURE: return "not sure";
+  }
+  return "unknown";
+}
+
+const char *mvb_status_name(mvb_status status) {
+  switch (status) {
+    case MVB_OK: return "ok";
+    case MVB_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case MVB_ERR_OUT_OF_MEMORY: return "out of memory";
+    case MVB_ERR_IO: return "i/o error";
+    case MVB_ERR_MODEL_FORMAT: return "bad model format";
+    case MVB_ERR_UNSUPPORTED: return "unsupported";
+    case MVB_ERR_SHAPE: return "shape mismatch";
+    case MVB_ERR_IMAGE: return "bad image";
+    case MVB_ERR_IMAGE_TOO_LARGE: return "image too large";
+    case MVB_ERR_BACKEND: return "backend failure";
+    case MVB_ERR_STATE: return "invalid state";
+  }
+  return "unknown status";
+}
