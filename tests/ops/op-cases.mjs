@@ -213,12 +213,12 @@ export const cases = [
   { name: 'mini_inception_head', input: [1, 12, 12, 3], build: miniInceptionHead, serialize: { groups: 1, shardBytes: 1000 } },
 
   // Features the engine may support or refuse, never get silently wrong.
-  conv('maybe_conv_dilations_2', [1, 9, 9, 2], { cout: 3, ops: ['BiasAdd'], dilation: 2 }),
-  { ...conv('maybe_conv_uint16_weights', [1, 6, 6, 3], { cout: 4, ops: ['BiasAdd'], storage: 'uint16' }) },
-  { ...conv('maybe_conv_float16_weights', [1, 6, 6, 3], { cout: 4, ops: ['BiasAdd'], storage: 'float16' }) },
-  { name: 'maybe_matmul_transpose_b', input: [1, 2, 2, 3], build: (g, x) => matmul(g, 'model/dense', reshape(g, 'model/flatten', x, [-1, 12]), 12, 4, { transposeB: true }) },
-  { name: 'maybe_avgpool_same_5x5_s1', input: [1, 6, 6, 2], build: (g, x) => pool(g, 'AvgPool', 'model/pool', x, { k: 5 }) },
-  conv('maybe_fused_conv_bias_leakyrelu', [1, 6, 6, 2], { cout: 3, ops: ['BiasAdd', 'LeakyRelu'] }),
+  { ...conv('maybe_conv_dilations_2', [1, 9, 9, 2], { cout: 3, ops: ['BiasAdd'], dilation: 2 }), mentions: ['model/conv/BiasAdd'], mentionsAny: ['dilation'] },
+  { ...conv('maybe_conv_uint16_weights', [1, 6, 6, 3], { cout: 4, ops: ['BiasAdd'], storage: 'uint16' }), mentionsAny: ['uint16'] },
+  { ...conv('maybe_conv_float16_weights', [1, 6, 6, 3], { cout: 4, ops: ['BiasAdd'], storage: 'float16' }), mentionsAny: ['float16'] },
+  { name: 'maybe_matmul_transpose_b', input: [1, 2, 2, 3], mentions: ['model/dense/MatMul'], mentionsAny: ['transpose'], build: (g, x) => matmul(g, 'model/dense', reshape(g, 'model/flatten', x, [-1, 12]), 12, 4, { transposeB: true }) },
+  { name: 'maybe_avgpool_same_5x5_s1', input: [1, 6, 6, 2], mentions: ['model/pool/AvgPool'], build: (g, x) => pool(g, 'AvgPool', 'model/pool', x, { k: 5 }) },
+  { ...conv('maybe_fused_conv_bias_leakyrelu', [1, 6, 6, 2], { cout: 3, ops: ['BiasAdd', 'LeakyRelu'] }), mentions: ['model/conv/LeakyRelu'], mentionsAny: ['LeakyRelu'] },
 
   // Graphs the engine must refuse at load time.
   { name: 'refuse_unknown_op_erf', input: [1, 3, 3, 2], expect: 'refuse', mentions: ['model/erf/Erf', 'Erf'], build: unary('Erf') },

@@ -1,0 +1,54 @@
+// Conformance with TensorFlow.js on the original model's graph: with the kit's
+// `centered` seed-1234 weights, the three kit inputs must give the reference
+// probability within 1e-5 and logit within 1e-4 (TensorFlow.js 4.22 wasm backend), in
+// the native build and in the wasm builds under Node.
+// Needs ../shared/conformance/seed-inception-v3 (beside the checkout); skips without it.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadWasmEngine, nativeSkipReason, runNative, runWasm, wasmFlavours } from './engines.mjs';
+import { ensureLogitModel, ensureSeedModel, inputPath, INPUTS, kitSkipReason, reference } from './seed-model.mjs';
+
+const PROB_TOL = 1e-5;
+const LOGIT_TOL = 1e-4;
+
+const kitSkip = kitSkipReason();
+let models = null;
+let ref = null;
+if (!kitSkip) {
+  models = { prob: ensureSeedModel(), logit: ensureLogitModel() };
+  ref = reference('wasm').results;
+}
+
+function single(r, what) {
+  assert.ok(r.ok, `${what}: ${r.message}`);
+  assert.equal(r.output.length, 1, `${what}: expected one output value, got ${r.output.length}`);
+  return r.output[0];
+}
+
+// run(modelDir, inputName) -> the engine's result object for that model and input.
+function conformanceTests(flavour, skip, run) {
+  describe(`${flavour}: seed InceptionV3 vs TensorFlow.js 4.22`, () => {
+    for (const name of INPUTS) {
+      test(`${name}: prob within ${PROB_TOL} and logit within ${LOGIT_TOL}`, { skip }, (t) => {
+        const prob = single(run(models.prob, name), `${flavour} prob on ${name}`);
+        const logit = single(run(models.logit, name), `${flavour} logit on ${name}`);
+        const dp = Math.abs(prob - ref[name].prob_value);
+        const dl = Math.abs(logit - ref[name].logit_value);
+        t.diagnostic(`prob ${prob} (|d| ${dp.toExponential(2)}), logit ${logit} (|d| ${dl.toExponential(2)})`);
+        assert.ok(dp < PROB_TOL, `${name}: prob ${prob}, reference ${ref[name].prob_value}, |d| ${dp}`);
+        assert.ok(dl < LOGIT_TOL, `${name}: logit ${logit}, reference ${ref[name].logit_value}, |d| ${dl}`);
+        // The two graphs share every weight: the probability must be the logit's sigmoid.
+        const implied = 1 / (1 + Math.exp(-logit));
+        assert.ok(Math.abs(implied - prob) < 1e-6, `sigmoid(logit) ${implied} != prob ${prob}`);
+      });
+    }
+  });
+}
+
+conformanceTests('native', kitSkip ?? nativeSkipReason(), (dir, name) => runNative(dir, inputPath(name)));
+
+for (const flavour of wasmFlavours) {
+  const { engine, skip } = kitSkip ? { skip: kitSkip } : await loadWasmEngine(flavour);
+  conformanceTests(flavour, skip, (dir, name) => runWasm(engine, dir, inputPath(name)));
+  if (engine) test(`${flavour}: dispose`, () => engine.dispose());
+}
