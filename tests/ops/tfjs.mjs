@@ -3,3 +3,8 @@
 import * as tf from '@tensorflow/tfjs';
 
 export { tf };
+
+// Registers the wasm backend (@tensorflow/tfjs-backend-wasm, same version) on demand.
+export async function importWasmBackend() {
+  await import('@tensorflow/tfjs-backend-wasm');
+}

@@ -1,0 +1,88 @@
+// One engine in its own process, so that its load time and memory are its own.
+// Started by bench-vs-tfjs.mjs (child_process.fork, node --expose-gc) as
+//   bench-child.mjs ENGINE MODEL_DIR INPUT.f32      ENGINE: mvb | mvb-threads | tfjs
+// and driven over IPC: {cmd: 'run', n} -> {times, output}; {cmd: 'stats'} -> memory.
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { loadWasmEngine, readF32File, readModelDir } from '../tests/node/engines.mjs';
+import { loadDirGraphModel } from '../tests/ops/tfjs-dir-model.mjs';
+
+const [kind, modelDir, inputPath] = process.argv.slice(2);
+const input = readF32File(inputPath);
+const gc = globalThis.gc ?? (() => {});
+
+// Each engine: {infer() -> first output value, wasmBytes() -> its wasm memory size}.
+async function loadMvb(flavour) {
+  const { engine, skip } = await loadWasmEngine(flavour);
+  if (!engine) throw new Error(skip);
+  const t = performance.now();
+  const { text, shards } = readModelDir(modelDir);
+  engine.loadModel(text, shards);
+  return {
+    modelLoadMs: performance.now() - t,
+    infer: () => engine.run(input)[0],
+    // engine.js keeps the Emscripten module in `M`; its heap is the wasm memory.
+    wasmBytes: () => engine.M?.HEAPU8?.length ?? NaN,
+  };
+}
+
+async function loadTfjs() {
+  const { tf, importWasmBackend } = await import('../tests/ops/tfjs.mjs');
+  await importWasmBackend();
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false); // one thread, as the original page
+  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs wasm backend did not start');
+  await tf.ready();
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  if (!simd) throw new Error('tfjs wasm backend has no SIMD here');
+  const t = performance.now();
+  const model = await loadDirGraphModel(tf, modelDir);
+  const shape = [1, ...model.inputs[0].shape.slice(1)];
+  return {
+    modelLoadMs: performance.now() - t,
+    infer: () => {
+      const x = tf.tensor(input, shape);
+      const y = model.execute(x);
+      const v = y.dataSync()[0];
+      tf.dispose([x, y]);
+      return v;
+    },
+    wasmBytes: () => tf.backend().wasm.HEAPU8.length,
+  };
+}
+
+const t0 = performance.now();
+const engine = kind === 'tfjs' ? await loadTfjs() : await loadMvb(kind === 'mvb-threads' ? 'wasm-threads' : 'wasm-simd');
+const loadMs = performance.now() - t0;
+gc();
+const rssAfterLoad = process.memoryUsage().rss;
+const t1 = performance.now();
+const first = engine.infer();
+const firstMs = performance.now() - t1;
+process.send({ type: 'ready', loadMs, modelLoadMs: engine.modelLoadMs, firstMs, first, rssAfterLoad });
+
+process.on('message', (msg) => {
+  if (msg.cmd === 'run') {
+    const times = [];
+    let output = NaN;
+    for (let i = 0; i < msg.n; i++) {
+      const t = performance.now();
+      output = engine.infer();
+      times.push(performance.now() - t);
+    }
+    process.send({ type: 'times', times, output });
+  } else if (msg.cmd === 'stats') {
+    gc();
+    const m = process.memoryUsage();
+    process.send({
+      type: 'stats',
+      peakRss: process.resourceUsage().maxRSS * 1024, // the kernel's high-water mark
+      rss: m.rss,
+      rssAfterLoad,
+      jsHeap: m.heapUsed,
+      arrayBuffers: m.arrayBuffers,
+      wasmBytes: engine.wasmBytes(),
+      inputBytes: readFileSync(inputPath).length,
+    });
+    process.disconnect();
+  }
+});
