@@ -1,0 +1,308 @@
+// app.js: the page. Inputs (files, drag-and-drop, paste, examples, URLs) become result
+// cards; the classifier itself lives in a worker behind mvb.js. User- or URL-supplied text
+// only ever reaches the DOM through textContent and attributes, never innerHTML.
+import { load, fetchImage, NOT_SURE_REASONS, UrlError } from './mvb.js';
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  loader: $('loader'), loaderLabel: $('loader-label'), loaderBytes: $('loader-bytes'), loaderBar: $('loader-bar'),
+  badge: $('engine-badge'), fatal: $('fatal'), update: $('update'), updateBtn: $('update-btn'),
+  drop: $('drop'), choose: $('choose'), file: $('file'), urlForm: $('url-form'), url: $('url'),
+  examples: $('examples'), results: $('results'), empty: $('empty'), clear: $('clear'),
+  live: $('live'), template: $('result-template'), version: $('version'),
+};
+
+function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+// ---- Loading the classifier ----------------------------------------------------------
+
+function showProgress(loaded, total) {
+  if (total > 0) {
+    ui.loaderBar.max = total;
+    ui.loaderBar.value = Math.min(loaded, total);
+    ui.loaderBytes.textContent = `${formatBytes(loaded)} of ${formatBytes(total)}`;
+  } else {
+    ui.loaderBar.removeAttribute('value'); // indeterminate until the sizes are known
+    ui.loaderBytes.textContent = loaded ? formatBytes(loaded) : '';
+  }
+}
+
+const classifier = load({ onProgress: showProgress });
+
+classifier.then((c) => {
+  const { variant, threads, modelBytes, inputShape } = c.info;
+  ui.loader.classList.add('done');
+  ui.loaderLabel.textContent = 'Model ready';
+  ui.loaderBar.max = 1;
+  ui.loaderBar.value = 1;
+  ui.loaderBytes.textContent = formatBytes(modelBytes);
+  setTimeout(() => { ui.loader.hidden = true; }, 900);
+  ui.badge.textContent = `${variant === 'simd-threads' ? `WebAssembly SIMD · ${threads} threads` : 'WebAssembly SIMD'} · ${inputShape[0]}×${inputShape[1]} model`;
+  ui.badge.hidden = false;
+  document.body.dataset.ready = 'true';
+}, (e) => {
+  ui.loader.hidden = true;
+  ui.fatal.textContent = `The classifier could not start: ${e.message}. Reload the page to try again.`;
+  ui.fatal.hidden = false;
+  document.body.dataset.ready = 'error';
+});
+
+// ---- Result cards -----------------------------------------------------------------------
+
+const VERDICT_LABEL = { mountain: 'Mountain', beach: 'Beach', 'not sure': 'Not sure' };
+
+function newCard(name) {
+  const li = ui.template.content.firstElementChild.cloneNode(true);
+  li.querySelector('.result-name').textContent = name;
+  li.querySelector('.result-img').alt = `Photo: ${name}`;
+  li.classList.add('pending');
+  li.setAttribute('aria-busy', 'true');
+  li.querySelector('.verdict-text').textContent = 'Classifying…';
+  ui.empty.hidden = true;
+  ui.clear.hidden = false;
+  return li;
+}
+
+function setPreview(li, blob) {
+  const img = li.querySelector('.result-img');
+  const url = URL.createObjectURL(blob);
+  li.dataset.objectUrl = url;
+  // WebP/AVIF/HEIC the browser cannot show still get classified; keep a placeholder then.
+  img.onerror = () => { img.removeAttribute('src'); li.classList.add('no-preview'); };
+  img.src = url;
+}
+
+function showResult(li, name, r) {
+  li.classList.remove('pending');
+  li.removeAttribute('aria-busy');
+  li.dataset.verdict = r.verdict;
+  const pct = Math.round(r.confidence * 100);
+  const label = VERDICT_LABEL[r.verdict];
+  li.querySelector('.verdict-text').textContent = r.verdict === 'not sure' ? label : `${label} · ${pct}%`;
+  li.querySelector('.scale-mark').style.left = `${(r.score * 100).toFixed(1)}%`;
+  const decoder = r.decoder === 'browser' ? 'decoded by the browser' : 'decoded in WebAssembly';
+  li.querySelector('.detail').textContent = `score ${r.score.toFixed(4)} · ${Math.round(r.ms)} ms · ${decoder}`;
+  if (r.verdict === 'not sure') {
+    const box = li.querySelector('.reasons');
+    const list = box.querySelector('ul');
+    for (const reason of NOT_SURE_REASONS) {
+      const item = document.createElement('li');
+      item.textContent = reason;
+      list.append(item);
+    }
+    box.hidden = false;
+  }
+  const spoken = r.verdict === 'not sure'
+    ? `${name}: not sure, the score ${r.score.toFixed(2)} is between beach and mountain.`
+    : `${name}: ${r.verdict}, ${pct} percent sure.`;
+  announce(spoken);
+}
+
+function showError(li, name, title, message) {
+  li.classList.remove('pending');
+  li.removeAttribute('aria-busy');
+  li.classList.add('failed');
+  li.dataset.verdict = 'error';
+  if (!li.querySelector('.result-img').src) li.classList.add('no-preview');
+  li.querySelector('.verdict-text').textContent = title;
+  li.querySelector('.message').textContent = message;
+  li.querySelector('.scale').hidden = true;
+  announce(`${name}: ${title}. ${message}`);
+}
+
+// Several results in a row would cut each other off; queue them into one message.
+let liveQueue = [];
+let liveTimer = 0;
+function announce(text) {
+  liveQueue.push(text);
+  clearTimeout(liveTimer);
+  liveTimer = setTimeout(() => {
+    ui.live.textContent = liveQueue.join(' ');
+    liveQueue = [];
+  }, 150);
+}
+
+// Adds cards for a batch, in order, above older results.
+function addCards(names) {
+  const cards = names.map(newCard);
+  const frag = document.createDocumentFragment();
+  frag.append(...cards);
+  ui.results.prepend(frag);
+  return cards;
+}
+
+async function classifyInto(li, name, run) {
+  try {
+    const c = await classifier;
+    showResult(li, name, await run(c));
+  } catch (e) {
+    if (e instanceof UrlError) showError(li, name, 'Could not read this address', e.message);
+    else if (e && e.status === 7) showError(li, name, 'Not an image', `${name} is not an image this browser can decode (${e.message}).`);
+    else if (e && e.status === 8) showError(li, name, 'Image too large', e.message);
+    else showError(li, name, 'Could not classify this photo', e && e.message ? e.message : String(e));
+  }
+}
+
+function classifyFiles(files) {
+  files = [...files];
+  if (!files.length) return;
+  const cards = addCards(files.map((f) => f.name || 'pasted image'));
+  files.forEach((file, i) => {
+    setPreview(cards[i], file);
+    classifyInto(cards[i], file.name || 'pasted image', (c) => c.classify(file));
+  });
+}
+
+function classifyUrl(text) {
+  const value = text.trim();
+  const name = value.startsWith('data:') ? 'data: URL' : value;
+  const [li] = addCards([name]);
+  classifyInto(li, name, async (c) => {
+    const { bytes, type } = await fetchImage(value);
+    setPreview(li, new Blob([bytes], type ? { type } : {}));
+    return c.classifyBytes(bytes);
+  });
+}
+
+ui.clear.addEventListener('click', () => {
+  for (const li of ui.results.children) if (li.dataset.objectUrl) URL.revokeObjectURL(li.dataset.objectUrl);
+  ui.results.replaceChildren();
+  ui.empty.hidden = false;
+  ui.clear.hidden = true;
+  ui.choose.focus();
+});
+
+// ---- Inputs -------------------------------------------------------------------------------
+
+ui.choose.addEventListener('click', () => ui.file.click());
+ui.file.addEventListener('change', () => {
+  classifyFiles(ui.file.files);
+  ui.file.value = '';
+});
+
+ui.urlForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const value = ui.url.value.trim();
+  if (!value) {
+    ui.url.setAttribute('aria-invalid', 'true');
+    ui.url.focus();
+    return;
+  }
+  ui.url.removeAttribute('aria-invalid');
+  classifyUrl(value);
+});
+
+// Drops anywhere on the page count: files first, else a dragged link or image address.
+let dragDepth = 0;
+window.addEventListener('dragenter', (e) => {
+  e.preventDefault();
+  if (++dragDepth === 1) ui.drop.classList.add('dragging');
+});
+window.addEventListener('dragleave', () => {
+  if (--dragDepth <= 0) { dragDepth = 0; ui.drop.classList.remove('dragging'); }
+});
+window.addEventListener('dragover', (e) => e.preventDefault());
+window.addEventListener('drop', (e) => {
+  e.preventDefault();
+  dragDepth = 0;
+  ui.drop.classList.remove('dragging');
+  const dt = e.dataTransfer;
+  if (dt.files && dt.files.length) return classifyFiles(dt.files);
+  const uri = (dt.getData('text/uri-list') || dt.getData('text/plain') || '').split('\n').find((l) => l && !l.startsWith('#'));
+  if (uri) classifyUrl(uri);
+});
+
+document.addEventListener('paste', (e) => {
+  const cd = e.clipboardData;
+  if (!cd) return;
+  const files = [...cd.files].filter((f) => f.type.startsWith('image/'));
+  if (files.length) {
+    e.preventDefault();
+    classifyFiles(files);
+    return;
+  }
+  if (document.activeElement === ui.url) return; // ordinary text paste into the field
+  const text = cd.getData('text/plain').trim();
+  if (/^(https?:|data:image\/)/i.test(text)) {
+    e.preventDefault();
+    ui.url.value = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    classifyUrl(text);
+  }
+});
+
+// ---- Examples -----------------------------------------------------------------------------
+
+async function showExamples() {
+  let list;
+  try {
+    list = await (await fetch('examples/examples.json')).json();
+  } catch {
+    return;
+  }
+  for (const ex of list) {
+    const li = document.createElement('li');
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.className = 'example';
+    btn.dataset.file = ex.file;
+    const img = document.createElement('img');
+    img.src = `examples/${ex.file}`;
+    img.alt = '';
+    img.loading = 'lazy';
+    img.decoding = 'async';
+    const caption = document.createElement('span');
+    caption.textContent = ex.title;
+    btn.append(img, caption);
+    btn.setAttribute('aria-label', `Classify the example photo “${ex.title}” by ${ex.author}`);
+    btn.addEventListener('click', async () => {
+      const [card] = addCards([ex.title]);
+      classifyInto(card, ex.title, async (c) => {
+        const blob = await (await fetch(`examples/${ex.file}`)).blob();
+        setPreview(card, blob);
+        return c.classify(blob);
+      });
+    });
+    li.append(btn);
+    ui.examples.append(li);
+  }
+}
+showExamples();
+
+// ---- Offline support and updates ---------------------------------------------------------
+
+async function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  let reg;
+  try {
+    reg = await navigator.serviceWorker.register('sw.js');
+  } catch {
+    return; // e.g. file:// or a private window: the page still works online
+  }
+  // A new version waits until the user agrees, so one page never mixes two versions.
+  const offer = (worker) => {
+    ui.update.hidden = false;
+    ui.updateBtn.onclick = () => {
+      let reloaded = false;
+      navigator.serviceWorker.addEventListener('controllerchange', () => {
+        if (!reloaded) { reloaded = true; location.reload(); }
+      });
+      worker.postMessage({ type: 'skip-waiting' });
+    };
+  };
+  if (reg.waiting && navigator.serviceWorker.controller) offer(reg.waiting);
+  reg.addEventListener('updatefound', () => {
+    const w = reg.installing;
+    w.addEventListener('statechange', () => {
+      if (w.state === 'installed' && navigator.serviceWorker.controller) offer(w);
+    });
+  });
+}
+registerServiceWorker();
+
+fetch('version.json').then((r) => (r.ok ? r.json() : null)).then((v) => {
+  if (v && v.version) ui.version.textContent = `Version ${v.version}`;
+}).catch(() => {});

@@ -1,0 +1,286 @@
+// engine.js: the one module that talks to the wasm exports (src/wasm_api.c, ABI 1).
+// It runs in a page, in a (module) Web Worker and under Node 20. Everything else in
+// web/ goes through this API; see docs/design.md "web/engine.js".
+
+const ABI_VERSION = 1;
+const VERDICTS = ['beach', 'mountain', 'not sure'];
+const STATUS_NAMES = [
+  'ok', 'invalid argument', 'out of memory', 'i/o error', 'model format', 'unsupported',
+  'shape', 'image', 'image too large', 'backend', 'state',
+];
+// Mirrors mvb_status in src/mvb.h for the statuses callers branch on.
+export const Status = Object.freeze({
+  OK: 0, INVALID_ARGUMENT: 1, OUT_OF_MEMORY: 2, IO: 3, MODEL_FORMAT: 4, UNSUPPORTED: 5,
+  SHAPE: 6, IMAGE: 7, IMAGE_TOO_LARGE: 8, BACKEND: 9, STATE: 10,
+});
+const DEFAULT_THRESHOLDS = [0.35, 0.65]; // [beach below, mountain above]
+const DEFAULT_MAX_PIXELS = 50e6;
+
+export class MvbError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = 'MvbError';
+    this.status = status;
+    this.statusName = STATUS_NAMES[status] || `status ${status}`;
+  }
+}
+
+const isNode = typeof process === 'object' && !!(process.versions && process.versions.node);
+
+// The smallest module that uses a SIMD instruction (i8x16.splat); validate() is the
+// feature test tfjs and squoosh use too.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0,
+  253, 15, 253, 98, 11,
+]);
+
+export function detectFeatures() {
+  const simd = typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+  const isolated = typeof crossOriginIsolated === 'boolean' ? crossOriginIsolated : false;
+  const threads = !isNode && isolated && typeof SharedArrayBuffer === 'function';
+  const cores = (typeof navigator === 'object' && navigator.hardwareConcurrency) || 1;
+  return { simd, threads, cores };
+}
+
+// Chooses 'simd' or 'simd-threads' once; an explicit variant wins.
+export function chooseVariant(requested) {
+  if (requested === 'simd' || requested === 'simd-threads') return requested;
+  if (requested !== undefined) throw new MvbError(Status.INVALID_ARGUMENT, `unknown variant "${requested}" (use "simd" or "simd-threads")`);
+  const f = detectFeatures();
+  if (!f.simd) {
+    throw new MvbError(Status.UNSUPPORTED, 'this browser has no WebAssembly SIMD (needs Chrome 91+, Firefox 89+ or Safari 16.4+)');
+  }
+  return f.threads ? 'simd-threads' : 'simd';
+}
+
+function moduleFileName(variant) {
+  return variant === 'simd-threads' ? 'mvb-simd-threads' : 'mvb-simd';
+}
+
+function dirUrl(wasmUrl) {
+  let s = String(wasmUrl instanceof URL ? wasmUrl.href : wasmUrl);
+  if (!s.endsWith('/')) s += '/';
+  return s;
+}
+
+// Emscripten 3.1.6's MODULARIZE + EXPORT_ES6 output expects CommonJS `require` and
+// `__dirname` under Node; an ES module has neither, so provide them before importing.
+async function nodeShims(jsUrl) {
+  const { createRequire } = await import('node:module');
+  const { fileURLToPath } = await import('node:url');
+  const path = await import('node:path');
+  const file = jsUrl.startsWith('file:') ? fileURLToPath(jsUrl) : jsUrl;
+  if (typeof globalThis.require !== 'function') globalThis.require = createRequire(file);
+  if (typeof globalThis.__dirname !== 'string') globalThis.__dirname = path.dirname(file);
+  if (typeof globalThis.__filename !== 'string') globalThis.__filename = file;
+}
+
+function toImportUrl(s) {
+  if (!isNode || /^[a-z]+:/i.test(s)) return s;
+  return 'file://' + (s.startsWith('/') ? '' : process.cwd() + '/') + s;
+}
+
+export async function loadEngine(options = {}) {
+  const variant = chooseVariant(options.variant);
+  const base = toImportUrl(dirUrl(options.wasmUrl ?? './wasm/'));
+  const name = moduleFileName(variant);
+  const jsUrl = new URL(`${name}.js`, base).href;
+  if (isNode) await nodeShims(jsUrl);
+
+  let factory;
+  try {
+    factory = (await import(/* webpackIgnore: true */ jsUrl)).default;
+  } catch (e) {
+    throw new MvbError(Status.IO, `cannot load the engine script ${jsUrl}: ${e.message}`);
+  }
+  const moduleArgs = {
+    locateFile: (file) => new URL(file, base).href,
+    mainScriptUrlOrBlob: jsUrl, // pthread workers import the module from here
+    print: () => {},
+    printErr: (line) => { if (options.log) options.log(line); },
+  };
+  if (options.wasmBinary) moduleArgs.wasmBinary = options.wasmBinary;
+  let M;
+  try {
+    M = await factory(moduleArgs);
+  } catch (e) {
+    throw new MvbError(Status.BACKEND, `cannot start the ${variant} engine: ${e && e.message ? e.message : e}`);
+  }
+  const abi = M._mvbw_abi_version();
+  if (abi !== ABI_VERSION) {
+    throw new MvbError(Status.UNSUPPORTED, `engine ABI ${abi}, this engine.js speaks ${ABI_VERSION}`);
+  }
+  const cores = detectFeatures().cores;
+  const threads = variant === 'simd-threads' ? Math.max(1, Math.min(options.threads ?? cores, 2)) : 1;
+  return new Engine(M, variant, threads, options);
+}
+
+class Engine {
+  constructor(M, variant, threads, options) {
+    this.M = M;
+    this.variant = variant;
+    this.threads = threads;
+    this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+    this.handle = 0;
+    this.meta = null;
+  }
+
+  // Views must be re-made after every call: memory growth replaces the buffer, and in
+  // the threaded build a pthread may grow it without updating this thread's views.
+  view(Type, name) {
+    const mem = this.M.wasmMemory;
+    const v = this.M[name];
+    return mem && v.buffer !== mem.buffer ? new Type(mem.buffer) : v;
+  }
+  u8() { return this.view(Uint8Array, 'HEAPU8'); }
+  f32() { return this.view(Float32Array, 'HEAPF32'); }
+  u32() { return this.view(Uint32Array, 'HEAPU32'); }
+
+  alloc(bytes) {
+    const p = this.M._malloc(Math.max(1, bytes));
+    if (!p) throw new MvbError(Status.OUT_OF_MEMORY, `out of wasm memory allocating ${bytes} bytes`);
+    return p;
+  }
+
+  check(status, what) {
+    if (status === Status.OK) return;
+    const msg = this.handle ? this.M.UTF8ToString(this.M._mvbw_error(this.handle)) : '';
+    throw new MvbError(status, msg || `${what} failed (${STATUS_NAMES[status] || status})`);
+  }
+
+  requireModel() {
+    if (!this.M) throw new MvbError(Status.STATE, 'the engine was disposed');
+    if (!this.handle) throw new MvbError(Status.STATE, 'no model loaded: call loadModel first');
+  }
+
+  // jsonText: model.json's text; shards: ArrayBuffers (or views) in manifest order.
+  loadModel(jsonText, shards) {
+    if (!this.M) throw new MvbError(Status.STATE, 'the engine was disposed');
+    let parsed;
+    try {
+      parsed = JSON.parse(jsonText);
+    } catch (e) {
+      throw new MvbError(Status.MODEL_FORMAT, `model.json is not valid JSON: ${e.message}`);
+    }
+    const meta = parsed && typeof parsed.mvb === 'object' ? parsed.mvb : null;
+    const t = meta && Array.isArray(meta.thresholds) ? meta.thresholds : DEFAULT_THRESHOLDS;
+    // A fresh handle per model: the thresholds are fixed at creation.
+    if (this.handle) { this.M._mvbw_free(this.handle); this.handle = 0; }
+    const h = this.M._mvbw_create(this.threads, t[1], t[0], this.maxPixels);
+    if (!h) throw new MvbError(Status.OUT_OF_MEMORY, 'out of wasm memory creating the model handle');
+    this.handle = h;
+
+    const json = new TextEncoder().encode(jsonText);
+    const ptrs = [];
+    let jsonPtr = 0, table = 0, sizes = 0;
+    try {
+      jsonPtr = this.alloc(json.length);
+      this.u8().set(json, jsonPtr);
+      table = this.alloc(4 * shards.length);
+      sizes = this.alloc(4 * shards.length);
+      shards.forEach((s, i) => {
+        const bytes = s instanceof Uint8Array ? s : ArrayBuffer.isView(s) ? new Uint8Array(s.buffer, s.byteOffset, s.byteLength) : new Uint8Array(s);
+        const p = this.alloc(bytes.length);
+        ptrs.push(p);
+        this.u8().set(bytes, p);
+        this.u32()[(table >> 2) + i] = p;
+        this.u32()[(sizes >> 2) + i] = bytes.length;
+      });
+      this.check(this.M._mvbw_load(h, jsonPtr, json.length, table, sizes, shards.length), 'loading the model');
+    } finally {
+      for (const p of ptrs) this.M._free(p);
+      if (jsonPtr) this.M._free(jsonPtr);
+      if (table) this.M._free(table);
+      if (sizes) this.M._free(sizes);
+    }
+    this.meta = meta;
+    return this.inputShape;
+  }
+
+  get inputShape() {
+    if (!this.handle) return [0, 0, 0];
+    const p = this.alloc(12);
+    try {
+      this.check(this.M._mvbw_input_shape(this.handle, p), 'reading the input shape');
+      const v = this.u32().slice(p >> 2, (p >> 2) + 3);
+      return [v[0], v[1], v[2]];
+    } finally {
+      this.M._free(p);
+    }
+  }
+
+  result(out) {
+    const v = this.f32().slice(out >> 2, (out >> 2) + 3);
+    const verdict = VERDICTS[Math.round(v[1])];
+    if (!verdict) throw new MvbError(Status.BACKEND, `engine returned verdict code ${v[1]}`);
+    return { score: v[0], verdict, confidence: v[2] };
+  }
+
+  // Encoded JPEG/PNG/BMP/GIF bytes; other formats fail with status IMAGE (7).
+  classifyBytes(bytes) {
+    this.requireModel();
+    if (!(bytes instanceof Uint8Array)) bytes = new Uint8Array(bytes);
+    if (bytes.length === 0) throw new MvbError(Status.IMAGE, 'the file is empty');
+    const p = this.alloc(bytes.length);
+    const out = this.alloc(12);
+    try {
+      this.u8().set(bytes, p);
+      this.check(this.M._mvbw_classify_encoded(this.handle, p, bytes.length, out), 'classifying the image');
+      return this.result(out);
+    } finally {
+      this.M._free(p);
+      this.M._free(out);
+    }
+  }
+
+  // rgba: width*height*4 bytes, rows packed (what a canvas's getImageData returns).
+  classifyPixels(rgba, width, height) {
+    this.requireModel();
+    if (!(width > 0 && height > 0 && rgba.length === width * height * 4)) {
+      throw new MvbError(Status.INVALID_ARGUMENT, `pixels: ${rgba.length} bytes do not hold ${width}x${height} RGBA`);
+    }
+    const p = this.alloc(rgba.length);
+    const out = this.alloc(12);
+    try {
+      this.u8().set(rgba, p);
+      this.check(this.M._mvbw_classify_rgba(this.handle, p, width, height, out), 'classifying the pixels');
+      return this.result(out);
+    } finally {
+      this.M._free(p);
+      this.M._free(out);
+    }
+  }
+
+  // Raw float32 NHWC input of the model's exact input size -> its first output.
+  run(input) {
+    this.requireModel();
+    const n = input.length;
+    const inp = this.alloc(4 * n);
+    const countPtr = this.alloc(4);
+    let capacity = 1024;
+    let out = 0;
+    try {
+      this.f32().set(input, inp >> 2);
+      for (;;) {
+        out = this.alloc(4 * capacity);
+        this.check(this.M._mvbw_run(this.handle, inp, n, out, capacity, countPtr), 'running the model');
+        const count = this.u32()[countPtr >> 2];
+        if (count <= capacity) return this.f32().slice(out >> 2, (out >> 2) + count);
+        this.M._free(out); // the output did not fit: run again with room for all of it
+        out = 0;
+        capacity = count;
+      }
+    } finally {
+      this.M._free(inp);
+      this.M._free(countPtr);
+      if (out) this.M._free(out);
+    }
+  }
+
+  dispose() {
+    if (!this.M) return;
+    if (this.handle) this.M._mvbw_free(this.handle);
+    this.handle = 0;
+    this.M = null;
+  }
+}

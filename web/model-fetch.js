@@ -1,0 +1,73 @@
+// model-fetch.js: downloads model.json and its weight shards, reporting bytes done/total
+// from the fetch streams (the total comes from each shard's Content-Length).
+import { MvbError, Status } from './engine.js';
+
+async function get(url) {
+  let res;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new MvbError(Status.IO, `cannot download ${url}: ${e.message} (are you offline?)`);
+  }
+  if (!res.ok) throw new MvbError(Status.IO, `cannot download ${url}: HTTP ${res.status}`);
+  return res;
+}
+
+// Shard paths in manifest order: groups in order, paths in order (what mvbw_load expects).
+function shardUrls(json, modelUrl) {
+  const groups = json.weightsManifest;
+  if (!Array.isArray(groups)) throw new MvbError(Status.MODEL_FORMAT, 'model.json has no weightsManifest');
+  const urls = [];
+  for (const g of groups) {
+    for (const p of g.paths || []) urls.push(new URL(p, modelUrl).href);
+  }
+  return urls;
+}
+
+async function readAll(res, onChunk) {
+  if (!res.body || !res.body.getReader) {
+    const buf = await res.arrayBuffer();
+    onChunk(buf.byteLength);
+    return buf;
+  }
+  const reader = res.body.getReader();
+  const parts = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    n += value.length;
+    onChunk(value.length);
+  }
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out.buffer;
+}
+
+export async function fetchModel(modelUrl, onProgress = () => {}) {
+  modelUrl = new URL(modelUrl, globalThis.location ? globalThis.location.href : undefined).href;
+  const jsonText = await (await get(modelUrl)).text();
+  let json;
+  try {
+    json = JSON.parse(jsonText);
+  } catch (e) {
+    throw new MvbError(Status.MODEL_FORMAT, `${modelUrl} is not valid JSON: ${e.message}`);
+  }
+  const urls = shardUrls(json, modelUrl);
+  // Start every download, then add up the sizes the headers announce.
+  const responses = await Promise.all(urls.map(get));
+  // A compressed response's Content-Length counts compressed bytes, not what the stream yields.
+  const lengths = responses.map((r) => (r.headers.get('content-encoding') ? 0 : Number(r.headers.get('content-length')) || 0));
+  const known = lengths.every((n) => n > 0);
+  const total = known ? lengths.reduce((a, b) => a + b, 0) : 0; // 0 = unknown
+  let loaded = 0;
+  onProgress(0, total);
+  const shards = await Promise.all(responses.map((r) => readAll(r, (n) => {
+    loaded += n;
+    onProgress(loaded, total);
+  })));
+  onProgress(loaded, known ? total : loaded);
+  return { jsonText, shards, bytes: loaded };
+}

@@ -1,0 +1,169 @@
+// mvb-classifier.js: <mvb-classifier>, a drop-in classifier for any page.
+//
+//   <script type="module" src="https://HOST/PATH/mvb-classifier.js"></script>
+//   <mvb-classifier></mvb-classifier>
+//
+// Attributes: base (where wasm/ and weights/ live; default: this module's folder),
+// model (a model.json URL), variant ("simd" | "simd-threads"). Events: "mvb-result"
+// (detail: the result plus {name}), "mvb-error" (detail: {message}). Method: classify(input).
+import { load, fetchImage, NOT_SURE_REASONS, UrlError } from './mvb.js';
+
+const CSS = `
+:host { display: block; max-width: 420px; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  --mvb-accent: #2a6fdb; --mvb-bg: #fff; --mvb-bg2: #eef1f5; --mvb-text: #15181d; --mvb-muted: #5b6470;
+  --mvb-border: #dde2e8; --mvb-mountain: #2f5f9e; --mvb-beach: #b7701a; --mvb-unsure: #6b5fa5; --mvb-error: #b3261e;
+  color: var(--mvb-text); }
+@media (prefers-color-scheme: dark) { :host { --mvb-bg: #1a1f26; --mvb-bg2: #232a33; --mvb-text: #e8ebef;
+  --mvb-muted: #9aa4b1; --mvb-border: #2e3641; --mvb-accent: #6ea8ff; --mvb-mountain: #8cb6f2; --mvb-beach: #f0b45c;
+  --mvb-unsure: #b6a9f5; --mvb-error: #ff8a80; } }
+[hidden] { display: none !important; }
+.box { background: var(--mvb-bg); border: 1px solid var(--mvb-border); border-radius: 14px; overflow: hidden; }
+.drop { display: grid; justify-items: center; gap: 6px; padding: 20px 14px; text-align: center;
+  border-bottom: 1px solid var(--mvb-border); background: var(--mvb-bg2); }
+.drop.dragging { outline: 2px dashed var(--mvb-accent); outline-offset: -6px; }
+.drop p { margin: 0; color: var(--mvb-muted); font-size: .9em; }
+button { font: inherit; font-weight: 600; border-radius: 10px; border: 1px solid var(--mvb-accent);
+  background: var(--mvb-accent); color: #fff; padding: 8px 16px; min-height: 40px; cursor: pointer; }
+button:focus-visible { outline: 3px solid var(--mvb-accent); outline-offset: 2px; }
+progress { width: 100%; height: 6px; accent-color: var(--mvb-accent); }
+.out { padding: 12px 14px 14px; display: grid; gap: 8px; }
+.out img { width: 100%; max-height: 240px; object-fit: cover; border-radius: 10px; background: var(--mvb-bg2); }
+.verdict { margin: 0; font-size: 1.25em; font-weight: 700; }
+.verdict.mountain { color: var(--mvb-mountain); } .verdict.beach { color: var(--mvb-beach); }
+.verdict.not-sure { color: var(--mvb-unsure); } .verdict.error { color: var(--mvb-error); font-size: 1em; }
+.detail { margin: 0; color: var(--mvb-muted); font-size: .85em; }
+ul { margin: 0; padding-left: 18px; font-size: .88em; }
+.status { margin: 0; color: var(--mvb-muted); font-size: .85em; }
+`;
+
+function sheet() {
+  if (typeof CSSStyleSheet === 'function' && 'replaceSync' in CSSStyleSheet.prototype) {
+    const s = new CSSStyleSheet();
+    s.replaceSync(CSS);
+    return s;
+  }
+  return null;
+}
+
+function el(tag, props = {}, children = []) {
+  const e = document.createElement(tag);
+  Object.assign(e, props);
+  e.append(...children);
+  return e;
+}
+
+class MvbClassifierElement extends HTMLElement {
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    const s = sheet();
+    if (s) root.adoptedStyleSheets = [s];
+    else root.append(el('style', { textContent: CSS }));
+
+    this.fileInput = el('input', { type: 'file', accept: 'image/*', hidden: true });
+    this.button = el('button', { type: 'button', textContent: 'Choose a photo' });
+    this.drop = el('div', { className: 'drop' }, [
+      this.button, el('p', { textContent: 'or drop one here' }), this.fileInput,
+    ]);
+    this.progress = el('progress');
+    this.status = el('p', { className: 'status', textContent: 'Loading the classifier…' });
+    this.img = el('img', { alt: '', hidden: true });
+    this.verdict = el('p', { className: 'verdict' });
+    this.detail = el('p', { className: 'detail' });
+    this.reasons = el('ul', { hidden: true });
+    const live = el('div', { className: 'out' }, [this.status, this.progress, this.img, this.verdict, this.detail, this.reasons]);
+    live.setAttribute('role', 'status');
+    live.setAttribute('aria-live', 'polite');
+    root.append(el('div', { className: 'box', part: 'box' }, [this.drop, live]));
+
+    this.button.addEventListener('click', () => this.fileInput.click());
+    this.fileInput.addEventListener('change', () => {
+      if (this.fileInput.files[0]) this.run(this.fileInput.files[0], this.fileInput.files[0].name);
+      this.fileInput.value = '';
+    });
+    this.drop.addEventListener('dragover', (e) => { e.preventDefault(); this.drop.classList.add('dragging'); });
+    this.drop.addEventListener('dragleave', () => this.drop.classList.remove('dragging'));
+    this.drop.addEventListener('drop', (e) => {
+      e.preventDefault();
+      this.drop.classList.remove('dragging');
+      const f = e.dataTransfer.files[0];
+      const uri = e.dataTransfer.getData('text/uri-list');
+      if (f) this.run(f, f.name);
+      else if (uri) this.run(uri.split('\n')[0], 'dropped link');
+    });
+  }
+
+  connectedCallback() {
+    if (this.ready) return;
+    const opts = {
+      base: this.getAttribute('base') || undefined,
+      modelUrl: this.getAttribute('model') || undefined,
+      variant: this.getAttribute('variant') || undefined,
+      onProgress: (done, total) => {
+        if (total) { this.progress.max = total; this.progress.value = done; }
+        this.status.textContent = total ? `Downloading the model… ${Math.round((100 * done) / total)}%` : 'Downloading the model…';
+      },
+    };
+    this.ready = load(opts);
+    this.ready.then(() => {
+      this.progress.hidden = true;
+      this.status.textContent = 'Ready: choose or drop a photo of a mountain or a beach.';
+      this.setAttribute('ready', '');
+    }, (e) => {
+      this.progress.hidden = true;
+      this.showError(`The classifier could not start: ${e.message}`);
+    });
+  }
+
+  // input: File/Blob, ImageBitmap, image element or URL; resolves to the result.
+  async classify(input) {
+    const c = await this.ready;
+    if (typeof input === 'string' || input instanceof URL) {
+      const { bytes, type } = await fetchImage(input);
+      this.preview(new Blob([bytes], type ? { type } : {}));
+      return c.classifyBytes(bytes).then((r) => (r.verdict === 'not sure' ? { ...r, reasons: [...NOT_SURE_REASONS] } : r));
+    }
+    if (input instanceof Blob) this.preview(input);
+    return c.classify(input);
+  }
+
+  preview(blob) {
+    if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
+    this.objectUrl = URL.createObjectURL(blob);
+    this.img.src = this.objectUrl;
+    this.img.hidden = false;
+  }
+
+  async run(input, name) {
+    this.status.hidden = false;
+    this.status.textContent = `Classifying ${name}…`;
+    this.verdict.textContent = '';
+    this.detail.textContent = '';
+    this.reasons.hidden = true;
+    try {
+      const r = await this.classify(input);
+      this.status.hidden = true;
+      this.verdict.className = `verdict ${r.verdict.replace(' ', '-')}`;
+      this.verdict.textContent = r.verdict === 'not sure' ? 'Not sure'
+        : `${r.verdict === 'mountain' ? 'Mountain' : 'Beach'} · ${Math.round(r.confidence * 100)}%`;
+      this.detail.textContent = `${name} · score ${r.score.toFixed(3)}`;
+      if (r.verdict === 'not sure') {
+        this.reasons.replaceChildren(...NOT_SURE_REASONS.map((t) => el('li', { textContent: t })));
+        this.reasons.hidden = false;
+      }
+      this.dispatchEvent(new CustomEvent('mvb-result', { detail: { ...r, name }, bubbles: true, composed: true }));
+    } catch (e) {
+      this.showError(e instanceof UrlError ? e.message : `Could not classify ${name}: ${e.message}`);
+    }
+  }
+
+  showError(message) {
+    this.status.hidden = true;
+    this.verdict.className = 'verdict error';
+    this.verdict.textContent = message;
+    this.dispatchEvent(new CustomEvent('mvb-error', { detail: { message }, bubbles: true, composed: true }));
+  }
+}
+
+if (!customElements.get('mvb-classifier')) customElements.define('mvb-classifier', MvbClassifierElement);
+export { MvbClassifierElement };

@@ -1,0 +1,214 @@
+// mvb.js: the embeddable API. Any page can import it (same origin or not):
+//
+//   import { load, classify } from 'https://HOST/PATH/mvb.js';
+//   const c = await load({ onProgress: (done, total) => ... });   // optional: base, variant, threads
+//   const r = await c.classify(fileOrBlobOrImageBitmapOrUrl);     // {verdict, confidence, score, ...}
+//
+// Inference runs in a module Web Worker that owns the wasm engine (worker.js).
+import { MvbError, Status, detectFeatures } from './engine.js';
+
+export { MvbError, Status, detectFeatures };
+
+// What the original page said a "not sure" result may come from.
+export const NOT_SURE_REASONS = Object.freeze([
+  'the image is not in a good format (too small, blurry, an illustration or a screenshot)',
+  'there are both a beach and a mountain in the image',
+  'there is neither a beach nor a mountain in the image',
+]);
+
+// Why a URL could not be read; `kind` is one of invalid, scheme, mixed-content, offline,
+// network (CORS or unreachable), http (with `status`), not-image.
+export class UrlError extends Error {
+  constructor(kind, message, extra = {}) {
+    super(message);
+    this.name = 'UrlError';
+    this.kind = kind;
+    Object.assign(this, extra);
+  }
+}
+
+const DOWNLOAD_HINT = 'Download the image and upload it here, or drag it from the other tab into this page.';
+
+function pageUrl() {
+  return globalThis.document ? document.baseURI : globalThis.location ? location.href : undefined;
+}
+
+function isLocalHost(host) {
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.localhost');
+}
+
+// Fetches an image URL (http, https, data:, blob:) and says precisely why when it cannot.
+export async function fetchImage(url) {
+  let u;
+  try {
+    u = new URL(String(url).trim(), pageUrl());
+  } catch {
+    throw new UrlError('invalid', 'That is not a web address. Paste a link that starts with https:// or a data:image/… URL.');
+  }
+  if (!['http:', 'https:', 'data:', 'blob:'].includes(u.protocol)) {
+    throw new UrlError('scheme', `Only http(s) and data: addresses can be read, not ${u.protocol} ones.`);
+  }
+  const here = globalThis.location;
+  if (u.protocol === 'http:' && here && here.protocol === 'https:' && !isLocalHost(u.hostname)) {
+    throw new UrlError('mixed-content', 'This page is served over https, so the browser blocks http:// images. Try the https:// address of the image, or download it and upload it here.');
+  }
+  const isData = u.protocol === 'data:';
+  let res;
+  try {
+    res = await fetch(u.href, { mode: 'cors', credentials: 'omit', referrerPolicy: 'no-referrer' });
+  } catch {
+    if (isData) throw new UrlError('invalid', 'This data: URL is malformed (it could not be decoded).');
+    if (globalThis.navigator && navigator.onLine === false) {
+      throw new UrlError('offline', 'You are offline, so images from other sites cannot be fetched. Upload a photo from your device instead.');
+    }
+    throw new UrlError('network', `The site ${u.host} does not allow other pages to read its images (no CORS permission), or it could not be reached. ${DOWNLOAD_HINT}`, { host: u.host });
+  }
+  if (!res.ok) {
+    const text = res.statusText ? ` ${res.statusText}` : '';
+    const hint = res.status === 404 || res.status === 410 ? 'Check the address: there is no image there.'
+      : res.status === 401 || res.status === 403 ? `The site refuses to share this image. ${DOWNLOAD_HINT}`
+        : 'The site may be having trouble; try again later, or download the image and upload it here.';
+    throw new UrlError('http', `The server answered ${res.status}${text} for this address. ${hint}`, { status: res.status });
+  }
+  const type = (res.headers.get('content-type') || '').split(';')[0].trim().toLowerCase();
+  // Some servers label images as octet-stream: let the decoder judge those.
+  if (type && !type.startsWith('image/') && type !== 'application/octet-stream' && type !== 'binary/octet-stream') {
+    throw new UrlError('not-image', `This address points to ${type === 'text/html' ? 'a web page' : `a ${type} file`}, not an image. Open it, right-click the photo and choose "Copy image address", then paste that here.`, { contentType: type });
+  }
+  const bytes = await res.arrayBuffer();
+  if (bytes.byteLength === 0) throw new UrlError('not-image', 'The address returned an empty file, not an image.');
+  const name = isData ? 'pasted data: URL' : decodeURIComponent(u.pathname.split('/').pop() || u.host);
+  return { bytes, type, name };
+}
+
+function startWorker() {
+  const url = new URL('./worker.js', import.meta.url);
+  if (!globalThis.location || url.origin === location.origin) {
+    return new Worker(url, { type: 'module', name: 'mvb-engine' });
+  }
+  // Embedded from another origin: a worker script must be same-origin with the page, so a
+  // one-line blob worker imports ours (needs CORS on our files, as GitHub Pages sends, and
+  // worker-src blob: in the host page's CSP if it has one).
+  const src = `import ${JSON.stringify(url.href)};`;
+  const blobUrl = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
+  return new Worker(blobUrl, { type: 'module', name: 'mvb-engine' });
+}
+
+function resolveOptions(options = {}) {
+  const base = new URL(options.base ?? './', options.base ? pageUrl() : import.meta.url);
+  return {
+    wasmUrl: new URL(options.wasmUrl ?? 'wasm/', base).href,
+    modelUrl: new URL(options.modelUrl ?? 'weights/model.json', base).href,
+    variant: options.variant,
+    threads: options.threads,
+  };
+}
+
+export class Classifier {
+  constructor(worker, info) {
+    this.worker = worker;
+    this.info = info; // {variant, threads, inputShape, modelBytes, meta}
+    this.nextId = 1;
+    this.pending = new Map();
+    worker.onmessage = (e) => this.onMessage(e.data);
+    worker.onerror = (e) => this.failAll(new MvbError(Status.BACKEND, `the engine worker failed: ${e.message || 'unknown error'}`));
+  }
+
+  // Starts the worker, downloads engine + model. onProgress(bytesDone, bytesTotal) follows
+  // the weight download (total 0 while unknown).
+  static async create(options = {}) {
+    const opts = resolveOptions(options);
+    const worker = startWorker();
+    const c = new Classifier(worker, null);
+    try {
+      c.info = await c.request({ type: 'init', ...opts }, [], options.onProgress);
+    } catch (e) {
+      c.dispose();
+      throw e;
+    }
+    return c;
+  }
+
+  onMessage(msg) {
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    if (msg.type === 'progress') {
+      if (p.onProgress) p.onProgress(msg.loaded, msg.total);
+      return;
+    }
+    this.pending.delete(msg.id);
+    if (msg.ok) p.resolve(msg.result);
+    else p.reject(new MvbError(msg.error.status, msg.error.message));
+  }
+
+  failAll(error) {
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+
+  request(msg, transfer = [], onProgress) {
+    if (!this.worker) return Promise.reject(new MvbError(Status.STATE, 'the classifier was disposed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+      this.worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  // input: File/Blob, ArrayBuffer/typed array of encoded bytes, ImageBitmap, an <img>,
+  // <canvas> or ImageData, or a URL (string or URL object). Resolves to
+  // {verdict: 'mountain'|'beach'|'not sure', confidence, score, decoder, ms}.
+  async classify(input) {
+    let result;
+    if (typeof input === 'string' || input instanceof URL) {
+      const { bytes } = await fetchImage(input);
+      result = await this.classifyBytes(bytes);
+    } else if (typeof Blob !== 'undefined' && input instanceof Blob) {
+      result = await this.classifyBytes(await input.arrayBuffer());
+    } else if (input instanceof ArrayBuffer) {
+      result = await this.classifyBytes(input.slice(0));
+    } else if (ArrayBuffer.isView(input)) {
+      result = await this.classifyBytes(input.buffer.slice(input.byteOffset, input.byteOffset + input.byteLength));
+    } else if (typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap) {
+      // Our copy is transferred, so the caller's bitmap stays usable.
+      const copy = await createImageBitmap(input);
+      result = await this.request({ type: 'classify-bitmap', bitmap: copy }, [copy]);
+    } else if (input && typeof createImageBitmap === 'function') {
+      const bitmap = await createImageBitmap(input);
+      result = await this.request({ type: 'classify-bitmap', bitmap }, [bitmap]);
+    } else {
+      throw new MvbError(Status.INVALID_ARGUMENT, 'classify() takes a File/Blob, bytes, an ImageBitmap, an image element or a URL');
+    }
+    if (result.verdict === 'not sure') result.reasons = [...NOT_SURE_REASONS];
+    return result;
+  }
+
+  classifyBytes(buffer) {
+    return this.request({ type: 'classify', bytes: buffer }, [buffer]);
+  }
+
+  dispose() {
+    if (!this.worker) return;
+    this.failAll(new MvbError(Status.STATE, 'the classifier was disposed'));
+    this.worker.terminate();
+    this.worker = null;
+  }
+}
+
+const loaded = new Map();
+
+// One shared classifier per configuration; a failed load can be retried.
+export function load(options = {}) {
+  const key = JSON.stringify(resolveOptions(options));
+  let p = loaded.get(key);
+  if (!p) {
+    p = Classifier.create(options);
+    loaded.set(key, p);
+    p.catch(() => loaded.delete(key));
+  }
+  return p;
+}
+
+export async function classify(input, options = {}) {
+  return (await load(options)).classify(input);
+}

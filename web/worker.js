@@ -1,0 +1,101 @@
+// worker.js: a module Web Worker that owns the engine, so decoding and inference never
+// block the page. Protocol (every request carries an id; replies echo it):
+//   {type:'init', wasmUrl, modelUrl, variant?, threads?}
+//       -> progress {type:'progress', loaded, total} ... then {ok, result:{variant, threads, inputShape, modelBytes, meta}}
+//   {type:'classify', bytes: ArrayBuffer}      encoded image; browser-decode fallback
+//   {type:'classify-bitmap', bitmap: ImageBitmap}
+//       -> {ok:true, result:{score, verdict, confidence, decoder, ms}} | {ok:false, error:{status, message}}
+import { loadEngine, MvbError, Status } from './engine.js';
+import { fetchModel } from './model-fetch.js';
+
+let engine = null;
+
+// Browsers decode more than stb_image does (WebP, AVIF, HEIC on Safari); big images are
+// scaled down first so a 100-megapixel photo cannot exhaust the wasm heap.
+const MAX_BROWSER_PIXELS = 16e6;
+
+function pixelsOf(bitmap) {
+  if (typeof OffscreenCanvas !== 'function') {
+    throw new MvbError(Status.UNSUPPORTED, 'this browser cannot read decoded pixels in a worker (no OffscreenCanvas)');
+  }
+  let { width, height } = bitmap;
+  const scale = Math.min(1, Math.sqrt(MAX_BROWSER_PIXELS / (width * height)));
+  width = Math.max(1, Math.round(width * scale));
+  height = Math.max(1, Math.round(height * scale));
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(bitmap, 0, 0, width, height);
+  return { rgba: ctx.getImageData(0, 0, width, height).data, width, height };
+}
+
+function classifyBitmap(bitmap) {
+  try {
+    const { rgba, width, height } = pixelsOf(bitmap);
+    return engine.classifyPixels(rgba, width, height);
+  } finally {
+    bitmap.close();
+  }
+}
+
+async function classifyEncoded(bytes) {
+  try {
+    return { ...engine.classifyBytes(new Uint8Array(bytes)), decoder: 'wasm' };
+  } catch (e) {
+    if (!(e instanceof MvbError) || e.status !== Status.IMAGE) throw e;
+    // stb_image could not decode it: let the browser try (WebP, AVIF, ...).
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(new Blob([bytes]));
+    } catch {
+      throw new MvbError(Status.IMAGE, 'this is not an image this browser can decode');
+    }
+    return { ...classifyBitmap(bitmap), decoder: 'browser' };
+  }
+}
+
+async function init(msg, id) {
+  let last = 0;
+  const progress = (loaded, total) => {
+    const now = Date.now();
+    if (now - last < 50 && loaded !== total) return;
+    last = now;
+    postMessage({ id, type: 'progress', loaded, total });
+  };
+  const [eng, model] = await Promise.all([
+    loadEngine({ wasmUrl: msg.wasmUrl, variant: msg.variant, threads: msg.threads }),
+    fetchModel(msg.modelUrl, progress),
+  ]);
+  if (engine) engine.dispose();
+  engine = eng;
+  const inputShape = engine.loadModel(model.jsonText, model.shards);
+  return {
+    variant: engine.variant, threads: engine.threads, inputShape,
+    modelBytes: model.bytes, meta: engine.meta,
+  };
+}
+
+async function handle(msg) {
+  if (msg.type === 'init') return init(msg, msg.id);
+  if (!engine) throw new MvbError(Status.STATE, 'the classifier is not loaded yet');
+  const t0 = performance.now();
+  let result;
+  if (msg.type === 'classify') result = await classifyEncoded(msg.bytes);
+  else if (msg.type === 'classify-bitmap') result = { ...classifyBitmap(msg.bitmap), decoder: 'browser' };
+  else throw new MvbError(Status.INVALID_ARGUMENT, `unknown request "${msg.type}"`);
+  return { ...result, ms: performance.now() - t0 };
+}
+
+// Requests run one at a time: the engine is single-threaded from JS's point of view.
+let queue = Promise.resolve();
+self.onmessage = (event) => {
+  const msg = event.data;
+  queue = queue.then(async () => {
+    try {
+      postMessage({ id: msg.id, ok: true, result: await handle(msg) });
+    } catch (e) {
+      const status = e instanceof MvbError ? e.status : Status.BACKEND;
+      postMessage({ id: msg.id, ok: false, error: { status, message: e && e.message ? e.message : String(e) } });
+    }
+  });
+};
