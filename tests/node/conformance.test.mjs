@@ -6,16 +6,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadWasmEngine, nativeSkipReason, runNative, runWasm, wasmFlavours } from './engines.mjs';
-import { ensureLogitModel, ensureSeedModel, inputPath, INPUTS, kitSkipReason, reference } from './seed-model.mjs';
+import { ensureSeedModel, ensureVariantModel, inputPath, INPUTS, kitSkipReason, reference } from './seed-model.mjs';
 
 const PROB_TOL = 1e-5;
 const LOGIT_TOL = 1e-4;
+const HIDDEN_REL_TOL = 1e-4; // the 512 dense activations, relative to their largest
 
 const kitSkip = kitSkipReason();
 let models = null;
 let ref = null;
 if (!kitSkip) {
-  models = { prob: ensureSeedModel(), logit: ensureLogitModel() };
+  models = { prob: ensureSeedModel(), logit: ensureVariantModel('logit'), hidden: ensureVariantModel('hidden') };
   ref = reference('wasm').results;
 }
 
@@ -40,6 +41,21 @@ function conformanceTests(flavour, skip, run) {
         // The two graphs share every weight: the probability must be the logit's sigmoid.
         const implied = 1 / (1 + Math.exp(-logit));
         assert.ok(Math.abs(implied - prob) < 1e-6, `sigmoid(logit) ${implied} != prob ${prob}`);
+      });
+      test(`${name}: the 512 hidden activations within ${HIDDEN_REL_TOL} relative`, { skip }, (t) => {
+        const r = run(models.hidden, name);
+        assert.ok(r.ok, `${flavour} hidden on ${name}: ${r.message}`);
+        const want = ref[name].dense_relu_values;
+        assert.equal(r.output.length, want.length);
+        const scale = Math.max(...want.map(Math.abs));
+        let worst = 0;
+        let at = 0;
+        want.forEach((w, i) => {
+          const d = Math.abs(r.output[i] - w);
+          if (!(d <= worst)) [worst, at] = [d, i];
+        });
+        t.diagnostic(`max |d| ${worst.toExponential(2)} at [${at}], largest activation ${scale}`);
+        assert.ok(worst <= HIDDEN_REL_TOL * scale, `${name}: activation [${at}] is ${r.output[at]}, reference ${want[at]}`);
       });
     }
   });

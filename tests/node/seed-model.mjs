@@ -9,11 +9,8 @@ import { repoRoot } from './engines.mjs';
 
 export const kitDir = join(repoRoot, '..', 'shared', 'conformance', 'seed-inception-v3');
 export const seedModelDir = join(repoRoot, 'build', 'seed-model');
-export const logitModelDir = join(repoRoot, 'build', 'seed-model-logit');
 export const SEED_SHA256 = 'bb38e033033da07faabc1eacf867cc346990891cf05135280b8fdf210ef0c696';
 export const INPUTS = ['half', 'rand01', 'page_u8'];
-// The pre-sigmoid node of the original graph: its output is the logit.
-export const LOGIT_NODE = 'StatefulPartitionedCall/model/dense_1/BiasAdd';
 
 export function kitSkipReason() {
   return existsSync(join(kitDir, 'model.json'))
@@ -48,24 +45,36 @@ export function ensureSeedModel() {
   return seedModelDir;
 }
 
-// build/seed-model-logit: the same graph with the signature's output moved to the
-// pre-sigmoid node (Sigmoid and Identity dropped), shards linked from seed-model. This
-// gives the logit directly instead of recovering it from a rounded probability.
-export function ensureLogitModel() {
+// build/seed-model-<name>: the same graph with the signature's output moved to an
+// inner node (the nodes after it dropped), shards linked from seed-model. The logit
+// variant gives the logit directly instead of recovering it from a rounded probability.
+export const VARIANTS = {
+  logit: 'StatefulPartitionedCall/model/dense_1/BiasAdd',
+  hidden: 'StatefulPartitionedCall/model/dense/Relu', // the 512 dense activations
+};
+
+export function ensureVariantModel(variant) {
+  const node = VARIANTS[variant];
   const base = ensureSeedModel();
+  const dir = join(repoRoot, 'build', `seed-model-${variant}`);
   const model = JSON.parse(readFileSync(join(base, 'model.json'), 'utf8'));
   const [outName, out] = Object.entries(model.signature.outputs)[0];
   if (outName !== 'Identity:0') throw new Error(`unexpected signature output ${outName}`);
-  model.signature.outputs = { [`${LOGIT_NODE}:0`]: { ...out, name: `${LOGIT_NODE}:0` } };
-  const dropped = new Set(['Identity', 'StatefulPartitionedCall/model/dense_1/Sigmoid']);
+  const width = variant === 'hidden' ? '512' : '1';
+  model.signature.outputs = {
+    [`${node}:0`]: { ...out, name: `${node}:0`, tensorShape: { dim: [{ size: '-1' }, { size: width }] } },
+  };
+  const after = ['Identity', 'StatefulPartitionedCall/model/dense_1/Sigmoid', VARIANTS.logit];
+  const dropped = new Set(after.slice(0, after.indexOf(node) < 0 ? after.length : after.indexOf(node)));
   model.modelTopology.node = model.modelTopology.node.filter((n) => !dropped.has(n.name));
-  rmSync(logitModelDir, { recursive: true, force: true });
-  mkdirSync(logitModelDir, { recursive: true });
-  writeFileSync(join(logitModelDir, 'model.json'), JSON.stringify(model));
+  // The Consts that only dropped nodes read stay: the manifest and shards are unchanged.
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(model));
   for (const g of model.weightsManifest) {
-    for (const p of g.paths) symlinkSync(relative(logitModelDir, join(base, p)), join(logitModelDir, p));
+    for (const p of g.paths) symlinkSync(relative(dir, join(base, p)), join(dir, p));
   }
-  return logitModelDir;
+  return dir;
 }
 
 export function reference(backend = 'wasm') {
