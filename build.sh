@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# mountain-vs-beach build entry point (contract: docs/design.md, "build.sh").
+#   ./build.sh              deps + XNNPACK (cached) + native + wasm + dist/
+#   ./build.sh serve [PORT] the above, then serve dist/ on http://127.0.0.1:PORT/ (8000)
+#   ./build.sh test         the above, then every test suite (tests/run.sh)
+# Environment: MVB_CACHE (third-party cache, default ~/.cache/mvb), MVB_JOBS (default 2),
+# MVB_NO_APT=1 (never call apt-get), MVB_XNNPACK_SRC / MVB_PTHREADPOOL_SRC / MVB_FXDIV_SRC.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$root"
+jobs="${MVB_JOBS:-2}"
+export MVB_JOBS="$jobs"
+# emcc 3.1.6 looks for Debian's acorn here when node is not Debian's own.
+export NODE_PATH="${NODE_PATH:-/usr/share/nodejs}"
+
+say() { printf '\n== %s\n' "$*"; }
+die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
+
+# ---- system packages -----------------------------------------------------------------
+build_pkgs=(build-essential cmake ninja-build emscripten libcpuinfo-dev libstb-dev libjsmn-dev
+  curl ca-certificates xz-utils patch python3)
+test_pkgs=(python3-torch python3-torchvision python3-pil python3-numpy chromium chromium-driver
+  plasma-workspace-wallpapers webp)
+
+missing_pkgs() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || printf '%s\n' "$p"
+  done
+}
+
+install_pkgs() {
+  local missing=()
+  mapfile -t missing < <(missing_pkgs "$@")
+  if ! command -v node >/dev/null; then missing+=(nodejs npm); fi
+  [[ ${#missing[@]} -eq 0 ]] && return
+  [[ ${MVB_NO_APT:-0} == 1 ]] && die "missing Debian packages: ${missing[*]} (MVB_NO_APT=1 set)"
+  local sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  say "installing Debian packages: ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# npm ci only when package-lock.json changed since the last install.
+npm_deps() {
+  local dir="$1" stamp want
+  [[ -f $dir/package.json ]] || return 0
+  stamp="$dir/node_modules/.mvb-lock-sha256"
+  want="$(cat "$dir/package.json" "$dir/package-lock.json" 2>/dev/null | sha256sum | cut -c1-64)"
+  [[ -f $stamp && $(cat "$stamp") == "$want" ]] && return 0
+  say "npm ci in $dir"
+  if [[ -f $dir/package-lock.json ]]; then
+    (cd "$dir" && npm ci --cache "$HOME/.npm" --prefer-offline --no-audit --no-fund)
+  else
+    (cd "$dir" && npm install --cache "$HOME/.npm" --prefer-offline --no-audit --no-fund)
+  fi
+  printf '%s\n' "$want" >"$stamp"
+}
+
+# ---- builds ----------------------------------------------------------------------------
+cmake_build() { # build-dir variant [cmake args...]
+  local dir="$1" variant="$2" prefix
+  shift 2
+  prefix="$(tools/xnnpack.sh prefix "$variant")"
+  local cmake=(cmake)
+  [[ $variant == native ]] || cmake=(emcmake cmake)
+  say "$dir"
+  "${cmake[@]}" -S . -B "$dir" -G Ninja -DMVB_XNNPACK_PREFIX="$prefix" "$@" >"$dir.configure.log" 2>&1 ||
+    { cat "$dir.configure.log" >&2; die "configure of $dir failed"; }
+  nice -n 10 cmake --build "$dir" -j "$jobs"
+}
+
+assemble_dist() {
+  say "dist/"
+  rm -rf dist
+  mkdir -p dist/wasm dist/weights
+  if [[ -d web ]]; then
+    # web/tools holds build helpers, not site content.
+    tar -C web --exclude=./tools --exclude=./node_modules -cf - . | tar -C dist -xf -
+  fi
+  local f
+  for f in build/wasm-simd/mvb-simd.js build/wasm-simd/mvb-simd.wasm \
+    build/wasm-threads/mvb-simd-threads.js build/wasm-threads/mvb-simd-threads.wasm \
+    build/wasm-threads/mvb-simd-threads.worker.js; do
+    [[ -f $f ]] || die "missing wasm output $f"
+    cp "$f" dist/wasm/
+  done
+  if [[ -d weights ]]; then cp -R weights/. dist/weights/; fi
+  touch dist/.nojekyll
+  # The site may generate its own files (e.g. a precache manifest for its service worker).
+  if [[ -f web/tools/build-manifest.mjs ]]; then node web/tools/build-manifest.mjs dist; fi
+}
+
+build_all() {
+  local want=("${build_pkgs[@]}")
+  [[ ${1:-} == test ]] && want+=("${test_pkgs[@]}")
+  install_pkgs "${want[@]}"
+  npm_deps tests
+  npm_deps web
+  mkdir -p build
+  # One build at a time per checkout (several people or agents may share it).
+  exec 9>build/.lock
+  flock 9
+  say "XNNPACK (cache: ${MVB_CACHE:-$HOME/.cache/mvb})"
+  tools/xnnpack.sh build native wasm-simd wasm-threads
+  cmake_build build/native native -DCMAKE_BUILD_TYPE=Release
+  cmake_build build/wasm-simd wasm-simd -DCMAKE_BUILD_TYPE=Release -DMVB_WASM_THREADS=OFF
+  cmake_build build/wasm-threads wasm-threads -DCMAKE_BUILD_TYPE=Release -DMVB_WASM_THREADS=ON
+  assemble_dist
+  exec 9>&-
+}
+
+cmd="${1:-build}"
+case "$cmd" in
+  build | "")
+    build_all
+    ;;
+  serve)
+    port="${2:-8000}"
+    [[ $port =~ ^[0-9]+$ ]] || die "port must be a number: $port"
+    build_all
+    say "serving dist/"
+    exec /usr/bin/python3 tools/serve.py --dir dist --port "$port"
+    ;;
+  test)
+    build_all test
+    exec bash tests/run.sh
+    ;;
+  -h | --help | help)
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    ;;
+  *)
+    die "unknown command '$cmd' (use: ./build.sh [serve [PORT] | test])"
+    ;;
+esac

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Runs every test suite after ./build.sh has built build/native and dist/ (use
+# `./build.sh test`, which does both). Prints each suite's result and ends with one line
+# `N passed, N failed, N skipped`; exits non-zero if anything failed.
+#   suites: native ctest, native ctest under ASan+UBSan (build/native-asan),
+#           node --test tests/node/, node --test tests/browser/, python unittest tests/python
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+jobs="${MVB_JOBS:-2}"
+results="$root/build/test-results"
+mkdir -p "$results"
+export NODE_PATH="${NODE_PATH:-/usr/share/nodejs}"
+
+passed=0 failed=0 skipped=0
+summary=()
+
+# add SUITE PASSED FAILED SKIPPED
+add() {
+  passed=$((passed + $2)) failed=$((failed + $3)) skipped=$((skipped + $4))
+  summary+=("$(printf '%-16s %4d passed, %4d failed, %4d skipped' "$1" "$2" "$3" "$4")")
+  printf '\n-- %s: %d passed, %d failed, %d skipped\n' "$1" "$2" "$3" "$4"
+}
+
+# A suite that could not run at all counts as one failure, never as silence.
+broken() {
+  add "$1" 0 1 0
+  summary[-1]+="  ($2)"
+}
+
+# Counts from ctest's JUnit file: tests, failures (+errors), skipped.
+junit_counts() {
+  /usr/bin/python3 - "$1" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+s = ET.parse(sys.argv[1]).getroot()
+if s.tag != "testsuite":
+    s = s.find("testsuite")
+n = int(s.get("tests", 0))
+f = int(s.get("failures", 0)) + int(s.get("errors", 0))
+k = int(s.get("skipped", 0)) + int(s.get("disabled", 0))
+print(n - f - k, f, k)
+EOF
+}
+
+run_ctest() { # name build-dir
+  local name="$1" dir="$2" xml="$results/$1.xml" counts rc
+  printf '\n== %s (%s)\n' "$name" "$dir"
+  if ! ls "$root"/tests/c/test_*.c >/dev/null 2>&1; then
+    printf 'no tests/c/test_*.c\n'
+    return
+  fi
+  rm -f "$xml"
+  nice -n 10 ctest --test-dir "$dir" --output-on-failure -j "$jobs" --output-junit "$xml"
+  rc=$?
+  if [[ ! -s $xml ]]; then
+    broken "$name" "ctest exited $rc without results"
+    return
+  fi
+  read -r p f k < <(junit_counts "$xml")
+  # A non-zero exit with no failed test still means something went wrong.
+  if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+  add "$name" "$p" "$f" "$k"
+}
+
+build_asan() {
+  local prefix
+  prefix="$(tools/xnnpack.sh prefix native)" || return 1
+  printf '\n== building build/native-asan\n'
+  cmake -S . -B build/native-asan -G Ninja -DMVB_XNNPACK_PREFIX="$prefix" -DMVB_SANITIZE=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >build/native-asan.configure.log 2>&1 ||
+    { cat build/native-asan.configure.log; return 1; }
+  nice -n 10 cmake --build build/native-asan -j "$jobs"
+}
+
+# Counts from a TAP stream (node --test): pass, fail (+cancelled), skipped (+todo).
+tap_counts() {
+  awk '/^# pass /{p=$3} /^# fail /{f+=$3} /^# cancelled /{f+=$3}
+       /^# skipped /{k+=$3} /^# todo /{k+=$3} END{print p+0, f+0, k+0}' "$1"
+}
+
+run_node() { # name dir
+  local name="$1" dir="$2" tap="$results/$1.tap" rc
+  printf '\n== %s (node --test %s)\n' "$name" "$dir"
+  if ! compgen -G "$dir/*.test.*js" >/dev/null && ! compgen -G "$dir/**/*.test.*js" >/dev/null; then
+    printf 'no test files in %s\n' "$dir"
+    return
+  fi
+  rm -f "$tap"
+  node --test --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap" "$dir/"
+  rc=$?
+  if [[ ! -s $tap ]] || ! grep -q '^# tests ' "$tap"; then
+    broken "$name" "node --test exited $rc without a summary"
+    return
+  fi
+  read -r p f k < <(tap_counts "$tap")
+  if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+  add "$name" "$p" "$f" "$k"
+}
+
+run_python() { # name dir
+  local name="$1" dir="$2" log="$results/$1.log" rc
+  printf '\n== %s (python unittest %s)\n' "$name" "$dir"
+  /usr/bin/python3 -m unittest discover -s "$dir" -v 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  local counts
+  counts="$(/usr/bin/python3 - "$log" <<'EOF'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+ran = re.findall(r"^Ran (\d+) tests? in", text, re.M)
+if not ran:
+    sys.exit(1)
+n = int(ran[-1])
+def count(key):
+    m = re.findall(key + r"=(\d+)", text.rsplit("\nRan ", 1)[-1])
+    return int(m[-1]) if m else 0
+f = count("failures") + count("errors") + count("unexpected successes")
+k = count("skipped") + count("expected failures")
+print(n - f - k, f, k)
+EOF
+)" || { broken "$name" "unittest exited $rc without a summary"; return; }
+  read -r p f k <<<"$counts"
+  if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+  add "$name" "$p" "$f" "$k"
+}
+
+start=$SECONDS
+
+if [[ -d build/native ]]; then
+  run_ctest native build/native
+else
+  broken native "build/native missing: run ./build.sh first"
+fi
+
+if ls tests/c/test_*.c >/dev/null 2>&1; then
+  if build_asan; then
+    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" \
+      UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+      run_ctest native-asan build/native-asan
+  else
+    broken native-asan "build of build/native-asan failed"
+  fi
+fi
+
+[[ -d tests/node ]] && run_node node tests/node
+[[ -d tests/browser ]] && run_node browser tests/browser
+[[ -d tests/python ]] && run_python python tests/python
+
+printf '\n== summary (%d s)\n' $((SECONDS - start))
+if [[ ${#summary[@]} -gt 0 ]]; then printf '%s\n' "${summary[@]}"; fi
+printf '%d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
+[[ $failed -eq 0 ]]
