@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const nativeCli = join(repoRoot, 'build', 'native', 'mvb');
+// MVB_CLI runs the tests against another build of the CLI.
+export const nativeCli = process.env.MVB_CLI || join(repoRoot, 'build', 'native', 'mvb');
 
 const WASM = {
   'wasm-simd': { variant: 'simd', dir: join(repoRoot, 'build', 'wasm-simd'), file: 'mvb-simd.wasm' },
