@@ -1,0 +1,236 @@
+// Browser tests of the site in dist/ in headless Debian Chromium (issue 4, "What it must
+// show" 1-7). Run: node --test tests/browser/  (skips when dist/ or Chromium is missing).
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import {
+  DIST, skipReason, startServer, startImageServer, launch, watchErrors, screenshot,
+  waitForResults, waitReady,
+} from './helpers.mjs';
+
+const skip = skipReason();
+const EXAMPLES = join(DIST, 'examples');
+
+// Photos the shipped model is known to classify (examples.json "expect" beach/mountain).
+async function labelledExamples() {
+  const list = JSON.parse(await readFile(join(EXAMPLES, 'examples.json'), 'utf8'));
+  return list.filter((e) => e.expect === 'beach' || e.expect === 'mountain');
+}
+
+function assertNoErrors(errors, allowed = []) {
+  const real = errors.filter((e) => !allowed.some((re) => re.test(e)));
+  assert.deepEqual(real, [], `console errors:\n${real.join('\n')}`);
+}
+
+describe('web app in Chromium', { skip: skip || false, timeout: 600000 }, () => {
+  let site, images, browser, tmp;
+
+  before(async () => {
+    site = await startServer(DIST);
+    images = await startImageServer(join(EXAMPLES, (await labelledExamples())[0].file));
+    browser = await launch();
+    tmp = await mkdtemp(join(tmpdir(), 'mvb-browser-'));
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+    if (site) await site.close();
+    if (images) await images.close();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  async function openApp(path = '') {
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(site.url + path);
+    return { page, errors };
+  }
+
+  test('1. uploading a beach and a mountain photo gives the right verdicts; several files fill the grid', async () => {
+    const { page, errors } = await openApp();
+    // The progress bar is on screen while the shards download.
+    await page.waitForSelector('#loader', { state: 'visible' });
+    await waitReady(page);
+    await screenshot(page, '01-ready');
+    const labelled = await labelledExamples();
+    assert.ok(labelled.some((e) => e.expect === 'beach') && labelled.some((e) => e.expect === 'mountain'),
+      'examples.json needs at least one beach and one mountain photo');
+    await page.setInputFiles('#file', labelled.map((e) => join(EXAMPLES, e.file)));
+    const cards = await waitForResults(page, labelled.length);
+    assert.equal(cards.length, labelled.length);
+    labelled.forEach((e, i) => {
+      assert.equal(cards[i].name, e.file);
+      assert.equal(cards[i].verdict, e.expect, `${e.file}: ${cards[i].title} (${cards[i].detail})`);
+      assert.match(cards[i].title, /^(Mountain|Beach) · \d+%$/);
+      assert.match(cards[i].detail, /score 0\.\d{4}/);
+    });
+    // The live region announced them.
+    await page.waitForFunction(() => document.getElementById('live').textContent.includes('percent sure'));
+    const gridColumns = await page.$eval('#results', (g) => getComputedStyle(g).gridTemplateColumns.split(' ').length);
+    assert.ok(gridColumns >= 2, `the results form a grid (${gridColumns} columns at 1280 px)`);
+    await screenshot(page, '02-upload-results');
+    assertNoErrors(errors);
+    await page.close();
+  });
+
+  test('2. clicking an example photo gives a verdict', async () => {
+    const { page, errors } = await openApp();
+    await waitReady(page);
+    await page.waitForSelector('.example');
+    const count = await page.$$eval('.example', (b) => b.length);
+    assert.ok(count >= 4, `${count} examples on the page`);
+    await page.click('.example >> nth=0');
+    const [card] = await waitForResults(page, 1);
+    assert.match(card.verdict, /^(mountain|beach|not sure)$/);
+    // Keyboard: Tab to the second example and press Enter.
+    await page.focus('.example >> nth=1');
+    await page.keyboard.press('Enter');
+    const cards = await waitForResults(page, 2);
+    assert.match(cards[0].verdict, /^(mountain|beach|not sure)$/);
+    await screenshot(page, '03-example');
+    assertNoErrors(errors);
+    await page.close();
+  });
+
+  test('3. URL input: CORS image works; blocked, 404 and non-image URLs each say what went wrong; data: URL works', async () => {
+    const { page, errors } = await openApp();
+    await waitReady(page);
+    const submit = async (url) => {
+      await page.fill('#url', url);
+      await page.click('#url-form button[type=submit]');
+    };
+    await submit(`${images.url}cors.jpg`);
+    let [card] = await waitForResults(page, 1);
+    assert.match(card.verdict, /^(mountain|beach|not sure)$/, `CORS image: ${card.title} ${card.message}`);
+
+    await submit(`${images.url}nocors.jpg`);
+    [card] = await waitForResults(page, 2);
+    assert.equal(card.verdict, 'error');
+    assert.match(card.message, /does not allow other pages to read its images/);
+    assert.match(card.message, /upload it here/);
+
+    await submit(`${images.url}missing.jpg`);
+    [card] = await waitForResults(page, 3);
+    assert.equal(card.verdict, 'error');
+    assert.match(card.message, /answered 404/);
+
+    await submit(`${images.url}page.html`);
+    [card] = await waitForResults(page, 4);
+    assert.equal(card.verdict, 'error');
+    assert.match(card.message, /a web page, not an image/);
+
+    const jpeg = await readFile(join(EXAMPLES, (await labelledExamples())[0].file));
+    await submit(`data:image/jpeg;base64,${jpeg.toString('base64')}`);
+    [card] = await waitForResults(page, 5);
+    assert.match(card.verdict, /^(mountain|beach|not sure)$/, `data: URL: ${card.title} ${card.message}`);
+    assert.equal(card.name, 'data: URL');
+
+    await submit('data:text/plain,hello');
+    [card] = await waitForResults(page, 6);
+    assert.equal(card.verdict, 'error');
+    assert.match(card.message, /not an image/);
+
+    // The four messages differ from each other.
+    const messages = (await waitForResults(page, 6)).filter((c) => c.verdict === 'error').map((c) => c.message);
+    assert.equal(new Set(messages).size, messages.length);
+    await screenshot(page, '04-url-cases');
+    // Chromium itself reports the blocked and failed requests on the console; nothing else.
+    assertNoErrors(errors, [
+      new RegExp(`console: Access to fetch at '${images.origin}/nocors\\.jpg'.*CORS policy`),
+      /console: Failed to load resource: net::ERR_FAILED/,
+      /console: Failed to load resource: the server responded with a status of 404/,
+    ]);
+    await page.close();
+  });
+
+  test('4. a WebP photo is classified through the browser decoder', async () => {
+    const e = (await labelledExamples())[0];
+    const webp = join(tmp, 'photo.webp');
+    execFileSync('cwebp', ['-quiet', '-q', '85', join(EXAMPLES, e.file), '-o', webp]);
+    const { page, errors } = await openApp();
+    await waitReady(page);
+    await page.setInputFiles('#file', [webp, join(EXAMPLES, e.file)]);
+    const cards = await waitForResults(page, 2);
+    const [w, j] = cards;
+    assert.equal(w.name, 'photo.webp');
+    assert.match(w.detail, /decoded by the browser/);
+    assert.match(j.detail, /decoded in WebAssembly/);
+    // Same picture, two decoders: the same verdict and nearly the same score.
+    assert.equal(w.verdict, j.verdict);
+    const score = (c) => Number(/score (\d\.\d+)/.exec(c.detail)[1]);
+    assert.ok(Math.abs(score(w) - score(j)) < 0.05, `webp ${score(w)} vs jpeg ${score(j)}`);
+    assertNoErrors(errors);
+    await page.close();
+  });
+
+  test('5. offline: after one visit, a reload without network still classifies (and is cross-origin isolated)', async () => {
+    const { page, errors } = await openApp();
+    await waitReady(page);
+    // Wait for the service worker to finish precaching and take control.
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60000 });
+    const cached = await page.evaluate(async () => {
+      const keys = await caches.keys();
+      const c = await caches.open(keys.find((k) => k.startsWith('mvb:')));
+      return (await c.keys()).map((r) => new URL(r.url).pathname);
+    });
+    assert.ok(cached.some((p) => p.endsWith('/weights/model.json')), 'model.json precached');
+    assert.ok(cached.some((p) => p.endsWith('.wasm')), 'wasm precached');
+
+    await browser.context.setOffline(true);
+    try {
+      await page.reload();
+      await waitReady(page);
+      const isolated = await page.evaluate(() => crossOriginIsolated);
+      assert.equal(isolated, true, 'the service worker makes the page cross-origin isolated');
+      const badge = await page.textContent('#engine-badge');
+      assert.match(badge, /threads/, `threaded build chosen when isolated: ${badge}`);
+      await page.click('.example >> nth=0');
+      const [card] = await waitForResults(page, 1);
+      assert.match(card.verdict, /^(mountain|beach|not sure)$/, `offline: ${card.title} ${card.message}`);
+      await screenshot(page, '05-offline');
+    } finally {
+      await browser.context.setOffline(false);
+    }
+    assertNoErrors(errors);
+    await page.close();
+  });
+
+  test('6. the embedding example page classifies through <mvb-classifier>', async () => {
+    const { page, errors } = await openApp('embed.html');
+    await page.waitForSelector('mvb-classifier[ready]', { timeout: 120000 });
+    const e = (await labelledExamples()).find((x) => x.expect === 'mountain');
+    const event = page.evaluate(() => new Promise((resolve) => {
+      document.querySelector('mvb-classifier').addEventListener('mvb-result', (ev) => resolve(ev.detail), { once: true });
+    }));
+    await page.setInputFiles('mvb-classifier input[type=file]', join(EXAMPLES, e.file));
+    const detail = await event;
+    assert.equal(detail.verdict, e.expect);
+    await page.waitForFunction(() => document.querySelector('mvb-classifier').shadowRoot.querySelector('.verdict').textContent.startsWith('Mountain'));
+    await page.waitForFunction(() => document.getElementById('demo-log').textContent.includes('mountain'));
+    await screenshot(page, '06-embed');
+    assertNoErrors(errors);
+    await page.close();
+  });
+
+  test('7. phone width and dark theme render without overflow', async () => {
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    await page.setViewportSize({ width: 360, height: 780 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(site.url);
+    await waitReady(page);
+    await page.click('.example >> nth=2');
+    await waitForResults(page, 1);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.equal(overflow, 0, 'no horizontal scrolling at 360 px');
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(bg, 'rgb(17, 20, 24)', 'dark theme applied');
+    await screenshot(page, '07-phone-dark');
+    assertNoErrors(errors);
+    await page.close();
+  });
+});

@@ -1,0 +1,140 @@
+// helpers.mjs: the browser tests' static servers and Chromium launcher.
+import { createServer } from 'node:http';
+import { readFile, stat, mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, extname, normalize, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+export const ROOT = normalize(join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
+export const DIST = process.env.MVB_DIST ? normalize(process.env.MVB_DIST) : join(ROOT, 'dist');
+export const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
+export const CHROMIUM = process.env.MVB_CHROMIUM || '/usr/bin/chromium';
+
+// From ../shared/notes/measurements.md: what headless Chromium needs as root on these machines.
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.wasm': 'application/wasm',
+  '.bin': 'application/octet-stream', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png',
+  '.webp': 'image/webp', '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json',
+  '.md': 'text/markdown; charset=utf-8', '.txt': 'text/plain; charset=utf-8',
+};
+
+// Why the browser tests cannot run here, or null when they can.
+export function skipReason() {
+  for (const f of ['index.html', 'sw.js', 'weights/model.json', 'wasm/mvb-simd.js', 'wasm/mvb-simd.wasm']) {
+    if (!existsSync(join(DIST, f))) return `${join(DIST, f)} is missing: run ./build.sh first`;
+  }
+  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (apt-get install chromium)`;
+  try {
+    createRequire(join(ROOT, 'tests', 'package.json')).resolve('playwright-core');
+  } catch {
+    return 'playwright-core is not installed (cd tests && npm ci)';
+  }
+  return null;
+}
+
+// A static file server on 127.0.0.1 and a free port. `routes` maps a path to a handler
+// (req, res) for test-specific answers; everything else comes from `root`. Like GitHub
+// Pages it sends no COOP/COEP headers: the service worker has to add them.
+export async function startServer(root, routes = {}) {
+  const log = [];
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    log.push(path);
+    if (routes[path]) return routes[path](req, res);
+    if (!root) { res.writeHead(404).end('not found'); return; }
+    let file = normalize(join(root, path));
+    if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
+    try {
+      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
+      const body = await readFile(file);
+      res.writeHead(200, {
+        'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
+        'Content-Length': body.length,
+        'Cache-Control': 'max-age=600',
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    } catch {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    origin: `http://127.0.0.1:${port}`,
+    log,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+  };
+}
+
+// The second origin for URL input: an image with CORS, the same image without, a 404 and
+// an HTML page.
+export async function startImageServer(jpegPath) {
+  const jpeg = await readFile(jpegPath);
+  const html = '<!doctype html><title>a page</title><p>not an image</p>';
+  return startServer(null, {
+    '/cors.jpg': (req, res) => res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Access-Control-Allow-Origin': '*', 'Content-Length': jpeg.length }).end(jpeg),
+    '/nocors.jpg': (req, res) => res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': jpeg.length }).end(jpeg),
+    '/missing.jpg': (req, res) => res.writeHead(404, { 'Content-Type': 'text/plain', 'Access-Control-Allow-Origin': '*' }).end('no such image'),
+    '/page.html': (req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Access-Control-Allow-Origin': '*' }).end(html),
+  });
+}
+
+export async function launch(options = {}) {
+  const require = createRequire(join(ROOT, 'tests', 'package.json'));
+  const { chromium } = require('playwright-core');
+  const profile = await mkdtemp(join(tmpdir(), 'mvb-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 860 },
+    ...options,
+  });
+  const close = async () => {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  };
+  return { context, close };
+}
+
+// Collects console errors and uncaught exceptions of a page.
+export function watchErrors(page) {
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('crash', () => errors.push('the page crashed'));
+  return errors;
+}
+
+export async function screenshot(page, name, options = {}) {
+  await mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true, ...options });
+}
+
+// Waits until the results grid holds `count` finished cards; returns their contents.
+export async function waitForResults(page, count, timeout = 120000) {
+  await page.waitForFunction((n) => document.querySelectorAll('#results .result:not(.pending)').length >= n, count, { timeout });
+  return page.$$eval('#results .result', (cards) => cards.map((c) => ({
+    name: c.querySelector('.result-name').textContent,
+    verdict: c.dataset.verdict,
+    title: c.querySelector('.verdict-text').textContent,
+    detail: c.querySelector('.detail').textContent,
+    message: c.querySelector('.message').textContent,
+    reasons: [...c.querySelectorAll('.reasons li')].map((li) => li.textContent),
+  })));
+}
+
+export async function waitReady(page, timeout = 120000) {
+  await page.waitForFunction(() => document.body.dataset.ready, null, { timeout });
+  const state = await page.evaluate(() => document.body.dataset.ready);
+  if (state !== 'true') throw new Error(`the classifier did not start: ${await page.textContent('#fatal')}`);
+}
