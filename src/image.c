@@ -1,0 +1,497 @@
+#include "image.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exif.h"
+
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#include <stb/stb_image.h>
+
+/* Per-side limit; stb_impl.c builds stb with the same STBI_MAX_DIMENSIONS,
+ * so nothing that passes here is refused by stb for its size alone. */
+#define MAX_SIDE ((uint32_t)1 << 17)
+
+/* ---- Reading sizes and completeness from the container -----------------
+ * Every format is checked here before stb_image sees it: stb reports no
+ * size for headers it considers too large (so the caller's limit could not
+ * be named), and it fills the missing rest of a truncated JPEG, BMP or GIF
+ * with grey or black instead of failing. */
+
+typedef enum format { FMT_UNKNOWN, FMT_JPEG, FMT_PNG, FMT_BMP, FMT_GIF } format;
+
+static const char *const format_names[] = {"unknown", "JPEG", "PNG", "BMP",
+                                           "GIF"};
+
+typedef struct header {
+  uint32_t width, height;
+  int orientation; /* EXIF, 1..8; 1 for formats without it */
+} header;
+
+static format sniff(const uint8_t *b, size_t size) {
+  static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A,
+                                     '\n'};
+  if (size >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
+    return FMT_JPEG;
+  if (size >= 8 && memcmp(b, png_sig, 8) == 0) return FMT_PNG;
+  if (size >= 6 && (memcmp(b, "GIF87a", 6) == 0 || memcmp(b, "GIF89a", 6) == 0))
+    return FMT_GIF;
+  if (size >= 2 && b[0] == 'B' && b[1] == 'M') return FMT_BMP;
+  return FMT_UNKNOWN;
+}
+
+static uint32_t be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         (uint32_t)p[3];
+}
+static uint32_t le16(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+static uint32_t le32(const uint8_t *p) { return le16(p) | le16(p + 2) << 16; }
+
+/* PNG: chunks (length, type, data, CRC) from IHDR up to a complete IEND. */
+static mvb_status png_inspect(const uint8_t *b, size_t size, header *h,
+                              mvb_error *err) {
+  size_t pos = 8;
+  for (int first = 1;; first = 0) {
+    if (size - pos < 8)
+      return mvb_fail(err, MVB_ERR_IMAGE,
+                      "truncated PNG: data ends at byte %zu before the IEND "
+                      "chunk",
+                      size);
+    uint32_t length = be32(b + pos);
+    const uint8_t *type = b + pos + 4;
+    if (length > 0x7FFFFFFFu)
+      return mvb_fail(err, MVB_ERR_IMAGE,
+                      "corrupt PNG: chunk at byte %zu claims %" PRIu32
+                      " bytes",
+                      pos, length);
+    if (size - pos - 8 < (size_t)length + 4)
+      return mvb_fail(err, MVB_ERR_IMAGE,
+                      "truncated PNG: chunk '%.4s' at byte %zu needs %zu "
+                      "bytes, only %zu remain",
+                      (const char *)type, pos, (size_t)length + 12,
+                      size - pos);
+    if (first) {
+      if (memcmp(type, "IHDR", 4) != 0 || length != 13)
+        return mvb_fail(err, MVB_ERR_IMAGE,
+                        "corrupt PNG: first chunk is not a 13-byte IHDR");
+      h->width = be32(b + pos + 8);
+      h->height = be32(b + pos + 12);
+    }
+    if (memcmp(type, "IEND", 4) == 0) return MVB_OK;
+    pos += (size_t)length + 12;
+  }
+}
+
+/* BMP: the header's size, and for uncompressed pixel data whether all rows
+ * are present. */
+static mvb_status bmp_inspect(const uint8_t *b, size_t size, header *h,
+                              mvb_error *err) {
+  if (size < 26)
+    return mvb_fail(err, MVB_ERR_IMAGE,
+                    "truncated BMP: %zu bytes, shorter than its header", size);
+  uint32_t data_offset = le32(b + 10), header_size = le32(b + 14);
+  uint32_t bpp, compression;
+  int64_t width, height;
+  if (header_size == 12) { /* OS/2 BITMAPCOREHEADER */
+    width = le16(b + 18);
+    height = le16(b + 20);
+    bpp = le16(b + 24);
+    compression = 0;
+  } else {
+    if (header_size < 40 || size < 34)
+      return mvb_fail(err, MVB_ERR_IMAGE,
+                      "corrupt BMP: info header of %" PRIu32 " bytes in %zu",
+                      header_size, size);
+    width = (int32_t)le32(b + 18);
+    height = (int32_t)le32(b + 22);
+    bpp = le16(b + 28);
+    compression = le32(b + 30);
+  }
+  if (height < 0) height = -height; /* top-down rows */
+  if (width <= 0 || height == 0 || width > UINT32_MAX || height > UINT32_MAX)
+    return mvb_fail(err, MVB_ERR_IMAGE,
+                    "corrupt BMP: size %" PRId64 " x %" PRId64, width, height);
+  h->width = (uint32_t)width;
+  h->height = (uint32_t)height;
+  /* RLE data (1, 2) has no fixed size; stb refuses it anyway. */
+  if ((compression == 0 || compression == 3) && bpp <= 32 &&
+      h->width <= MAX_SIDE && h->height <= MAX_SIDE) {
+    uint64_t stride = ((uint64_t)h->width * bpp + 31) / 32 * 4;
+    uint64_t need = data_offset + stride * h->height;
+    if (need > size)
+      return mvb_fail(err, MVB_ERR_IMAGE,
+                      "truncated BMP: pixel data needs %" PRIu64
+                      " bytes, only %zu present",
+                      need, size);
+  }
+  return MVB_OK;
+}
+
+/* GIF: walks blocks up to the end of the first image's data (the only frame
+ * decoded). Returns the offset after it, or 0 if the data ends first. */
+static size_t gif_skip_subblocks(const uint8_t *b, size_t size, size_t pos) {
+  while (pos < size) {
+    size_t n = b[pos++];
+    if (n == 0) return pos;
+    if (size - pos < n) return 0;
+    pos += n;
+  }
+  return 0;
+}
+
+static mvb_status gif_inspect(const uint8_t *b, size_t size, header *h,
+                              mvb_error *err) {
+  if (size < 13)
+    return mvb_fail(err, MVB_ERR_IMAGE,
+                    "truncated GIF: %zu bytes, shorter than its header", size);
+  h->width = le16(b + 6); /* stb renders frames on the logical screen */
+  h->height = le16(b + 8);
+  size_t pos = 13;
+  if (b[10] & 0x80) pos += (size_t)3 << ((b[10] & 7) + 1);
+  while (pos < size) {
+    size_t block_at = pos;
+    uint8_t kind = b[pos++];
+    if (kind == 0x21) { /* extension: label, then sub-blocks */
+      pos = pos < size ? gif_skip_subblocks(b, size, pos + 1) : 0;
+    } else if (kind == 0x2C) { /* image descriptor */
+      if (size - pos < 10) break;
+      uint8_t flags = b[pos + 8];
+      pos += 9;
+      if (flags & 0x80) pos += (size_t)3 << ((flags & 7) + 1);
+      /* LZW minimum code size, then the data sub-blocks */
+      pos = pos < size ? gif_skip_subblocks(b, size, pos + 1) : 0;
+      if (pos) return MVB_OK;
+    } else {
+      return mvb_fail(err, MVB_ERR_IMAGE,
+                      "corrupt GIF: %s at byte %zu before the first image",
+                      kind == 0x3B ? "trailer" : "unknown block", block_at);
+    }
+    if (!pos) break;
+  }
+  return mvb_fail(err, MVB_ERR_IMAGE,
+                  "truncated GIF: data ends at byte %zu inside the first "
+                  "image",
+                  size);
+}
+
+static mvb_status inspect(format fmt, const uint8_t *b, size_t size,
+                          header *h, mvb_error *err) {
+  h->width = h->height = 0;
+  h->orientation = 1;
+  switch (fmt) {
+  case FMT_JPEG: {
+    mvb_jpeg_info info;
+    mvb_status st = mvb_jpeg_inspect(b, size, &info, err);
+    h->width = info.width;
+    h->height = info.height;
+    h->orientation = info.orientation;
+    return st;
+  }
+  case FMT_PNG: return png_inspect(b, size, h, err);
+  case FMT_BMP: return bmp_inspect(b, size, h, err);
+  case FMT_GIF: return gif_inspect(b, size, h, err);
+  default: return mvb_fail(err, MVB_ERR_IMAGE, "unknown image format");
+  }
+}
+
+/* The pixel limit, applied before any pixel buffer exists; also keeps every
+ * later size product (w * h * 3 bytes or floats) inside size_t. */
+static mvb_status check_size(uint64_t width, uint64_t height,
+                             uint64_t max_pixels, mvb_error *err) {
+  if (width == 0 || height == 0)
+    return mvb_fail(err, MVB_ERR_IMAGE,
+                    "image has no pixels (%" PRIu64 " x %" PRIu64 ")", width,
+                    height);
+  if (width > MAX_SIDE || height > MAX_SIDE)
+    return mvb_fail(err, MVB_ERR_IMAGE_TOO_LARGE,
+                    "image is %" PRIu64 " x %" PRIu64
+                    " pixels; more than %" PRIu32 " per side is refused",
+                    width, height, MAX_SIDE);
+  uint64_t pixels = width * height;
+  if (pixels > max_pixels)
+    return mvb_fail(err, MVB_ERR_IMAGE_TOO_LARGE,
+                    "image is %" PRIu64 " x %" PRIu64 " = %" PRIu64
+                    " pixels, more than the limit of %" PRIu64,
+                    width, height, pixels, max_pixels);
+  if (pixels > SIZE_MAX / (3 * sizeof(float)))
+    return mvb_fail(err, MVB_ERR_IMAGE_TOO_LARGE,
+                    "image is %" PRIu64 " x %" PRIu64
+                    " pixels, too many for this address space",
+                    width, height);
+  return MVB_OK;
+}
+
+/* ---- EXIF orientation ---------------------------------------------------
+ * Output pixel (x, y) reads source pixel start + x * step_x + y * step_y,
+ * all in pixels; 5-8 swap width and height. */
+static mvb_status orient(mvb_image *image, int orientation, mvb_error *err) {
+  if (orientation < 2 || orientation > 8) return MVB_OK;
+  ptrdiff_t w = image->width, h = image->height;
+  ptrdiff_t start, step_x, step_y;
+  switch (orientation) {
+  case 2: start = w - 1; step_x = -1; step_y = w; break;           /* mirror */
+  case 3: start = h * w - 1; step_x = -1; step_y = -w; break;      /* 180 */
+  case 4: start = (h - 1) * w; step_x = 1; step_y = -w; break;     /* flip */
+  case 5: start = 0; step_x = w; step_y = 1; break;                /* transpose */
+  case 6: start = (h - 1) * w; step_x = -w; step_y = 1; break;     /* 90 cw */
+  case 7: start = h * w - 1; step_x = -w; step_y = -1; break;      /* transverse */
+  default: start = w - 1; step_x = w; step_y = -1; break;          /* 90 ccw */
+  }
+  int out_w = orientation >= 5 ? image->height : image->width;
+  int out_h = orientation >= 5 ? image->width : image->height;
+  uint8_t *out = malloc((size_t)out_w * (size_t)out_h * 3);
+  if (!out)
+    return mvb_fail(err, MVB_ERR_OUT_OF_MEMORY,
+                    "out of memory rotating a %d x %d image", image->width,
+                    image->height);
+  uint8_t *dst = out;
+  for (int y = 0; y < out_h; y++) {
+    ptrdiff_t src = start + y * step_y;
+    for (int x = 0; x < out_w; x++, src += step_x, dst += 3)
+      memcpy(dst, image->rgb + src * 3, 3);
+  }
+  free(image->rgb);
+  image->rgb = out;
+  image->width = out_w;
+  image->height = out_h;
+  return MVB_OK;
+}
+
+/* ---- Decoding ---------------------------------------------------------- */
+
+static void image_clear(mvb_image *image) {
+  image->width = image->height = 0;
+  image->rgb = NULL;
+}
+
+void mvb_image_free(mvb_image *image) {
+  if (!image) return;
+  free(image->rgb); /* stb allocates with malloc */
+  image_clear(image);
+}
+
+mvb_status mvb_image_decode(const uint8_t *bytes, size_t size,
+                            uint64_t max_pixels, mvb_image *out,
+                            mvb_error *err) {
+  if (!out) return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "no output image");
+  image_clear(out);
+  if (size == 0) return mvb_fail(err, MVB_ERR_IMAGE, "empty image (0 bytes)");
+  if (!bytes) return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "no image bytes");
+  if (size > INT32_MAX) /* stb takes an int length */
+    return mvb_fail(err, MVB_ERR_IMAGE_TOO_LARGE,
+                    "image file of %zu bytes; at most %" PRId32 " are read",
+                    size, INT32_MAX);
+  format fmt = sniff(bytes, size);
+  if (fmt == FMT_UNKNOWN) {
+    int w, h, n;
+    const char *reason = stbi_info_from_memory(bytes, (int)size, &w, &h, &n)
+                             ? "accepted by stb_image but not by this reader"
+                             : stbi_failure_reason();
+    return mvb_fail(err, MVB_ERR_IMAGE,
+                    "not a JPEG, PNG, BMP or GIF image (%zu bytes starting "
+                    "%02x %02x %02x %02x; stb_image: %s)",
+                    size, bytes[0], size > 1 ? bytes[1] : 0,
+                    size > 2 ? bytes[2] : 0, size > 3 ? bytes[3] : 0,
+                    reason ? reason : "unknown");
+  }
+  header head;
+  mvb_status st = inspect(fmt, bytes, size, &head, err);
+  if (st != MVB_OK) return st;
+  st = check_size(head.width, head.height, max_pixels, err);
+  if (st != MVB_OK) return st;
+
+  int w = 0, h = 0, channels = 0;
+  /* Asking for 3 channels makes stb expand grey, drop alpha and reduce
+   * 16-bit PNGs to 8 bits. */
+  uint8_t *rgb = stbi_load_from_memory(bytes, (int)size, &w, &h, &channels, 3);
+  if (!rgb) {
+    const char *reason = stbi_failure_reason();
+    reason = reason ? reason : "unknown reason";
+    return mvb_fail(err,
+                    strcmp(reason, "too large") == 0 ? MVB_ERR_IMAGE_TOO_LARGE
+                    : strcmp(reason, "outofmem") == 0 ? MVB_ERR_OUT_OF_MEMORY
+                                                      : MVB_ERR_IMAGE,
+                    "cannot decode %s image (%" PRIu32 " x %" PRIu32
+                    "): stb_image: %s",
+                    format_names[fmt], head.width, head.height, reason);
+  }
+  out->rgb = rgb;
+  out->width = w;
+  out->height = h;
+  /* The header check ran on the container's numbers; stb's are what the
+   * buffer holds, so they are checked as well. */
+  st = check_size((uint64_t)w, (uint64_t)h, max_pixels, err);
+  if (st == MVB_OK) st = orient(out, head.orientation, err);
+  if (st != MVB_OK) mvb_image_free(out);
+  return st;
+}
+
+mvb_status mvb_image_from_rgba(const uint8_t *rgba, int width, int height,
+                               uint64_t max_pixels, mvb_image *out,
+                               mvb_error *err) {
+  if (!out) return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "no output image");
+  image_clear(out);
+  if (width <= 0 || height <= 0)
+    return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT,
+                    "RGBA image size %d x %d; both must be positive", width,
+                    height);
+  if (!rgba)
+    return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "no RGBA pixels");
+  mvb_status st = check_size((uint64_t)width, (uint64_t)height, max_pixels,
+                             err);
+  if (st != MVB_OK) return st;
+  size_t pixels = (size_t)width * (size_t)height;
+  uint8_t *rgb = malloc(pixels * 3);
+  if (!rgb)
+    return mvb_fail(err, MVB_ERR_OUT_OF_MEMORY,
+                    "out of memory for a %d x %d image", width, height);
+  for (size_t i = 0; i < pixels; i++) memcpy(rgb + i * 3, rgba + i * 4, 3);
+  out->rgb = rgb;
+  out->width = width;
+  out->height = height;
+  return MVB_OK;
+}
+
+/* ---- Resizing (PIL's Image.resize(BILINEAR)) ---------------------------
+ * As PIL's Resample.c precompute_coeffs: for output index i the filter is
+ * centred on input coordinate (i + 0.5) * scale, the triangle's support is
+ * max(scale, 1), the taps cover [centre - support, centre + support) clipped
+ * to the image, and each output's weights are normalized to sum to 1. PIL
+ * rounds to uint8 after each pass; here both passes stay in float, so the
+ * two agree to within about one grey level. */
+
+typedef struct axis {
+  int ksize;     /* weights per output (max taps) */
+  int *first;    /* (out) first input index read by each output */
+  int *taps;     /* (out) number of inputs read */
+  float *weight; /* (out, ksize) */
+} axis;
+
+static void axis_free(axis *a) {
+  free(a->first);
+  free(a->taps);
+  free(a->weight);
+}
+
+static double triangle(double x) {
+  x = fabs(x);
+  return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+static mvb_status axis_init(axis *a, int in_size, int out_size,
+                            mvb_error *err) {
+  double scale = (double)in_size / out_size;
+  double filter_scale = scale < 1.0 ? 1.0 : scale;
+  double support = 1.0 * filter_scale; /* the triangle's radius is 1 */
+  double inv_scale = 1.0 / filter_scale;    /* as PIL, to the last bit */
+  a->ksize = (int)ceil(support) * 2 + 1;
+  a->first = malloc(sizeof(int) * (size_t)out_size);
+  a->taps = malloc(sizeof(int) * (size_t)out_size);
+  a->weight = malloc(sizeof(float) * (size_t)out_size * (size_t)a->ksize);
+  if (!a->first || !a->taps || !a->weight)
+    return mvb_fail(err, MVB_ERR_OUT_OF_MEMORY,
+                    "out of memory for resize coefficients (%d -> %d)",
+                    in_size, out_size);
+  for (int i = 0; i < out_size; i++) {
+    double center = (i + 0.5) * scale;
+    /* PIL truncates toward zero here; negatives are clipped to 0 anyway. */
+    int lo = (int)(center - support + 0.5);
+    int hi = (int)(center + support + 0.5);
+    if (lo < 0) lo = 0;
+    if (hi > in_size) hi = in_size;
+    int n = hi - lo;
+    double sum = 0.0;
+    for (int k = 0; k < n; k++)
+      sum += triangle((k + lo - center + 0.5) * inv_scale);
+    float *dst = a->weight + (size_t)i * (size_t)a->ksize;
+    for (int k = 0; k < n; k++) {
+      double w = triangle((k + lo - center + 0.5) * inv_scale);
+      dst[k] = (float)(sum != 0.0 ? w / sum : 0.0);
+    }
+    a->first[i] = lo;
+    a->taps[i] = n;
+  }
+  return MVB_OK;
+}
+
+/* acc[i] = sum_k weight[k] * rows[k * stride + i]: the vertical pass over
+ * whole rows, contiguous so that the compiler can vectorize it. */
+static void blend_rows(float *restrict acc, const uint8_t *restrict rows,
+                       size_t stride, const float *weight, int taps,
+                       size_t n) {
+  for (size_t i = 0; i < n; i++) acc[i] = weight[0] * (float)rows[i];
+  for (int k = 1; k < taps; k++) {
+    const uint8_t *row = rows + (size_t)k * stride;
+    float wk = weight[k];
+    if (wk == 0.0f) continue; /* PIL's windows end in zero-weight taps */
+    for (size_t i = 0; i < n; i++) acc[i] += wk * (float)row[i];
+  }
+}
+
+mvb_status mvb_image_to_tensor(const mvb_image *image,
+                               const mvb_preprocess *pp, float *out,
+                               mvb_error *err) {
+  if (!image || !image->rgb || image->width <= 0 || image->height <= 0)
+    return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "no image to preprocess");
+  if (!pp || !out)
+    return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT,
+                    "no preprocessing description or output");
+  if (pp->resize != MVB_RESIZE_BILINEAR_ANTIALIAS)
+    return mvb_fail(err, MVB_ERR_UNSUPPORTED, "unknown resize method %d",
+                    (int)pp->resize);
+  if (pp->width <= 0 || pp->height <= 0 || (uint32_t)pp->width > MAX_SIDE ||
+      (uint32_t)pp->height > MAX_SIDE)
+    return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT,
+                    "model input size %d x %d is out of range", pp->width,
+                    pp->height);
+  for (int c = 0; c < 3; c++)
+    if (!isfinite(pp->mean[c]) || !isfinite(pp->std[c]) || !(pp->std[c] > 0))
+      return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT,
+                      "channel %d: mean %g and std %g (std must be > 0)", c,
+                      (double)pp->mean[c], (double)pp->std[c]);
+
+  mvb_status st = MVB_OK;
+  axis ax = {0}, ay = {0};
+  size_t in_row = (size_t)image->width * 3;
+  float *acc = malloc(sizeof(float) * in_row);
+  if (!acc) {
+    st = mvb_fail(err, MVB_ERR_OUT_OF_MEMORY,
+                  "out of memory for a %d-pixel resize row", image->width);
+    goto done;
+  }
+  st = axis_init(&ax, image->width, pp->width, err);
+  if (st == MVB_OK) st = axis_init(&ay, image->height, pp->height, err);
+  if (st != MVB_OK) goto done;
+
+  /* Vertical pass first: one output row needs only a few input rows, read
+   * contiguously; the horizontal pass then runs on a single float row. */
+  for (int oy = 0; oy < pp->height; oy++) {
+    blend_rows(acc, image->rgb + (size_t)ay.first[oy] * in_row, in_row,
+               ay.weight + (size_t)oy * (size_t)ay.ksize, ay.taps[oy], in_row);
+    float *dst = out + (size_t)oy * (size_t)pp->width * 3;
+    for (int ox = 0; ox < pp->width; ox++, dst += 3) {
+      const float *wx = ax.weight + (size_t)ox * (size_t)ax.ksize;
+      const float *src = acc + (size_t)ax.first[ox] * 3;
+      float r = 0, g = 0, b = 0;
+      for (int k = 0; k < ax.taps[ox]; k++, src += 3) {
+        r += wx[k] * src[0];
+        g += wx[k] * src[1];
+        b += wx[k] * src[2];
+      }
+      dst[0] = (r / 255.0f - pp->mean[0]) / pp->std[0];
+      dst[1] = (g / 255.0f - pp->mean[1]) / pp->std[1];
+      dst[2] = (b / 255.0f - pp->mean[2]) / pp->std[2];
+    }
+  }
+done:
+  axis_free(&ax);
+  axis_free(&ay);
+  free(acc);
+  return st;
+}
