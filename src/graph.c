@@ -683,7 +683,7 @@ static mvb_status op_concat(builder *b, const mvb_node *n, value *out) {
   size_t count = n->n_inputs - 1;
   value *first;
   mvb_status s = tensor_input(b, n, 0, 0, &first);
-  int axis;
+  int axis = 0;
   if (s == MVB_OK) s = axis_input(b, n, count, first->rank, &axis);
   if (s != MVB_OK) return s;
   uint32_t *ids = malloc(count * sizeof *ids);
