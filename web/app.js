@@ -132,6 +132,8 @@ function addCards(names) {
   const frag = document.createDocumentFragment();
   frag.append(...cards);
   ui.results.prepend(frag);
+  // On a phone the grid is far below the inputs: bring the new results into view.
+  cards[0].scrollIntoView({ block: 'nearest', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
   return cards;
 }
 

@@ -5,7 +5,7 @@
 //   {type:'classify', bytes: ArrayBuffer}      encoded image; browser-decode fallback
 //   {type:'classify-bitmap', bitmap: ImageBitmap}
 //       -> {ok:true, result:{score, verdict, confidence, decoder, ms}} | {ok:false, error:{status, message}}
-import { loadEngine, MvbError, Status } from './engine.js';
+import { loadEngine, chooseVariant, MvbError, Status } from './engine.js';
 import { fetchModel } from './model-fetch.js';
 
 let engine = null;
@@ -54,6 +54,18 @@ async function classifyEncoded(bytes) {
   }
 }
 
+// The threaded build needs more of the browser (nested workers, shared memory); if it
+// cannot start, the single-threaded build still can. An explicit variant is not second-guessed.
+async function startEngine(msg) {
+  const options = { wasmUrl: msg.wasmUrl, variant: msg.variant, threads: msg.threads };
+  try {
+    return await loadEngine(options);
+  } catch (e) {
+    if (msg.variant || chooseVariant() !== 'simd-threads') throw e;
+    return loadEngine({ ...options, variant: 'simd' });
+  }
+}
+
 async function init(msg, id) {
   let last = 0;
   const progress = (loaded, total) => {
@@ -63,7 +75,7 @@ async function init(msg, id) {
     postMessage({ id, type: 'progress', loaded, total });
   };
   const [eng, model] = await Promise.all([
-    loadEngine({ wasmUrl: msg.wasmUrl, variant: msg.variant, threads: msg.threads }),
+    startEngine(msg),
     fetchModel(msg.modelUrl, progress),
   ]);
   if (engine) engine.dispose();

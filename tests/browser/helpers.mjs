@@ -117,7 +117,7 @@ export function watchErrors(page) {
 
 export async function screenshot(page, name, options = {}) {
   await mkdir(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true, ...options });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true, animations: 'disabled', ...options });
 }
 
 // Waits until the results grid holds `count` finished cards; returns their contents.
