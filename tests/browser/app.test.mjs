@@ -95,6 +95,29 @@ describe('web app in Chromium', { skip: skip || false, timeout: 600000 }, () => 
     await page.close();
   });
 
+  test('2b. a dropped file and a pasted image are classified too', async () => {
+    const { page, errors } = await openApp();
+    await waitReady(page);
+    const b64 = (await readFile(join(EXAMPLES, (await labelledExamples())[0].file))).toString('base64');
+    const makeTransfer = (name) => page.evaluateHandle(([data, fileName]) => {
+      const dt = new DataTransfer();
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+      dt.items.add(new File([bytes], fileName, { type: 'image/jpeg' }));
+      return dt;
+    }, [b64, name]);
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer: await makeTransfer('dropped.jpg') });
+    let [card] = await waitForResults(page, 1);
+    assert.equal(card.name, 'dropped.jpg');
+    assert.match(card.verdict, /^(mountain|beach|not sure)$/);
+    const pasted = await makeTransfer('pasted.jpg');
+    await page.evaluate((dt) => document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true })), pasted);
+    [card] = await waitForResults(page, 2);
+    assert.equal(card.name, 'pasted.jpg');
+    assert.match(card.verdict, /^(mountain|beach|not sure)$/);
+    assertNoErrors(errors);
+    await page.close();
+  });
+
   test('3. URL input: CORS image works; blocked, 404 and non-image URLs each say what went wrong; data: URL works', async () => {
     const { page, errors } = await openApp();
     await waitReady(page);
