@@ -1,0 +1,246 @@
+"""Export a trained checkpoint to a TensorFlow.js graph model in weights/.
+
+    /usr/bin/python3 train/export.py --checkpoint train/runs/NAME/final.pt
+        [--out weights] [--temperature T | --calibrate] [--data ../shared/data]
+
+The graph (NHWC) uses only: Placeholder, Const, _FusedConv2D (batch norm
+folded in; fused BiasAdd or BiasAdd+Relu; padding SAME, which is what the
+network computes, see model.py), AddV2, Relu, Mean (axes [1,2]),
+_FusedMatMul, Sigmoid, Identity. The 4-class head is folded into one logit,
+z_mountain - z_beach, divided by the calibration temperature, so the single
+output is the calibrated P(mountain).
+
+Weights: one group, every float tensor uint8-quantized per tensor the way
+tfjs-converter does it (range widened to include 0, min nudged so that 0 is
+exactly representable; value = min + scale * byte); int32 tensors raw;
+shards of at most 4,194,304 bytes named group1-shard{i}of{n}.bin.
+"""
+import argparse
+import base64
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import data  # noqa: E402
+from model import BEACH, MOUNTAIN, BasicBlock, ConvBN, Net  # noqa: E402
+
+SHARD_BYTES = 4194304
+THRESHOLDS = (0.35, 0.65)
+
+
+def b64(s):
+    return base64.b64encode(s.encode("ascii")).decode("ascii")
+
+
+def load_net(checkpoint):
+    ck = torch.load(checkpoint, map_location="cpu")
+    net = Net(ck["widths"], ck["blocks"])
+    net.load_state_dict(ck["model"])
+    net.eval()
+    return net, ck
+
+
+def fold(cb):
+    """ConvBN -> (HWIO weight, bias) float32 with the batch norm folded in."""
+    bn = cb.bn
+    k = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach().double()
+    w = cb.conv.weight.detach().double() * k.view(-1, 1, 1, 1)
+    b = bn.bias.detach().double() - bn.running_mean.double() * k
+    return w.permute(2, 3, 1, 0).numpy().astype(np.float32), b.numpy().astype(np.float32)
+
+
+def quantize_uint8(a):
+    """tfjs-converter's affine uint8 quantization of one tensor."""
+    lo, hi = min(0.0, float(a.min())), max(0.0, float(a.max()))
+    scale = (hi - lo) / 255.0 if hi > lo else 1.0
+    zero = round(-lo / scale)
+    nudged_min = -zero * scale
+    nudged_max = nudged_min + 255.0 * scale
+    q = np.rint((np.clip(a.astype(np.float64), nudged_min, nudged_max) - nudged_min) / scale)
+    return q.astype(np.uint8), {"dtype": "uint8", "min": nudged_min, "scale": scale,
+                                "original_dtype": "float32"}
+
+
+class GraphBuilder:
+    def __init__(self):
+        self.nodes, self.weights = [], []  # weights: (name, array)
+
+    def const(self, name, array):
+        dtype = "DT_INT32" if array.dtype == np.int32 else "DT_FLOAT"
+        shape = {"dim": [{"size": str(d)} for d in array.shape]} if array.ndim else {}
+        self.nodes.append({"name": name, "op": "Const", "attr": {
+            "value": {"tensor": {"dtype": dtype, "tensorShape": shape}},
+            "dtype": {"type": dtype}}})
+        self.weights.append((name, array))
+        return name
+
+    def conv(self, name, x, cb):
+        w, b = fold(cb)
+        ops = ["BiasAdd", "Relu"] if cb.relu else ["BiasAdd"]
+        s = str(cb.stride)
+        self.nodes.append({
+            "name": name, "op": "_FusedConv2D",
+            "input": [x, self.const(name + "/weights", w), self.const(name + "/bias", b)],
+            "device": "/device:CPU:0",
+            "attr": {
+                "T": {"type": "DT_FLOAT"},
+                "data_format": {"s": b64("NHWC")},
+                "strides": {"list": {"i": ["1", s, s, "1"]}},
+                "dilations": {"list": {"i": ["1", "1", "1", "1"]}},
+                "padding": {"s": b64("SAME")},
+                "explicit_paddings": {"list": {}},
+                "use_cudnn_on_gpu": {"b": True},
+                "num_args": {"i": "1"},
+                "epsilon": {"f": 0},
+                "fused_ops": {"list": {"s": [b64(o) for o in ops]}},
+            }})
+        return name
+
+    def op(self, name, op, inputs, attr):
+        self.nodes.append({"name": name, "op": op, "input": inputs, "attr": attr})
+        return name
+
+
+def build_graph(net, size, temperature):
+    g = GraphBuilder()
+    g.nodes.append({"name": "input", "op": "Placeholder", "attr": {
+        "dtype": {"type": "DT_FLOAT"},
+        "shape": {"shape": {"dim": [{"size": "-1"}, {"size": str(size)}, {"size": str(size)}, {"size": "3"}]}}}})
+    x = "input"
+    for i, cb in enumerate(net.stem):
+        x = g.conv("stem/conv%d" % i, x, cb)
+    f32 = {"T": {"type": "DT_FLOAT"}}
+    for i, block in enumerate(net.layers):
+        assert isinstance(block, BasicBlock)
+        p = "block%d" % i
+        y = g.conv(p + "/conv1", x, block.conv1)
+        y = g.conv(p + "/conv2", y, block.conv2)
+        skip = x if block.shortcut is None else g.conv(p + "/shortcut", x, block.shortcut)
+        y = g.op(p + "/add", "AddV2", [y, skip], f32)
+        x = g.op(p + "/relu", "Relu", [y], f32)
+    axes = g.const("pool/axes", np.array([1, 2], dtype=np.int32))
+    x = g.op("pool/mean", "Mean", [x, axes],
+             {"T": {"type": "DT_FLOAT"}, "Tidx": {"type": "DT_INT32"}, "keep_dims": {"b": False}})
+    w = net.fc.weight.detach().double()
+    b = net.fc.bias.detach().double()
+    head_w = ((w[MOUNTAIN] - w[BEACH]) / temperature).numpy().astype(np.float32).reshape(-1, 1)
+    head_b = ((b[MOUNTAIN] - b[BEACH]) / temperature).numpy().astype(np.float32).reshape(1)
+    x = g.op("head/logit", "_FusedMatMul",
+             [x, g.const("head/weights", head_w), g.const("head/bias", head_b)],
+             {"T": {"type": "DT_FLOAT"}, "transpose_a": {"b": False}, "transpose_b": {"b": False},
+              "num_args": {"i": "1"}, "epsilon": {"f": 0},
+              "fused_ops": {"list": {"s": [b64("BiasAdd")]}}})
+    x = g.op("head/sigmoid", "Sigmoid", [x], f32)
+    g.op("Identity", "Identity", [x], f32)
+    return g
+
+
+def write_model(g, out_dir, size, mean, std, extra_mvb=None, quantize=True):
+    """Quantizes (unless quantize is False: float32 weights, for tests),
+    writes model.json and shards; returns the shard paths."""
+    os.makedirs(out_dir, exist_ok=True)
+    manifest, blobs = [], []
+    for name, a in g.weights:
+        entry = {"name": name, "shape": list(a.shape), "dtype": "int32" if a.dtype == np.int32 else "float32"}
+        if a.dtype == np.int32:
+            blobs.append(a.astype("<i4").tobytes())
+        elif not quantize:
+            blobs.append(a.astype("<f4").tobytes())
+        else:
+            q, meta = quantize_uint8(a)
+            entry["quantization"] = meta
+            blobs.append(q.tobytes())
+        manifest.append(entry)
+    blob = b"".join(blobs)
+    n = max(1, -(-len(blob) // SHARD_BYTES))
+    paths = ["group1-shard%dof%d.bin" % (i + 1, n) for i in range(n)]
+    for old in os.listdir(out_dir):
+        if old.startswith("group1-shard") and old.endswith(".bin") and old not in paths:
+            os.remove(os.path.join(out_dir, old))
+    for i, p in enumerate(paths):
+        with open(os.path.join(out_dir, p), "wb") as f:
+            f.write(blob[i * SHARD_BYTES:(i + 1) * SHARD_BYTES])
+    tshape = lambda dims: {"dim": [{"size": str(d)} for d in dims]}
+    mvb = {"preprocess": {"size": [size, size], "resize": "bilinear-antialias",
+                          "mean": list(mean), "std": list(std)},
+           "labels": {"0": "beach", "1": "mountain"}, "thresholds": list(THRESHOLDS)}
+    mvb.update(extra_mvb or {})
+    model = {
+        "format": "graph-model",
+        "generatedBy": "mountain-vs-beach train/export.py (PyTorch %s)" % torch.__version__,
+        "convertedBy": "mountain-vs-beach train/export.py",
+        "signature": {
+            "inputs": {"input:0": {"name": "input:0", "dtype": "DT_FLOAT", "tensorShape": tshape([-1, size, size, 3])}},
+            "outputs": {"Identity:0": {"name": "Identity:0", "dtype": "DT_FLOAT", "tensorShape": tshape([-1, 1])}},
+        },
+        "modelTopology": {"node": g.nodes, "library": {}, "versions": {"producer": 1395}},
+        "weightsManifest": [{"paths": paths, "weights": manifest}],
+        "mvb": mvb,
+    }
+    with open(os.path.join(out_dir, "model.json"), "w") as f:
+        json.dump(model, f, indent=1)
+        f.write("\n")
+    return [os.path.join(out_dir, p) for p in paths]
+
+
+@torch.no_grad()
+def logits_of(net, images_u8, batch=256):
+    out = []
+    for i in range(0, len(images_u8), batch):
+        z = net(data.to_input(images_u8[i:i + batch]))
+        out.append(z[:, MOUNTAIN] - z[:, BEACH])
+    return torch.cat(out).double()
+
+
+def fit_temperature(z, y):
+    """The T minimizing the log loss of sigmoid(z / T) (grid, then refine)."""
+    y = torch.as_tensor(y, dtype=torch.float64)
+    nll = lambda t: torch.nn.functional.binary_cross_entropy_with_logits(z / t, y).item()
+    grid = np.exp(np.linspace(np.log(0.2), np.log(5.0), 161))
+    best = min(grid, key=nll)
+    fine = np.linspace(best * 0.97, best * 1.03, 61)
+    return float(min(fine, key=nll))
+
+
+def calibration_rows(data_dir):
+    return [r for r in data.read_manifest(data_dir)
+            if r["part"] == "calib" and r["label"] in ("beach", "mountain")]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "weights"))
+    p.add_argument("--temperature", type=float, default=None)
+    p.add_argument("--calibrate", action="store_true",
+                   help="fit the temperature on the calib slice of --data (held out of training)")
+    p.add_argument("--data", default=os.path.join(os.path.dirname(HERE), "..", "shared", "data"))
+    p.add_argument("--float", action="store_true", help="float32 weights (tests only; 4x larger)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(2)
+    net, ck = load_net(args.checkpoint)
+    size = ck["size"]
+    t = args.temperature if args.temperature is not None else 1.0
+    extra = {}
+    if args.calibrate:
+        rows = calibration_rows(args.data)
+        z = logits_of(net, data.decode_all(args.data, rows, size))
+        y = [r["label"] == "mountain" for r in rows]
+        t = fit_temperature(z, y)
+        print("temperature %.4f fitted on %d calib images" % (t, len(rows)))
+    extra["temperature"] = t
+    g = build_graph(net, size, t)
+    paths = write_model(g, args.out, size, ck["mean"], ck["std"], extra, quantize=not args.float)
+    total = sum(os.path.getsize(x) for x in paths)
+    print("wrote %s: %d nodes, %d weights, %d shard(s), %d bytes"
+          % (os.path.join(args.out, "model.json"), len(g.nodes), len(g.weights), len(paths), total))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

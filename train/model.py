@@ -1,0 +1,98 @@
+"""The classifier network: a small ResNet whose padding follows TensorFlow's
+"SAME" rule, so that every convolution exports as one _FusedConv2D with
+padding SAME and the exported graph computes exactly what PyTorch computed.
+
+PyTorch pads a stride-2 3x3 convolution by one pixel on every side; TF SAME
+pads 0 before and 1 after for even input sizes. Padding explicitly with the
+TF rule here (instead of adding Pad nodes in the export) keeps the graph
+small and the two implementations identical by construction.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# Class indices of the training head. The exported model keeps only
+# mountain-vs-beach: logit = z[MOUNTAIN] - z[BEACH].
+CLASSES = ("beach", "mountain", "glacier", "forest")
+BEACH, MOUNTAIN = 0, 1
+
+
+def same_pads(size, kernel, stride):
+    """(before, after) padding of TF "SAME" along one axis."""
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class ConvBN(nn.Module):
+    """Conv (no bias) + BatchNorm (+ ReLU), TF-SAME padded; exports as one
+    _FusedConv2D with the batch norm folded in."""
+
+    def __init__(self, cin, cout, kernel, stride=1, relu=True):
+        super().__init__()
+        self.kernel, self.stride, self.relu = kernel, stride, relu
+        self.conv = nn.Conv2d(cin, cout, kernel, stride, padding=0, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        top, bottom = same_pads(x.shape[2], self.kernel, self.stride)
+        left, right = same_pads(x.shape[3], self.kernel, self.stride)
+        if top or bottom or left or right:
+            x = F.pad(x, (left, right, top, bottom))
+        x = self.bn(self.conv(x))
+        return F.relu(x) if self.relu else x
+
+
+class BasicBlock(nn.Module):
+    """ResNet basic block; the 1x1 projection shortcut when the shape changes."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = ConvBN(cin, cout, 3, stride)
+        self.conv2 = ConvBN(cout, cout, 3, 1, relu=False)
+        self.shortcut = None
+        if stride != 1 or cin != cout:
+            self.shortcut = ConvBN(cin, cout, 1, stride, relu=False)
+
+    def forward(self, x):
+        skip = x if self.shortcut is None else self.shortcut(x)
+        return F.relu(self.conv2(self.conv1(x)) + skip)
+
+
+class Net(nn.Module):
+    """stem (two stride-2 3x3 convs) -> 4 stages of basic blocks (the first of
+    each stage after the first strides by 2) -> global average pool -> FC."""
+
+    def __init__(self, widths=(32, 64, 128, 256), blocks=(2, 2, 2, 2),
+                 classes=len(CLASSES), stem=32):
+        super().__init__()
+        self.widths, self.blocks = tuple(widths), tuple(blocks)
+        self.stem = nn.Sequential(ConvBN(3, stem, 3, 2), ConvBN(stem, stem, 3, 2))
+        layers, cin = [], stem
+        for i, (width, count) in enumerate(zip(widths, blocks)):
+            for j in range(count):
+                stride = 2 if (i > 0 and j == 0) else 1
+                layers.append(BasicBlock(cin, width, stride))
+                cin = width
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        # Zero-init the last BN of each residual branch: every block starts
+        # as the identity, which trains faster from scratch.
+        for block in layers:
+            nn.init.zeros_(block.conv2.bn.weight)
+
+    def features(self, x):
+        return self.layers(self.stem(x)).mean(dim=(2, 3))
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+
+def mountain_logit(logits):
+    """The exported score's logit: log P(mountain) / P(beach) under the softmax."""
+    return logits[:, MOUNTAIN] - logits[:, BEACH]
