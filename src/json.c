@@ -1,6 +1,7 @@
 #include "json.h"
 
 #include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +97,8 @@ static int check_container(const mvb_json *j, int i, const char **why) {
       if (child->size > 1) return text_start(&j->tokens[j->tokens[c + 1].next]);
       value = &j->tokens[c + 1];
       *why = "expected ':' after the key";
-      if ((bad = check_gap(j->text, text_end(child), text_start(value), ':')) >= 0)
+      if ((bad = check_gap(j->text, text_end(child), text_start(value), ':')) >=
+          0)
         return bad;
     }
     *why = "unexpected ':'";
@@ -164,7 +166,8 @@ static mvb_status syntax_error(const char *what, const char *text, size_t at,
 
 static mvb_status jsmn_error(const char *what, const char *text, size_t size,
                              int r, unsigned pos, mvb_error *err) {
-  if (r == JSMN_ERROR_PART) return syntax_error(what, text, size, size, "", err);
+  if (r == JSMN_ERROR_PART)
+    return syntax_error(what, text, size, size, "", err);
   return syntax_error(what, text, pos, size, "unexpected character", err);
 }
 
@@ -173,7 +176,8 @@ mvb_status mvb_json_parse(const char *text, size_t size, const char *what,
   jsmntok_t *raw = NULL;
   mvb_status status = MVB_OK;
   memset(out, 0, sizeof *out);
-  if (!text && size) return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "%s: no text", what);
+  if (!text && size)
+    return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "%s: no text", what);
   while (size > 0 && text[size - 1] == '\0') size--;
   size_t skip = size >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0;
   if (size > INT_MAX / 2)
@@ -191,7 +195,8 @@ mvb_status mvb_json_parse(const char *text, size_t size, const char *what,
   jsmn_parser p;
   jsmn_init(&p);
   int n = jsmn_parse(&p, body, body_size, NULL, 0);
-  if (n < 0) return jsmn_error(what, text, size, n, p.pos + (unsigned)skip, err);
+  if (n < 0)
+    return jsmn_error(what, text, size, n, p.pos + (unsigned)skip, err);
   if (n == 0) return syntax_error(what, text, size, size, "", err);
 
   raw = malloc((size_t)n * sizeof *raw);
@@ -288,13 +293,13 @@ static int decode_unit(const char *text, int *pos, int end,
   char e = text[*pos + 1];
   *pos += 2;
   switch (e) {
-  case 'b': out[0] = '\b'; return 1;
-  case 'f': out[0] = '\f'; return 1;
-  case 'n': out[0] = '\n'; return 1;
-  case 'r': out[0] = '\r'; return 1;
-  case 't': out[0] = '\t'; return 1;
-  case 'u': break;
-  default: out[0] = (unsigned char)e; return 1; /* " \ / */
+    case 'b': out[0] = '\b'; return 1;
+    case 'f': out[0] = '\f'; return 1;
+    case 'n': out[0] = '\n'; return 1;
+    case 'r': out[0] = '\r'; return 1;
+    case 't': out[0] = '\t'; return 1;
+    case 'u': break;
+    default: out[0] = (unsigned char)e; return 1; /* " \ / */
   }
   unsigned cp = hex4(text + *pos);
   *pos += 4;
@@ -381,10 +386,14 @@ bool mvb_json_double(const mvb_json *json, int i, double *out) {
   char buf[128];
   if (!scalar_text(json, i, &s, &n)) return false;
   if (json->tokens[i].type == MVB_JSON_STRING) {
-    if (n == 3 && !memcmp(s, "NaN", 3)) *out = NAN;
-    else if (n == 8 && !memcmp(s, "Infinity", 8)) *out = INFINITY;
-    else if (n == 9 && !memcmp(s, "-Infinity", 9)) *out = -INFINITY;
-    else return false;
+    if (n == 3 && !memcmp(s, "NaN", 3))
+      *out = NAN;
+    else if (n == 8 && !memcmp(s, "Infinity", 8))
+      *out = INFINITY;
+    else if (n == 9 && !memcmp(s, "-Infinity", 9))
+      *out = -INFINITY;
+    else
+      return false;
     return true;
   }
   /* The grammar was checked while parsing; only true/false/null remain. */
@@ -392,6 +401,10 @@ bool mvb_json_double(const mvb_json *json, int i, double *out) {
     return false;
   memcpy(buf, s, (size_t)n);
   buf[n] = '\0';
+  /* strtod reads the locale's decimal point; JSON's is always '.'. */
+  char point = localeconv()->decimal_point[0];
+  char *dot = point && point != '.' ? strchr(buf, '.') : NULL;
+  if (dot) *dot = point;
   *out = strtod(buf, NULL);
   return true;
 }
@@ -402,9 +415,12 @@ bool mvb_json_bool(const mvb_json *json, int i, bool *out) {
   if (!scalar_text(json, i, &s, &n) ||
       json->tokens[i].type != MVB_JSON_PRIMITIVE)
     return false;
-  if (n == 4 && !memcmp(s, "true", 4)) *out = true;
-  else if (n == 5 && !memcmp(s, "false", 5)) *out = false;
-  else return false;
+  if (n == 4 && !memcmp(s, "true", 4))
+    *out = true;
+  else if (n == 5 && !memcmp(s, "false", 5))
+    *out = false;
+  else
+    return false;
   return true;
 }
 

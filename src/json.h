@@ -37,7 +37,7 @@ typedef struct mvb_json_token {
 } mvb_json_token;
 
 typedef struct mvb_json {
-  const char *text;       /* borrowed: must outlive the mvb_json */
+  const char *text; /* borrowed: must outlive the mvb_json */
   size_t size;
   mvb_json_token *tokens; /* (count), owned; tokens[0] is the root value */
   int count;

@@ -67,8 +67,8 @@ static mvb_status expect(const mvb_json *j, int tok, mvb_json_type type,
     return bad_json(err, MVB_ERR_MODEL_FORMAT, j, -1, "%s has no \"%s\" (%s)",
                     ctx, field, kind);
   if (!mvb_json_is(j, tok, type))
-    return bad_json(err, MVB_ERR_MODEL_FORMAT, j, tok,
-                    "%s: \"%s\" must be %s", ctx, field, kind);
+    return bad_json(err, MVB_ERR_MODEL_FORMAT, j, tok, "%s: \"%s\" must be %s",
+                    ctx, field, kind);
   return MVB_OK;
 }
 
@@ -274,8 +274,8 @@ static mvb_status read_attr(const mvb_json *j, int key, const char *node_ctx,
   snprintf(ctx, sizeof ctx, "%.250s: attr \"%.100s\"", node_ctx, a->name);
   a->kind = MVB_ATTR_OTHER;
   if (!mvb_json_is(j, value, MVB_JSON_OBJECT))
-    return bad_json(err, MVB_ERR_MODEL_FORMAT, j, value,
-                    "%s must be an object", ctx);
+    return bad_json(err, MVB_ERR_MODEL_FORMAT, j, value, "%s must be an object",
+                    ctx);
   if (children(j, value) == 0) return MVB_OK;
   /* An AttrValue holds one member (a protobuf oneof). */
   int k = first_child(value), v = k + 1;
@@ -345,8 +345,8 @@ static mvb_status read_node(const mvb_json *j, int tok, int index,
     return bad_json(err, MVB_ERR_MODEL_FORMAT, j, tok, "%s has an empty name",
                     ctx);
   snprintf(ctx, sizeof ctx, "node %d \"%.200s\"", index, node->name);
-  status = take_string(j, mvb_json_find(j, tok, "op"), ctx, "op", &node->op,
-                       err);
+  status =
+      take_string(j, mvb_json_find(j, tok, "op"), ctx, "op", &node->op, err);
   if (status != MVB_OK) return status;
 
   int inputs = mvb_json_find(j, tok, "input");
@@ -499,8 +499,8 @@ static mvb_status read_signature_entry(const mvb_json *j, int sig,
 static mvb_status read_signature(const mvb_json *j, mvb_model_file *out,
                                  mvb_error *err) {
   int sig = mvb_json_find(j, 0, "signature");
-  mvb_status status = expect(j, sig, MVB_JSON_OBJECT, "the document",
-                             "signature", err);
+  mvb_status status =
+      expect(j, sig, MVB_JSON_OBJECT, "the document", "signature", err);
   if (status != MVB_OK) return status;
   int index = 0;
   status = read_signature_entry(j, sig, "inputs", &out->input_node, &index,
@@ -527,12 +527,12 @@ static mvb_status read_signature(const mvb_json *j, mvb_model_file *out,
   return MVB_OK;
 }
 
-/* ---- preprocessing ("mvb" key) -------------------------------------------- */
+/* ---- preprocessing ("mvb" key) --------------------------------------------
+ */
 
 /* n numbers into v; all must be finite, and > 0 if positive is set. */
 static mvb_status read_numbers(const mvb_json *j, int tok, const char *field,
-                               int n, bool positive, float *v,
-                               mvb_error *err) {
+                               int n, bool positive, float *v, mvb_error *err) {
   if (!mvb_json_is(j, tok, MVB_JSON_ARRAY) || children(j, tok) != n)
     return bad_json(err, MVB_ERR_MODEL_FORMAT, j, tok,
                     "mvb.preprocess.%s must be an array of %d numbers", field,
@@ -567,8 +567,8 @@ static mvb_status read_preprocess(const mvb_json *j, mvb_model_file *out,
   }
   int mvb = mvb_json_find(j, 0, "mvb");
   if (mvb < 0) return MVB_OK;
-  mvb_status status = expect(j, mvb, MVB_JSON_OBJECT, "the document", "mvb",
-                             err);
+  mvb_status status =
+      expect(j, mvb, MVB_JSON_OBJECT, "the document", "mvb", err);
   if (status != MVB_OK) return status;
   int pre = mvb_json_find(j, mvb, "preprocess");
   if (pre < 0) return MVB_OK;
@@ -588,15 +588,14 @@ static mvb_status read_preprocess(const mvb_json *j, mvb_model_file *out,
                         "mvb.preprocess.size must be [height, width] with "
                         "each in 1..%d",
                         MAX_INPUT_SIDE);
-      if (out->input_rank == 4 &&
-          ((shape[1] > 0 && shape[1] != hw[0]) ||
-           (shape[2] > 0 && shape[2] != hw[1])))
+      if (out->input_rank == 4 && ((shape[1] > 0 && shape[1] != hw[0]) ||
+                                   (shape[2] > 0 && shape[2] != hw[1])))
         return bad_json(err, MVB_ERR_MODEL_FORMAT, j, v,
                         "mvb.preprocess.size [%lld, %lld] does not match the "
                         "signature input shape [%lld, %lld, %lld, %lld]",
-                        (long long)hw[0], (long long)hw[1],
-                        (long long)shape[0], (long long)shape[1],
-                        (long long)shape[2], (long long)shape[3]);
+                        (long long)hw[0], (long long)hw[1], (long long)shape[0],
+                        (long long)shape[1], (long long)shape[2],
+                        (long long)shape[3]);
       pp->height = (int)hw[0];
       pp->width = (int)hw[1];
     } else if (mvb_json_streq(j, key, "resize")) {
@@ -629,9 +628,15 @@ static mvb_status read_preprocess(const mvb_json *j, mvb_model_file *out,
   return MVB_OK;
 }
 
-/* ---- weights -------------------------------------------------------------- */
+/* ---- weights --------------------------------------------------------------
+ */
 
-typedef enum quant { QUANT_NONE, QUANT_UINT8, QUANT_UINT16, QUANT_FLOAT16 } quant;
+typedef enum quant {
+  QUANT_NONE,
+  QUANT_UINT8,
+  QUANT_UINT16,
+  QUANT_FLOAT16
+} quant;
 
 /* How one weight is stored in its group's shards. */
 typedef struct weight_plan {
@@ -666,7 +671,8 @@ static mvb_status read_manifest(const mvb_json *j, int *manifest,
       return status;
     int p = first_child(paths);
     for (int n = 0; n < children(j, paths); n++, p = next_sibling(j, p))
-      if (!mvb_json_is(j, p, MVB_JSON_STRING) || j->tokens[p].end == j->tokens[p].start)
+      if (!mvb_json_is(j, p, MVB_JSON_STRING) ||
+          j->tokens[p].end == j->tokens[p].start)
         return bad_json(err, MVB_ERR_MODEL_FORMAT, j, p,
                         "%s: paths must be non-empty strings", ctx);
     *n_paths += (size_t)children(j, paths);
@@ -687,23 +693,24 @@ static const char *dtype_name(const mvb_json *j, int tok, char *buf,
 /* Reads one manifest entry: name, dtype, shape, quantization, byte size.
  * Checks sizes for overflow; allocates only the name. */
 static mvb_status plan_weight(const mvb_json *j, int tok, int group,
-                              mvb_const *c, weight_plan *plan,
-                              mvb_error *err) {
+                              mvb_const *c, weight_plan *plan, mvb_error *err) {
   char ctx[360], buf[48];
   mvb_status status;
   snprintf(ctx, sizeof ctx, "weightsManifest[%d].weights entry", group);
   if (!mvb_json_is(j, tok, MVB_JSON_OBJECT))
     return bad_json(err, MVB_ERR_MODEL_FORMAT, j, tok, "%s must be an object",
                     ctx);
-  status = take_string(j, mvb_json_find(j, tok, "name"), ctx, "name", &c->name,
-                       err);
+  status =
+      take_string(j, mvb_json_find(j, tok, "name"), ctx, "name", &c->name, err);
   if (status != MVB_OK) return status;
   snprintf(ctx, sizeof ctx, "weight \"%.300s\"", c->name);
   plan->group = group;
 
   int dtype = mvb_json_find(j, tok, "dtype");
-  if (mvb_json_streq(j, dtype, "float32")) c->dtype = MVB_DTYPE_F32;
-  else if (mvb_json_streq(j, dtype, "int32")) c->dtype = MVB_DTYPE_I32;
+  if (mvb_json_streq(j, dtype, "float32"))
+    c->dtype = MVB_DTYPE_F32;
+  else if (mvb_json_streq(j, dtype, "int32"))
+    c->dtype = MVB_DTYPE_I32;
   else if (dtype < 0)
     return bad_json(err, MVB_ERR_MODEL_FORMAT, j, tok, "%s has no dtype", ctx);
   else
@@ -717,14 +724,18 @@ static mvb_status plan_weight(const mvb_json *j, int tok, int group,
     if ((status = expect(j, q, MVB_JSON_OBJECT, ctx, "quantization", err)))
       return status;
     int qd = mvb_json_find(j, q, "dtype");
-    if (mvb_json_streq(j, qd, "uint8")) plan->quant = QUANT_UINT8, elem = 1;
-    else if (mvb_json_streq(j, qd, "uint16")) plan->quant = QUANT_UINT16, elem = 2;
-    else if (mvb_json_streq(j, qd, "float16")) plan->quant = QUANT_FLOAT16, elem = 2;
+    if (mvb_json_streq(j, qd, "uint8"))
+      plan->quant = QUANT_UINT8, elem = 1;
+    else if (mvb_json_streq(j, qd, "uint16"))
+      plan->quant = QUANT_UINT16, elem = 2;
+    else if (mvb_json_streq(j, qd, "float16"))
+      plan->quant = QUANT_FLOAT16, elem = 2;
     else
       return bad_json(err, MVB_ERR_UNSUPPORTED, j, qd < 0 ? q : qd,
                       "%s has quantization dtype \"%s\"; supported: uint8, "
                       "uint16, float16",
-                      ctx, qd < 0 ? "(none)" : dtype_name(j, qd, buf, sizeof buf));
+                      ctx,
+                      qd < 0 ? "(none)" : dtype_name(j, qd, buf, sizeof buf));
     if (plan->quant != QUANT_FLOAT16 &&
         (!mvb_json_double(j, mvb_json_find(j, q, "min"), &plan->min) ||
          !mvb_json_double(j, mvb_json_find(j, q, "scale"), &plan->scale) ||
@@ -868,23 +879,29 @@ static float half_to_float(uint16_t h) {
     float f = ldexpf((float)mant, -24);
     return sign ? -f : f;
   }
-  if (exp == 31) bits = sign | 0x7f800000u | mant << 13; /* inf, nan */
-  else bits = sign | (exp + 112) << 23 | mant << 13;
+  if (exp == 31)
+    bits = sign | 0x7f800000u | mant << 13; /* inf, nan */
+  else
+    bits = sign | (exp + 112) << 23 | mant << 13;
   float f;
   memcpy(&f, &bits, sizeof f);
   return f;
+}
+
+static double affine(const weight_plan *plan, unsigned q) {
+  return plan->min + plan->scale * q;
 }
 
 /* Element k of a chunk as the weight's real value. */
 static double element(const uint8_t *b, size_t k, const weight_plan *plan,
                       mvb_dtype dtype) {
   switch (plan->quant) {
-  case QUANT_UINT8: return plan->min + plan->scale * b[k];
-  case QUANT_UINT16:
-    return plan->min + plan->scale * (uint16_t)(b[2 * k] | b[2 * k + 1] << 8);
-  case QUANT_FLOAT16:
-    return half_to_float((uint16_t)(b[2 * k] | b[2 * k + 1] << 8));
-  case QUANT_NONE: break;
+    case QUANT_UINT8: return affine(plan, b[k]);
+    case QUANT_UINT16:
+      return affine(plan, (unsigned)(b[2 * k] | b[2 * k + 1] << 8));
+    case QUANT_FLOAT16:
+      return half_to_float((uint16_t)(b[2 * k] | b[2 * k + 1] << 8));
+    case QUANT_NONE: break;
   }
   uint32_t bits = (uint32_t)b[4 * k] | (uint32_t)b[4 * k + 1] << 8 |
                   (uint32_t)b[4 * k + 2] << 16 | (uint32_t)b[4 * k + 3] << 24;
@@ -904,12 +921,14 @@ static double element(const uint8_t *b, size_t k, const weight_plan *plan,
 static mvb_status load_weight(shard_cursor *cursor, mvb_const *c,
                               const weight_plan *plan, mvb_error *err) {
   size_t alloc = c->count ? c->count : 1;
-  if (c->dtype == MVB_DTYPE_F32) c->f32 = malloc(alloc * sizeof *c->f32);
-  else c->i32 = malloc(alloc * sizeof *c->i32);
+  if (c->dtype == MVB_DTYPE_F32)
+    c->f32 = malloc(alloc * sizeof *c->f32);
+  else
+    c->i32 = malloc(alloc * sizeof *c->i32);
   if (!c->f32 && !c->i32)
     return mvb_fail(err, MVB_ERR_OUT_OF_MEMORY,
-                    "out of memory for weight \"%.300s\" (%zu values)",
-                    c->name, c->count);
+                    "out of memory for weight \"%.300s\" (%zu values)", c->name,
+                    c->count);
   size_t elem = c->count ? plan->bytes / c->count : 1;
   uint8_t chunk[4096];
   /* uint8 -> float32 is nearly every byte of a converted model: one table
@@ -917,12 +936,13 @@ static mvb_status load_weight(shard_cursor *cursor, mvb_const *c,
   float table[256];
   bool by_table = plan->quant == QUANT_UINT8 && c->dtype == MVB_DTYPE_F32;
   for (int b = 0; by_table && b < 256; b++)
-    table[b] = (float)element((const uint8_t[]){(uint8_t)b}, 0, plan, c->dtype);
+    table[b] = (float)affine(plan, (unsigned)b);
   for (size_t done = 0; done < c->count;) {
     size_t n = c->count - done < sizeof chunk / elem ? c->count - done
                                                      : sizeof chunk / elem;
     cursor_read(cursor, chunk, n * elem);
-    for (size_t k = 0; by_table && k < n; k++) c->f32[done + k] = table[chunk[k]];
+    for (size_t k = 0; by_table && k < n; k++)
+      c->f32[done + k] = table[chunk[k]];
     for (size_t k = 0; !by_table && k < n; k++) {
       double v = element(chunk, k, plan, c->dtype);
       if (c->dtype == MVB_DTYPE_F32) {
@@ -979,7 +999,8 @@ static mvb_status read_weights(const mvb_json *j, const uint8_t *const *shards,
     size_t n = (size_t)children(j, paths);
     uint64_t need = 0, have = 0;
     int t = first_child(weights);
-    for (int k = 0; k < children(j, weights); k++, t = next_sibling(j, t), w++) {
+    for (int k = 0; k < children(j, weights);
+         k++, t = next_sibling(j, t), w++) {
       status = plan_weight(j, t, group, &out->consts[w], &plans[w], err);
       if (status != MVB_OK) goto done;
       names[w] = out->consts[w].name;
@@ -1014,7 +1035,8 @@ static mvb_status read_weights(const mvb_json *j, const uint8_t *const *shards,
   for (int group = 0; group < children(j, manifest);
        group++, g = next_sibling(j, g)) {
     int weights = mvb_json_find(j, g, "weights");
-    shard_cursor cursor = {shards + first_shard, shard_sizes + first_shard, 0, 0};
+    shard_cursor cursor = {shards + first_shard, shard_sizes + first_shard, 0,
+                           0};
     for (int k = 0; k < children(j, weights); k++, w++)
       if ((status = load_weight(&cursor, &out->consts[w], &plans[w], err)))
         goto done;
@@ -1027,7 +1049,8 @@ done:
   return status;
 }
 
-/* ---- entry points ---------------------------------------------------------- */
+/* ---- entry points ----------------------------------------------------------
+ */
 
 static mvb_status parse_document(const mvb_json *j,
                                  const uint8_t *const *shards,
@@ -1125,8 +1148,8 @@ static bool safe_relative_path(const char *p) {
 }
 
 /* The manifest's shard paths, in order, as dir/path. */
-static mvb_status shard_paths(const mvb_json *j, const char *dir,
-                              char ***paths, size_t *n, mvb_error *err) {
+static mvb_status shard_paths(const mvb_json *j, const char *dir, char ***paths,
+                              size_t *n, mvb_error *err) {
   int manifest;
   size_t n_paths, n_weights;
   *paths = NULL;
@@ -1178,8 +1201,8 @@ mvb_status mvb_model_file_read_dir(const char *dir, mvb_model_file *out,
   status = read_file(json_path, "model file", &text, &text_size, err);
   if (status != MVB_OK) goto done;
   if (text_size == 0) {
-    status = mvb_fail(err, MVB_ERR_MODEL_FORMAT, "\"%.300s\" is empty",
-                      json_path);
+    status =
+        mvb_fail(err, MVB_ERR_MODEL_FORMAT, "\"%.300s\" is empty", json_path);
     goto done;
   }
   status = mvb_json_parse((const char *)text, text_size, json_path, &j, err);
@@ -1194,8 +1217,8 @@ mvb_status mvb_model_file_read_dir(const char *dir, mvb_model_file *out,
   for (size_t k = 0; k < n && status == MVB_OK; k++)
     status = read_file(paths[k], "weight shard", &shards[k], &sizes[k], err);
   if (status == MVB_OK)
-    status = parse_document(&j, (const uint8_t *const *)shards, sizes, n, out,
-                            err);
+    status =
+        parse_document(&j, (const uint8_t *const *)shards, sizes, n, out, err);
 done:
   for (size_t k = 0; k < n; k++) {
     if (shards) free(shards[k]);
@@ -1210,7 +1233,8 @@ done:
   return status;
 }
 
-/* ---- lookups and cleanup ----------------------------------------------------- */
+/* ---- lookups and cleanup
+ * ----------------------------------------------------- */
 
 const mvb_node *mvb_model_file_node(const mvb_model_file *file,
                                     const char *name) {

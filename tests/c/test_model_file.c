@@ -11,7 +11,8 @@
 #include "json.h"
 #include "model_file.h"
 
-/* ---- a tiny model with every weight encoding ------------------------------ */
+/* ---- a tiny model with every weight encoding ------------------------------
+ */
 
 /* Group 0 (shards a1.bin: 16 bytes, a2.bin: 14 bytes; "wh" straddles them):
  *   w8  uint8   [2,3]  bytes 0..5     w16 uint16 [2] bytes 6..9
@@ -29,7 +30,8 @@ static const char BASE[] =
     "  {\"name\": \"x\", \"op\": \"Placeholder\", \"attr\": {\"dtype\": "
     "{\"type\": \"DT_FLOAT\"}, \"shape\": {\"shape\": {\"dim\": [{\"size\": "
     "\"-1\"}, {\"size\": \"4\"}, {\"size\": \"5\"}, {\"size\": \"3\"}]}}}},\n"
-    "  {\"name\": \"w8\", \"op\": \"Const\", \"attr\": {\"value\": {\"tensor\": "
+    "  {\"name\": \"w8\", \"op\": \"Const\", \"attr\": {\"value\": "
+    "{\"tensor\": "
     "{\"dtype\": \"DT_FLOAT\", \"tensorShape\": {}}}, \"dtype\": {\"type\": "
     "\"DT_FLOAT\"}}},\n"
     "  {\"name\": \"conv\", \"op\": \"_FusedConv2D\", \"input\": [\"x\", "
@@ -63,13 +65,14 @@ static const char BASE[] =
     "\"original_dtype\": \"int32\"}}]}]}";
 
 /* The shard bytes, with room for a "too long" shard. */
-static const uint8_t GROUP0[40] = {
-    0,    1,    2,    3,    4,    255,               /* w8 */
-    0x00, 0x00, 0xe8, 0x03,                          /* w16: 0, 1000 */
-    0x00, 0x3c, 0x00, 0xc0, 0x01, 0x00, 0xff, 0x7b,  /* wh: 1, -2, 2^-24, 65504 */
-    0x00, 0x00, 0x60, 0x40, 0x00, 0x00, 0x00, 0xbe,  /* wf: 3.5, -0.125 */
-    0xf9, 0xff, 0xff, 0xff};                         /* wi: -7 */
-static const uint8_t GROUP1[8] = {0, 5, 3};          /* wq: -2, 0.5, -0.5 */
+static const uint8_t GROUP0[40] = {0,    1,    2,    3,    4,    255, /* w8 */
+                                   0x00, 0x00, 0xe8, 0x03, /* w16: 0, 1000 */
+                                   0x00, 0x3c, 0x00, 0xc0, 0x01, 0x00,
+                                   0xff, 0x7b, /* wh: 1, -2, 2^-24, 65504 */
+                                   0x00, 0x00, 0x60, 0x40, 0x00, 0x00,
+                                   0x00, 0xbe, /* wf: 3.5, -0.125 */
+                                   0xf9, 0xff, 0xff, 0xff}; /* wi: -7 */
+static const uint8_t GROUP1[8] = {0, 5, 3}; /* wq: -2, 0.5, -0.5 */
 
 static const size_t SIZES[3] = {16, 14, 3};
 
@@ -106,8 +109,8 @@ static void expect_failure(const char *json, mvb_status status,
   mvb_model_file f;
   mvb_error err = {{0}};
   mvb_status s = parse(json, &f, &err);
-  EXPECT(s == status, "(from line %d) status %d, expected %d: %s", line,
-         (int)s, (int)status, err.message);
+  EXPECT(s == status, "(from line %d) status %d, expected %d: %s", line, (int)s,
+         (int)status, err.message);
   EXPECT(test_contains(err.message, fragment1),
          "(from line %d) message lacks \"%s\": %s", line, fragment1,
          err.message);
@@ -119,10 +122,11 @@ static void expect_failure(const char *json, mvb_status status,
          "(from line %d) output not emptied after failure", line);
   mvb_model_file_free(&f);
 }
-#define EXPECT_FAILURE(json, status, f1, f2)                                  \
+#define EXPECT_FAILURE(json, status, f1, f2) \
   expect_failure(json, status, f1, f2, __LINE__)
 
-/* ---- valid models ------------------------------------------------------------ */
+/* ---- valid models
+ * ------------------------------------------------------------ */
 
 static void parses_every_weight_encoding(void) {
   mvb_model_file f;
@@ -133,9 +137,9 @@ static void parses_every_weight_encoding(void) {
 
   const mvb_const *w8 = mvb_model_file_const(&f, "w8");
   REQUIRE(w8 && w8->dtype == MVB_DTYPE_F32 && w8->f32 && !w8->i32, "w8");
-  EXPECT(w8->rank == 2 && w8->shape[0] == 2 && w8->shape[1] == 3 &&
-             w8->count == 6,
-         "w8 shape");
+  EXPECT(
+      w8->rank == 2 && w8->shape[0] == 2 && w8->shape[1] == 3 && w8->count == 6,
+      "w8 shape");
   const float w8_want[6] = {-1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 126.5f};
   for (int k = 0; k < 6; k++)
     EXPECT(w8->f32[k] == w8_want[k], "w8[%d] = %g, want %g", k, w8->f32[k],
@@ -168,8 +172,8 @@ static void parses_every_weight_encoding(void) {
   /* Quantized int32 rounds like Math.round: 0.5 -> 1, -0.5 -> 0. */
   const mvb_const *wq = mvb_model_file_const(&f, "wq");
   REQUIRE(wq && wq->dtype == MVB_DTYPE_I32 && wq->i32, "wq");
-  EXPECT(wq->i32[0] == -2 && wq->i32[1] == 1 && wq->i32[2] == 0,
-         "wq: %d %d %d", wq->i32[0], wq->i32[1], wq->i32[2]);
+  EXPECT(wq->i32[0] == -2 && wq->i32[1] == 1 && wq->i32[2] == 0, "wq: %d %d %d",
+         wq->i32[0], wq->i32[1], wq->i32[2]);
 
   mvb_const_release(&f.consts[0]);
   EXPECT(!f.consts[0].f32 && f.consts[0].name && f.consts[0].count == 6,
@@ -222,9 +226,9 @@ static void decodes_every_attr_form(void) {
   EXPECT(!strcmp(a->s, "SAME"), "base64 padding -> \"%s\"", a->s);
   a = mvb_node_attr(conv, "strides");
   REQUIRE(a && a->kind == MVB_ATTR_LIST && a->n_ints == 4, "strides");
-  EXPECT(a->ints[0] == 1 && a->ints[1] == 2 && a->ints[2] == 2 &&
-             a->ints[3] == 1,
-         "strides values");
+  EXPECT(
+      a->ints[0] == 1 && a->ints[1] == 2 && a->ints[2] == 2 && a->ints[3] == 1,
+      "strides values");
   a = mvb_node_attr(conv, "fused_ops");
   REQUIRE(a && a->kind == MVB_ATTR_LIST && a->n_strs == 2, "fused_ops");
   EXPECT(!strcmp(a->strs[0], "BiasAdd") && !strcmp(a->strs[1], "Relu"),
@@ -269,12 +273,12 @@ static void applies_preprocess_defaults_and_mvb_key(void) {
     EXPECT(pp->mean[c] == 0.5f && pp->std[c] == 0.5f, "default mean/std");
   mvb_model_file_free(&f);
 
-  const char *json = edit(
-      "{\"format\"",
-      "{\"mvb\": {\"preprocess\": {\"size\": [4, 5], \"resize\": "
-      "\"bilinear-antialias\", \"mean\": [0.485, 0.456, 0.406], \"std\": "
-      "[0.229, 0.224, 0.225]}, \"labels\": {\"0\": \"beach\", \"1\": "
-      "\"mountain\"}, \"thresholds\": [0.35, 0.65]}, \"format\"");
+  const char *json =
+      edit("{\"format\"",
+           "{\"mvb\": {\"preprocess\": {\"size\": [4, 5], \"resize\": "
+           "\"bilinear-antialias\", \"mean\": [0.485, 0.456, 0.406], \"std\": "
+           "[0.229, 0.224, 0.225]}, \"labels\": {\"0\": \"beach\", \"1\": "
+           "\"mountain\"}, \"thresholds\": [0.35, 0.65]}, \"format\"");
   REQUIRE(parse(json, &f, &err) == MVB_OK, "%s", err.message);
   EXPECT(pp->height == 4 && pp->width == 5, "size");
   EXPECT(pp->mean[0] == 0.485f && pp->mean[2] == 0.406f, "mean %g %g",
@@ -292,7 +296,8 @@ static void applies_preprocess_defaults_and_mvb_key(void) {
 }
 
 static void rejects_bad_preprocess(void) {
-#define MVB_KEY(body) edit("{\"format\"", "{\"mvb\": {\"preprocess\": " body "}, \"format\"")
+#define MVB_KEY(body) \
+  edit("{\"format\"", "{\"mvb\": {\"preprocess\": " body "}, \"format\"")
   EXPECT_FAILURE(MVB_KEY("{\"resize\": \"nearest\"}"), MVB_ERR_UNSUPPORTED,
                  "\"nearest\"", "bilinear-antialias");
   EXPECT_FAILURE(MVB_KEY("{\"std\": [0.5, 0, 0.5]}"), MVB_ERR_MODEL_FORMAT,
@@ -331,7 +336,8 @@ static void reads_two_weight_groups_in_order(void) {
   mvb_model_file_free(&f);
 }
 
-/* ---- JSON errors ---------------------------------------------------------------- */
+/* ---- JSON errors
+ * ---------------------------------------------------------------- */
 
 static void rejects_malformed_json_with_offset(void) {
   static const struct {
@@ -347,10 +353,8 @@ static void rejects_malformed_json_with_offset(void) {
       {"\"generatedBy\": \"test\"", "\"generatedBy\": [1,]", "unexpected"},
       {"\"generatedBy\": \"test\"", "\"generatedBy\": {\"a\": 1,}",
        "unexpected"},
-      {"\"generatedBy\": \"test\"", "\"generatedBy\": {1: 2}",
-       "unexpected"},
-      {"\"generatedBy\": \"test\"", "\"generatedBy\": \"a\\qb\"",
-       "unexpected"},
+      {"\"generatedBy\": \"test\"", "\"generatedBy\": {1: 2}", "unexpected"},
+      {"\"generatedBy\": \"test\"", "\"generatedBy\": \"a\\qb\"", "unexpected"},
       {"\"generatedBy\": \"test\"", "\"generatedBy\": [1}", "unexpected"},
       {"\"generatedBy\": \"test\"", "\"generatedBy\": \"a\tb\"",
        "control character"},
@@ -374,8 +378,7 @@ static void rejects_malformed_json_with_offset(void) {
     mvb_model_file_free(&f);
   }
   EXPECT_FAILURE("", MVB_ERR_INVALID_ARGUMENT, "empty", NULL);
-  EXPECT_FAILURE("[1, 2]", MVB_ERR_MODEL_FORMAT, "must be a JSON object",
-                 NULL);
+  EXPECT_FAILURE("[1, 2]", MVB_ERR_MODEL_FORMAT, "must be a JSON object", NULL);
   EXPECT_FAILURE("{} {}", MVB_ERR_MODEL_FORMAT, "after the JSON value",
                  "offset 3");
   EXPECT_FAILURE("{\"a\": 1}}", MVB_ERR_MODEL_FORMAT, "offset 8", NULL);
@@ -392,8 +395,8 @@ static void rejects_every_truncation(void) {
     REQUIRE(s != MVB_OK, "the prefix of %zu bytes parsed", len);
     REQUIRE(err.message[0], "no message for the prefix of %zu bytes", len);
     if (len > 0)
-      REQUIRE(test_contains(err.message, "truncated JSON"),
-              "prefix of %zu: %s", len, err.message);
+      REQUIRE(test_contains(err.message, "truncated JSON"), "prefix of %zu: %s",
+              len, err.message);
     mvb_model_file_free(&f);
   }
 }
@@ -411,8 +414,10 @@ static void survives_byte_mutations(void) {
       mvb_model_file f;
       mvb_error err = {{0}};
       mvb_status s = parse(buf, &f, &err);
-      if (s == MVB_OK) parsed++;
-      else REQUIRE(err.message[0], "no message at byte %zu -> '%c'", at, *r);
+      if (s == MVB_OK)
+        parsed++;
+      else
+        REQUIRE(err.message[0], "no message at byte %zu -> '%c'", at, *r);
       mvb_model_file_free(&f);
     }
   }
@@ -425,7 +430,8 @@ static void rejects_wrong_types(void) {
   EXPECT_FAILURE(edit("\"node\": [", "\"node\": {\"a\": 1}, \"x\": ["),
                  MVB_ERR_MODEL_FORMAT, "\"node\" must be an array", "at byte");
   EXPECT_FAILURE(edit("\"shape\": [2, 3]", "\"shape\": \"2x3\""),
-                 MVB_ERR_MODEL_FORMAT, "weight \"w8\"", "\"shape\" must be an array");
+                 MVB_ERR_MODEL_FORMAT, "weight \"w8\"",
+                 "\"shape\" must be an array");
   EXPECT_FAILURE(edit("\"shape\": [2, 3]", "\"shape\": [2, \"x\"]"),
                  MVB_ERR_MODEL_FORMAT, "weight \"w8\"", "shape[1]");
   EXPECT_FAILURE(edit("\"shape\": [2, 3]", "\"shape\": [-2, 3]"),
@@ -454,15 +460,16 @@ static void rejects_wrong_types(void) {
 }
 
 static void rejects_several_inputs(void) {
-  EXPECT_FAILURE(edit("\"outputs\": {",
-                      "\"outputs\": {\"b:0\": {\"name\": \"b:0\"}, "),
-                 MVB_ERR_UNSUPPORTED, "2 outputs", "\"b:0\", \"out:0\"");
-  EXPECT_FAILURE(edit("\"inputs\": {",
-                      "\"inputs\": {\"y:0\": {\"name\": \"y:0\"}, "),
-                 MVB_ERR_UNSUPPORTED, "2 inputs", "\"y:0\", \"x:0\"");
+  EXPECT_FAILURE(
+      edit("\"outputs\": {", "\"outputs\": {\"b:0\": {\"name\": \"b:0\"}, "),
+      MVB_ERR_UNSUPPORTED, "2 outputs", "\"b:0\", \"out:0\"");
+  EXPECT_FAILURE(
+      edit("\"inputs\": {", "\"inputs\": {\"y:0\": {\"name\": \"y:0\"}, "),
+      MVB_ERR_UNSUPPORTED, "2 inputs", "\"y:0\", \"x:0\"");
 }
 
-/* ---- weight errors -------------------------------------------------------------- */
+/* ---- weight errors
+ * -------------------------------------------------------------- */
 
 static void checks_shard_sizes(void) {
   mvb_model_file f;
@@ -496,14 +503,15 @@ static void checks_shard_sizes(void) {
   mvb_model_file_free(&f);
 
   /* A short shard in the middle of three is the one named. */
-  const char *json = edit("[\"a1.bin\", \"a2.bin\"]",
-                          "[\"a1.bin\", \"a2.bin\", \"a3.bin\"]");
+  const char *json =
+      edit("[\"a1.bin\", \"a2.bin\"]", "[\"a1.bin\", \"a2.bin\", \"a3.bin\"]");
   const uint8_t *shards[4] = {GROUP0, GROUP0 + 12, GROUP0 + 24, GROUP1};
   const size_t middle[4] = {12, 11, 6, 3};
   s = mvb_model_file_parse(json, strlen(json), shards, middle, 4, &f, &err);
   EXPECT(s == MVB_ERR_MODEL_FORMAT &&
-             test_contains(err.message, "\"a2.bin\" (2 of 3) is too short: "
-                                        "11 bytes, expected 12"),
+             test_contains(err.message,
+                           "\"a2.bin\" (2 of 3) is too short: "
+                           "11 bytes, expected 12"),
          "middle: %s", err.message);
   const size_t fine[4] = {12, 12, 6, 3};
   s = mvb_model_file_parse(json, strlen(json), shards, fine, 4, &f, &err);
@@ -529,16 +537,17 @@ static void rejects_rank_and_huge_shapes(void) {
                       "\"shape\": [4294967296, 4294967296, 4294967296]"),
                  MVB_ERR_MODEL_FORMAT, "weight \"w8\"", "too many elements");
   /* A zero dimension makes any shape empty. */
-  EXPECT_FAILURE(edit("\"shape\": [2, 3]",
-                      "\"shape\": [4294967296, 4294967296, 0]"),
-                 MVB_ERR_MODEL_FORMAT, "\"a2.bin\"", "too long");
+  EXPECT_FAILURE(
+      edit("\"shape\": [2, 3]", "\"shape\": [4294967296, 4294967296, 0]"),
+      MVB_ERR_MODEL_FORMAT, "\"a2.bin\"", "too long");
   /* Fits in memory arithmetic but not in the shards: refused before any
    * allocation (asking for 4 TB would be MVB_ERR_OUT_OF_MEMORY). */
   EXPECT_FAILURE(edit("\"shape\": [2, 3]", "\"shape\": [1000000, 1000000]"),
                  MVB_ERR_MODEL_FORMAT, "weight group 0", "too short");
 }
 
-/* ---- reading a directory ---------------------------------------------------------- */
+/* ---- reading a directory
+ * ---------------------------------------------------------- */
 
 static bool write_model_dir(const char *dir, const char *json) {
   return test_write_file(dir, "model.json", json, strlen(json)) &&
@@ -606,7 +615,8 @@ static void rejects_paths_leaving_the_directory(void) {
   test_remove_dir(dir);
 }
 
-/* ---- the JSON reader itself --------------------------------------------------------- */
+/* ---- the JSON reader itself
+ * --------------------------------------------------------- */
 
 static void json_reader_decodes_values(void) {
   static const char text[] =
@@ -640,7 +650,8 @@ static void json_reader_decodes_values(void) {
          "array");
   EXPECT(j.tokens[arr].next == j.count, "next of the last value");
   EXPECT(!mvb_json_double(&j, j.tokens[arr + 1].next + 1, &d), "null");
-  EXPECT(mvb_json_find(&j, 0, "missing") == -1 && mvb_json_find(&j, arr, "s") == -1,
+  EXPECT(mvb_json_find(&j, 0, "missing") == -1 &&
+             mvb_json_find(&j, arr, "s") == -1,
          "find");
   mvb_json_free(&j);
 
@@ -656,7 +667,8 @@ static void json_reader_decodes_values(void) {
          "NUL inside: %s", err.message);
 }
 
-/* ---- the original model ---------------------------------------------------------- */
+/* ---- the original model
+ * ---------------------------------------------------------- */
 
 static void parses_the_original_model(void) {
   char path[1024];
@@ -712,9 +724,10 @@ static void parses_the_original_model(void) {
   clock_gettime(CLOCK_MONOTONIC, &t1);
   free(zeros);
   REQUIRE(s == MVB_OK, "%s", err.message);
-  printf("# the original model.json (%zu bytes) + 48 MB of shards parsed in "
-         "%.1f ms\n",
-         size, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+  printf(
+      "# the original model.json (%zu bytes) + 48 MB of shards parsed in "
+      "%.1f ms\n",
+      size, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
   size_t consts = 0, convs = 0;
   for (size_t k = 0; k < f.n_nodes; k++) {
     consts += !strcmp(f.nodes[k].op, "Const");
@@ -732,12 +745,13 @@ static void parses_the_original_model(void) {
   EXPECT(f.preprocess.height == 200 && f.preprocess.width == 200 &&
              f.preprocess.mean[0] == 0.5f,
          "default preprocess");
-  const mvb_const *kernel =
-      mvb_model_file_const(&f, "StatefulPartitionedCall/model/dense/MatMul/ReadVariableOp");
+  const mvb_const *kernel = mvb_model_file_const(
+      &f, "StatefulPartitionedCall/model/dense/MatMul/ReadVariableOp");
   EXPECT(kernel && kernel->count == 76800u * 512 &&
              kernel->f32[0] == (float)-0.013406092238922912,
          "dense kernel = its min for zero bytes");
-  const mvb_node *conv = mvb_model_file_node(&f, "StatefulPartitionedCall/model/activation/Relu");
+  const mvb_node *conv =
+      mvb_model_file_node(&f, "StatefulPartitionedCall/model/activation/Relu");
   const mvb_attr *padding = conv ? mvb_node_attr(conv, "padding") : NULL;
   EXPECT(padding && !strcmp(padding->s, "VALID"), "first conv padding");
   mvb_model_file_free(&f);
@@ -745,7 +759,8 @@ static void parses_the_original_model(void) {
 
 int main(void) {
   int failed = 0;
-  failed += test_run("parses_every_weight_encoding", parses_every_weight_encoding);
+  failed +=
+      test_run("parses_every_weight_encoding", parses_every_weight_encoding);
   failed += test_run("parses_nodes_inputs_and_signature",
                      parses_nodes_inputs_and_signature);
   failed += test_run("decodes_every_attr_form", decodes_every_attr_form);
@@ -762,7 +777,8 @@ int main(void) {
   failed += test_run("rejects_several_inputs", rejects_several_inputs);
   failed += test_run("checks_shard_sizes", checks_shard_sizes);
   failed += test_run("rejects_unsupported_dtypes", rejects_unsupported_dtypes);
-  failed += test_run("rejects_rank_and_huge_shapes", rejects_rank_and_huge_shapes);
+  failed +=
+      test_run("rejects_rank_and_huge_shapes", rejects_rank_and_huge_shapes);
   failed += test_run("reads_a_model_directory", reads_a_model_directory);
   failed += test_run("rejects_paths_leaving_the_directory",
                      rejects_paths_leaving_the_directory);

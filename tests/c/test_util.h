@@ -4,8 +4,8 @@
  *       REQUIRE(p != NULL, "no p");          // records and returns
  *       EXPECT(x == 3, "x is %d", x);        // records and goes on
  *     }
- *     int main(void) { int failed = 0; failed += test_run("parses_x", parses_x);
- *                      return failed ? 1 : 0; }
+ *     int main(void) { int failed = 0; failed += test_run("parses_x",
+ * parses_x); return failed ? 1 : 0; }
  *
  * Each case prints "ok - name", "ok - name # SKIP reason" or
  * "not ok - name: line N: message" (the first failed expectation).
@@ -26,37 +26,40 @@
 #include <unistd.h>
 
 static char test_why[1024];  /* first failed expectation of the running case */
-static char test_skip[1200];  /* set by SKIP */
+static char test_skip[1200]; /* set by SKIP */
 
-#define EXPECT(cond, ...)                                                     \
-  do {                                                                        \
-    if (!(cond) && !test_why[0]) {                                            \
-      int n_ = snprintf(test_why, sizeof test_why, "line %d: ", __LINE__);    \
-      snprintf(test_why + n_, sizeof test_why - (size_t)n_, __VA_ARGS__);     \
-    }                                                                         \
+#define EXPECT(cond, ...)                                                  \
+  do {                                                                     \
+    if (!(cond) && !test_why[0]) {                                         \
+      int n_ = snprintf(test_why, sizeof test_why, "line %d: ", __LINE__); \
+      snprintf(test_why + n_, sizeof test_why - (size_t)n_, __VA_ARGS__);  \
+    }                                                                      \
   } while (0)
 
 /* cond is evaluated once: it may be the call under test. */
-#define REQUIRE(cond, ...)                                                    \
-  do {                                                                        \
-    bool ok_ = (cond);                                                        \
-    EXPECT(ok_, __VA_ARGS__);                                                 \
-    if (!ok_) return;                                                         \
+#define REQUIRE(cond, ...)    \
+  do {                        \
+    bool ok_ = (cond);        \
+    EXPECT(ok_, __VA_ARGS__); \
+    if (!ok_) return;         \
   } while (0)
 
-#define SKIP(...)                                                             \
-  do {                                                                        \
-    snprintf(test_skip, sizeof test_skip, __VA_ARGS__);                       \
-    return;                                                                   \
+#define SKIP(...)                                       \
+  do {                                                  \
+    snprintf(test_skip, sizeof test_skip, __VA_ARGS__); \
+    return;                                             \
   } while (0)
 
 /* Runs one case; returns 1 if it failed. */
 static inline int test_run(const char *name, void (*test)(void)) {
   test_why[0] = test_skip[0] = '\0';
   test();
-  if (test_why[0]) printf("not ok - %s: %s\n", name, test_why);
-  else if (test_skip[0]) printf("ok - %s # SKIP %s\n", name, test_skip);
-  else printf("ok - %s\n", name);
+  if (test_why[0])
+    printf("not ok - %s: %s\n", name, test_why);
+  else if (test_skip[0])
+    printf("ok - %s # SKIP %s\n", name, test_skip);
+  else
+    printf("ok - %s\n", name);
   fflush(stdout);
   return test_why[0] ? 1 : 0;
 }
