@@ -429,11 +429,19 @@ static mvb_status op_const(builder *b, const mvb_node *n, value *out) {
   return MVB_OK;
 }
 
-/* Identity: no XNNPACK node; the output resolves through it beforehand. */
+/* Identity: no XNNPACK node (the output resolves through it beforehand),
+ * except a graph that outputs its input, which needs a copy. */
 static mvb_status op_identity(builder *b, const mvb_node *n, value *out) {
   value *in;
   mvb_status s = get_input(b, n, 0, &in);
   if (s != MVB_OK) return s;
+  if (node_index(b, n) == b->output_node) {
+    s = tensor_input(b, n, 0, 0, &in);
+    if (s == MVB_OK) s = define_output(b, n, out, in->rank, in->dims);
+    if (s != MVB_OK) return s;
+    return check_xnn(b, xnn_define_copy(b->subgraph, in->id, out->id, 0), n,
+                     "copy");
+  }
   int state = out->state;
   *out = *in;
   out->state = state;
@@ -1055,7 +1063,10 @@ static mvb_status check_ops_and_find_output(builder *b, size_t *input_idx) {
   for (size_t hops = 0; out >= 0 && hops < f->n_nodes; hops++) {
     const mvb_node *n = &f->nodes[out];
     if (strcmp(n->op, "Identity") != 0 || n->n_inputs < 1) break;
-    out = find_node(f, n->inputs[0].node);
+    long next = find_node(f, n->inputs[0].node);
+    /* Identity of the input itself stays a node: it becomes a copy. */
+    if (next >= 0 && strcmp(f->nodes[next].op, "Placeholder") == 0) break;
+    out = next;
   }
   if (out < 0)
     return mvb_fail(b->err, MVB_ERR_MODEL_FORMAT,
