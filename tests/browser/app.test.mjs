@@ -50,10 +50,21 @@ describe('web app in Chromium', { skip: skip || false, timeout: 600000 }, () => 
   }
 
   test('1. uploading a beach and a mountain photo gives the right verdicts; several files fill the grid', async () => {
+    site.state.throttle = true;
     const { page, errors } = await openApp();
-    // The progress bar is on screen while the shards download.
-    await page.waitForSelector('#loader', { state: 'visible' });
+    // The progress bar shows bytes done / total while the shards download.
+    let progress;
+    try {
+      await page.waitForFunction(() => / of /.test(document.getElementById('loader-bytes').textContent), null, { timeout: 60000 });
+      progress = await page.$eval('#loader-bar', (b) => ({ value: b.value, max: b.max, text: document.getElementById('loader-bytes').textContent }));
+      await screenshot(page, '00-loading', { fullPage: false });
+    } finally {
+      site.state.throttle = false;
+    }
+    assert.match(progress.text, /^[\d.]+ (B|KB|MB) of [\d.]+ (KB|MB)$/);
+    assert.ok(progress.max > 1000 && progress.value <= progress.max, JSON.stringify(progress));
     await waitReady(page);
+    assert.equal(await page.$eval('#loader-bar', (b) => b.value === b.max), true, 'the bar ends full');
     await screenshot(page, '01-ready');
     const labelled = await labelledExamples();
     assert.ok(labelled.some((e) => e.expect === 'beach') && labelled.some((e) => e.expect === 'mountain'),

@@ -42,9 +42,11 @@ export function skipReason() {
 
 // A static file server on 127.0.0.1 and a free port. `routes` maps a path to a handler
 // (req, res) for test-specific answers; everything else comes from `root`. Like GitHub
-// Pages it sends no COOP/COEP headers: the service worker has to add them.
+// Pages it sends no COOP/COEP headers: the service worker has to add them. Setting
+// `state.throttle` slows down files under weights/.
 export async function startServer(root, routes = {}) {
   const log = [];
+  const state = { throttle: false };
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     log.push(path);
@@ -60,6 +62,15 @@ export async function startServer(root, routes = {}) {
         'Content-Length': body.length,
         'Cache-Control': 'max-age=600',
       });
+      if (state.throttle && path.includes('/weights/') && req.method !== 'HEAD') {
+        // Slow model downloads, so the progress bar can be seen and checked.
+        for (let at = 0; at < body.length; at += 128 * 1024) {
+          res.write(body.subarray(at, at + 128 * 1024));
+          await new Promise((r) => setTimeout(r, 40));
+        }
+        res.end();
+        return;
+      }
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
@@ -68,6 +79,7 @@ export async function startServer(root, routes = {}) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
   return {
+    state,
     url: `http://127.0.0.1:${port}/`,
     origin: `http://127.0.0.1:${port}`,
     log,
