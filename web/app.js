@@ -305,7 +305,7 @@ async function registerServiceWorker() {
 }
 // After the model is in, so the precache download does not compete with the first one (on
 // a real host it revalidates what the browser just fetched).
-classifier.finally(registerServiceWorker);
+classifier.then(registerServiceWorker, registerServiceWorker);
 
 fetch('version.json').then((r) => (r.ok ? r.json() : null)).then((v) => {
   if (v && v.version) ui.version.textContent = `Version ${v.version}`;
