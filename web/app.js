@@ -143,7 +143,7 @@ async function classifyInto(li, name, run) {
     showResult(li, name, await run(c));
   } catch (e) {
     if (e instanceof UrlError) showError(li, name, 'Could not read this address', e.message);
-    else if (e && e.status === 7) showError(li, name, 'Not an image', `${name} is not an image this browser can decode (${e.message}).`);
+    else if (e && e.status === 7) showError(li, name, 'Not an image', `${name} could not be decoded: it is not an image, or not in a format this browser can read.`);
     else if (e && e.status === 8) showError(li, name, 'Image too large', e.message);
     else showError(li, name, 'Could not classify this photo', e && e.message ? e.message : String(e));
   }

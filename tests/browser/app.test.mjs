@@ -2,7 +2,7 @@
 // show" 1-7). Run: node --test tests/browser/  (skips when dist/ or Chromium is missing).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -180,15 +180,20 @@ describe('web app in Chromium', { skip: skip || false, timeout: 600000 }, () => 
     await page.close();
   });
 
-  test('4. a WebP photo is classified through the browser decoder', async () => {
+  test('4. a WebP photo is classified through the browser decoder; a broken file says it is not an image', async () => {
     const e = (await labelledExamples())[0];
     const webp = join(tmp, 'photo.webp');
     execFileSync('cwebp', ['-quiet', '-q', '85', join(EXAMPLES, e.file), '-o', webp]);
     const { page, errors } = await openApp();
     await waitReady(page);
-    await page.setInputFiles('#file', [webp, join(EXAMPLES, e.file)]);
-    const cards = await waitForResults(page, 2);
-    const [w, j] = cards;
+    const broken = join(tmp, 'broken.jpg');
+    await writeFile(broken, 'this is text, not a JPEG');
+    await page.setInputFiles('#file', [webp, join(EXAMPLES, e.file), broken]);
+    const cards = await waitForResults(page, 3);
+    const [w, j, b] = cards;
+    assert.equal(b.verdict, 'error');
+    assert.equal(b.title, 'Not an image');
+    assert.match(b.message, /broken\.jpg could not be decoded/);
     assert.equal(w.name, 'photo.webp');
     assert.match(w.detail, /decoded by the browser/);
     assert.match(j.detail, /decoded in WebAssembly/);
