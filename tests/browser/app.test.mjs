@@ -2,12 +2,12 @@
 // show" 1-7). Run: node --test tests/browser/  (skips when dist/ or Chromium is missing).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { readFile, writeFile, mkdtemp, rm, cp } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
-  DIST, skipReason, startServer, startImageServer, launch, watchErrors, screenshot,
+  ROOT, DIST, skipReason, startServer, startImageServer, launch, watchErrors, screenshot,
   waitForResults, waitReady,
 } from './helpers.mjs';
 
@@ -236,6 +236,51 @@ describe('web app in Chromium', { skip: skip || false, timeout: 600000 }, () => 
     }
     assertNoErrors(errors);
     await page.close();
+  });
+
+  test('5b. a new site version waits beside the old one and then replaces all files at once', async () => {
+    // A private copy of the site that this test can change.
+    const root = join(tmp, 'site');
+    await cp(DIST, root, { recursive: true });
+    await cp(join(ROOT, 'web', 'sw.js'), join(root, 'sw.js'));
+    execFileSync(process.execPath, [join(ROOT, 'web', 'tools', 'build-manifest.mjs'), root], { stdio: 'ignore' });
+    const own = await startServer(root);
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    try {
+      await page.goto(own.url);
+      await waitReady(page);
+      await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60000 });
+      const modelText = () => page.evaluate(() => fetch('weights/model.json').then((r) => r.text()));
+      const v1 = JSON.parse(await readFile(join(root, 'version.json'), 'utf8')).version;
+      const model1 = await modelText();
+
+      // Deploy version 2: different weights file bytes, a new manifest.
+      await writeFile(join(root, 'weights', 'model.json'), `${model1}\n`);
+      await cp(join(ROOT, 'web', 'sw.js'), join(root, 'sw.js'));
+      execFileSync(process.execPath, [join(ROOT, 'web', 'tools', 'build-manifest.mjs'), root], { stdio: 'ignore' });
+      const v2 = JSON.parse(await readFile(join(root, 'version.json'), 'utf8')).version;
+      assert.notEqual(v1, v2);
+
+      await page.reload();
+      await waitReady(page);
+      await page.waitForSelector('#update', { state: 'visible', timeout: 60000 });
+      await screenshot(page, '05b-update-waiting', { fullPage: false });
+      // Still version 1 everywhere while version 2 waits.
+      assert.equal(await modelText(), model1);
+      assert.equal(await page.textContent('#version'), `Version ${v1}`);
+
+      await Promise.all([page.waitForNavigation(), page.click('#update-btn')]);
+      await waitReady(page);
+      assert.equal(await modelText(), `${model1}\n`);
+      await page.waitForFunction((v) => document.getElementById('version').textContent === `Version ${v}`, v2);
+      const caches = await page.evaluate(() => caches.keys());
+      assert.equal(caches.filter((k) => k.startsWith('mvb:')).length, 1, `one version cached: ${caches}`);
+      assertNoErrors(errors);
+    } finally {
+      await page.close();
+      await own.close();
+    }
   });
 
   test('6. the embedding example page classifies through <mvb-classifier>', async () => {
