@@ -183,11 +183,14 @@ variant_args() {
   esac
 }
 
+# First line of the compiler's --version (read whole: emcc dies of SIGPIPE under head).
 compiler_id() {
+  local out
   case "$1" in
-    native) "${CC:-cc}" --version | head -n1 ;;
-    *) emcc --version | head -n1 ;;
+    native) out="$("${CC:-cc}" --version)" ;;
+    *) out="$(emcc --version)" ;;
   esac
+  printf '%s\n' "${out%%$'\n'*}"
 }
 
 variant_prefix() {
