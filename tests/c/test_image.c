@@ -282,7 +282,7 @@ static bytes encode(char kind, int w, int h, int comp, const uint8_t *px) {
 
 /* An exact-size heap copy, so AddressSanitizer sees any read past the end. */
 static uint8_t *exact_copy(const uint8_t *p, size_t n) {
-  uint8_t *c = malloc(n ? n : 1);
+  uint8_t *c = calloc(n ? n : 1, 1);
   if (!c) exit(2);
   if (n) memcpy(c, p, n);
   return c;
