@@ -155,7 +155,7 @@ static mvb_status tensor_input(builder *b, const mvb_node *n, size_t i,
 static mvb_status const_input(builder *b, const mvb_node *n, size_t i,
                               mvb_dtype dtype, int rank,
                               const mvb_const **out) {
-  value *v;
+  value *v = NULL;
   mvb_status s = get_input(b, n, i, &v);
   if (s != MVB_OK) return s;
   if (!v->c)
@@ -244,7 +244,7 @@ static mvb_status bias_value(builder *b, const mvb_node *n, size_t i,
                              size_t channels, uint32_t *id) {
   const float *data;
   if (i < n->n_inputs) {
-    const mvb_const *c;
+    const mvb_const *c = NULL;
     mvb_status s = const_input(b, n, i, MVB_DTYPE_F32, 1, &c);
     if (s != MVB_OK) return s;
     if ((size_t)c->shape[0] != channels)
@@ -254,7 +254,7 @@ static mvb_status bias_value(builder *b, const mvb_node *n, size_t i,
                       channels);
     data = c->f32;
   } else {
-    float *zeros;
+    float *zeros = NULL;
     mvb_status s = temp_buffer(b, n, channels, &zeros);
     if (s != MVB_OK) return s;
     data = zeros;
@@ -432,7 +432,7 @@ static mvb_status op_const(builder *b, const mvb_node *n, value *out) {
 /* Identity: no XNNPACK node (the output resolves through it beforehand),
  * except a graph that outputs its input, which needs a copy. */
 static mvb_status op_identity(builder *b, const mvb_node *n, value *out) {
-  value *in;
+  value *in = NULL;
   mvb_status s = get_input(b, n, 0, &in);
   if (s != MVB_OK) return s;
   if (node_index(b, n) == b->output_node) {
@@ -452,8 +452,8 @@ static mvb_status op_identity(builder *b, const mvb_node *n, value *out) {
  * to XNNPACK's (out, kh, kw, in/groups). */
 static mvb_status conv2d(builder *b, const mvb_node *n, value *out,
                          bool fused) {
-  value *x;
-  const mvb_const *filter;
+  value *x = NULL;
+  const mvb_const *filter = NULL;
   mvb_status s = tensor_input(b, n, 0, 4, &x);
   if (s == MVB_OK) s = const_input(b, n, 1, MVB_DTYPE_F32, 4, &filter);
   if (s != MVB_OK) return s;
@@ -474,7 +474,7 @@ static mvb_status conv2d(builder *b, const mvb_node *n, value *out,
                        (uint32_t)kw, true, &p);
   if (s != MVB_OK) return s;
 
-  float *ohwi;
+  float *ohwi = NULL;
   s = temp_buffer(b, n, filter->count, &ohwi);
   if (s != MVB_OK) return s;
   const float *hwio = filter->f32;
@@ -511,8 +511,8 @@ static mvb_status op_fused_conv2d(builder *b, const mvb_node *n, value *out) {
  * XNNPACK's (1, kh, kw, in * multiplier) in memory. */
 static mvb_status depthwise(builder *b, const mvb_node *n, value *out,
                             bool fused) {
-  value *x;
-  const mvb_const *filter;
+  value *x = NULL;
+  const mvb_const *filter = NULL;
   mvb_status s = tensor_input(b, n, 0, 4, &x);
   if (s == MVB_OK) s = const_input(b, n, 1, MVB_DTYPE_F32, 4, &filter);
   if (s != MVB_OK) return s;
@@ -574,7 +574,7 @@ static mvb_status broadcast(builder *b, const mvb_node *n, const value *x,
 
 /* AddV2 / BiasAdd: either operand may be a constant. */
 static mvb_status op_add(builder *b, const mvb_node *n, value *out) {
-  value *x, *y;
+  value *x = NULL, *y = NULL;
   mvb_status s = get_input(b, n, 0, &x);
   if (s == MVB_OK) s = get_input(b, n, 1, &y);
   if (s != MVB_OK) return s;
@@ -614,7 +614,7 @@ static mvb_status op_add(builder *b, const mvb_node *n, value *out) {
 
 static mvb_status unary(builder *b, const mvb_node *n, value *out,
                         enum xnn_unary_operator op, float lo, float hi) {
-  value *x;
+  value *x = NULL;
   mvb_status s = tensor_input(b, n, 0, 0, &x);
   if (s == MVB_OK) s = define_output(b, n, out, x->rank, x->dims);
   if (s != MVB_OK) return s;
@@ -640,7 +640,7 @@ static mvb_status op_sigmoid(builder *b, const mvb_node *n, value *out) {
 }
 
 static mvb_status op_softmax(builder *b, const mvb_node *n, value *out) {
-  value *x;
+  value *x = NULL;
   mvb_status s = tensor_input(b, n, 0, 0, &x);
   if (s == MVB_OK) s = define_output(b, n, out, x->rank, x->dims);
   if (s != MVB_OK) return s;
@@ -651,7 +651,7 @@ static mvb_status op_softmax(builder *b, const mvb_node *n, value *out) {
 /* Reads an int32 constant holding one axis and normalizes it to 0..rank-1. */
 static mvb_status axis_input(builder *b, const mvb_node *n, size_t i, int rank,
                              int *axis) {
-  const mvb_const *c;
+  const mvb_const *c = NULL;
   mvb_status s = const_input(b, n, i, MVB_DTYPE_I32, -1, &c);
   if (s != MVB_OK) return s;
   if (c->count != 1)
@@ -689,7 +689,7 @@ static mvb_status op_concat(builder *b, const mvb_node *n, value *out) {
                     "node %s (ConcatV2): needs at least one input and an axis",
                     n->name);
   size_t count = n->n_inputs - 1;
-  value *first;
+  value *first = NULL;
   mvb_status s = tensor_input(b, n, 0, 0, &first);
   int axis = 0;
   if (s == MVB_OK) s = axis_input(b, n, count, first->rank, &axis);
@@ -706,7 +706,7 @@ static mvb_status op_concat(builder *b, const mvb_node *n, value *out) {
   memcpy(dims, first->dims, sizeof dims);
   dims[axis] = 0;
   for (size_t i = 0; i < count && s == MVB_OK; i++) {
-    value *x;
+    value *x = NULL;
     s = tensor_input(b, n, i, first->rank, &x);
     for (int d = 0; s == MVB_OK && d < first->rank; d++)
       if (d != axis && x->dims[d] != first->dims[d])
@@ -747,7 +747,7 @@ static mvb_status op_concat(builder *b, const mvb_node *n, value *out) {
 }
 
 static mvb_status pool(builder *b, const mvb_node *n, value *out, bool avg) {
-  value *x;
+  value *x = NULL;
   mvb_status s = tensor_input(b, n, 0, 4, &x);
   uint32_t kh = 0, kw = 0;
   if (s == MVB_OK) s = spatial_pair(b, n, "ksize", 0, &kh, &kw);
@@ -784,8 +784,8 @@ static mvb_status op_max_pool(builder *b, const mvb_node *n, value *out) {
 
 /* Mean over constant axes (global average pooling is axes [1, 2]). */
 static mvb_status op_mean(builder *b, const mvb_node *n, value *out) {
-  value *x;
-  const mvb_const *axes;
+  value *x = NULL;
+  const mvb_const *axes = NULL;
   mvb_status s = tensor_input(b, n, 0, 0, &x);
   if (s == MVB_OK) s = const_input(b, n, 1, MVB_DTYPE_I32, -1, &axes);
   if (s != MVB_OK) return s;
@@ -820,8 +820,8 @@ static mvb_status op_mean(builder *b, const mvb_node *n, value *out) {
 }
 
 static mvb_status op_pad(builder *b, const mvb_node *n, value *out) {
-  value *x;
-  const mvb_const *pads;
+  value *x = NULL;
+  const mvb_const *pads = NULL;
   mvb_status s = tensor_input(b, n, 0, 0, &x);
   if (s == MVB_OK) s = const_input(b, n, 1, MVB_DTYPE_I32, 2, &pads);
   if (s != MVB_OK) return s;
@@ -865,8 +865,8 @@ static mvb_status reshape_to(builder *b, const mvb_node *n, value *out,
 }
 
 static mvb_status op_reshape(builder *b, const mvb_node *n, value *out) {
-  value *x;
-  const mvb_const *shape;
+  value *x = NULL;
+  const mvb_const *shape = NULL;
   mvb_status s = tensor_input(b, n, 0, 0, &x);
   if (s == MVB_OK) s = const_input(b, n, 1, MVB_DTYPE_I32, 1, &shape);
   if (s != MVB_OK) return s;
@@ -901,7 +901,7 @@ static mvb_status op_reshape(builder *b, const mvb_node *n, value *out) {
 }
 
 static mvb_status op_squeeze(builder *b, const mvb_node *n, value *out) {
-  value *x;
+  value *x = NULL;
   mvb_status s = tensor_input(b, n, 0, 0, &x);
   if (s != MVB_OK) return s;
   const mvb_attr *sq = mvb_node_attr(n, "squeeze_dims");
@@ -930,8 +930,8 @@ static mvb_status op_squeeze(builder *b, const mvb_node *n, value *out) {
  * transpose_b. */
 static mvb_status matmul(builder *b, const mvb_node *n, value *out,
                          bool fused) {
-  value *x;
-  const mvb_const *w;
+  value *x = NULL;
+  const mvb_const *w = NULL;
   mvb_status s = tensor_input(b, n, 0, 2, &x);
   if (s == MVB_OK) s = const_input(b, n, 1, MVB_DTYPE_F32, 2, &w);
   if (s != MVB_OK) return s;
