@@ -157,6 +157,27 @@ class PreprocessMatchesPil(unittest.TestCase):
                 self.assert_close(f"JPEG {label} 640x480 -> 128x128", self.c_tensor(path, 128, 128),
                                   self.pil_tensor(path, 128, 128), max_abs=4 / 255, mean_abs=1 / 255)
 
+    def test_truncated_libjpeg_files_refused(self):
+        """Baseline and progressive JPEGs as libjpeg writes them (with EXIF),
+        cut short at many points: the C side refuses each one by name."""
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        for progressive in (False, True):
+            path = self.save("whole.jpg", Image.fromarray(photo_like(64, 48, 9)), quality=90,
+                             progressive=progressive, exif=exif.tobytes())
+            with open(path, "rb") as f:
+                data = f.read()
+            self.c_tensor(path, 16, 16)  # the whole file decodes
+            cut = os.path.join(self.tmp.name, "cut.jpg")
+            for n in range(3, len(data), max(1, len(data) // 120)):
+                with self.subTest(progressive=progressive, size=n):
+                    with open(cut, "wb") as f:
+                        f.write(data[:n])
+                    run = subprocess.run([BINARY, "--dump", cut, "16", "16", cut + ".f32"],
+                                         capture_output=True, text=True, timeout=60)
+                    self.assertEqual(run.returncode, 1, f"{n} of {len(data)} bytes accepted")
+                    self.assertIn("truncated JPEG", run.stderr)
+
     def test_exif_orientation_matches_pil_exif_transpose(self):
         px = oriented_card(96, 64)
         h, w = 40, 56  # not square, so a missing width/height swap shows
