@@ -13,8 +13,8 @@ static uint32_t tiff_u16(const uint8_t *p, int little) {
 }
 
 static uint32_t tiff_u32(const uint8_t *p, int little) {
-  return little ? (uint32_t)p[0] | (uint32_t)p[1] << 8 |
-                      (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+  return little ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                      (uint32_t)p[3] << 24
                 : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
                       (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
@@ -104,8 +104,8 @@ mvb_status mvb_jpeg_inspect(const uint8_t *bytes, size_t size,
   size_t pos = 2;
   for (;;) {
     /* Like libjpeg, tolerate stray bytes before a marker. */
-    const uint8_t *ff = pos < size ? memchr(bytes + pos, 0xFF, size - pos)
-                                   : NULL;
+    const uint8_t *ff =
+        pos < size ? memchr(bytes + pos, 0xFF, size - pos) : NULL;
     if (!ff)
       return mvb_fail(err, MVB_ERR_IMAGE,
                       "truncated JPEG: data ends at byte %zu without an EOI "

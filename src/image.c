@@ -33,8 +33,8 @@ typedef struct header {
 } header;
 
 static format sniff(const uint8_t *b, size_t size) {
-  static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A,
-                                     '\n'};
+  static const uint8_t png_sig[8] = {0x89, 'P',  'N',  'G',
+                                     '\r', '\n', 0x1A, '\n'};
   if (size >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
     return FMT_JPEG;
   if (size >= 8 && memcmp(b, png_sig, 8) == 0) return FMT_PNG;
@@ -67,15 +67,13 @@ static mvb_status png_inspect(const uint8_t *b, size_t size, header *h,
     const uint8_t *type = b + pos + 4;
     if (length > 0x7FFFFFFFu)
       return mvb_fail(err, MVB_ERR_IMAGE,
-                      "corrupt PNG: chunk at byte %zu claims %" PRIu32
-                      " bytes",
+                      "corrupt PNG: chunk at byte %zu claims %" PRIu32 " bytes",
                       pos, length);
     if (size - pos - 8 < (size_t)length + 4)
       return mvb_fail(err, MVB_ERR_IMAGE,
                       "truncated PNG: chunk '%.4s' at byte %zu needs %zu "
                       "bytes, only %zu remain",
-                      (const char *)type, pos, (size_t)length + 12,
-                      size - pos);
+                      (const char *)type, pos, (size_t)length + 12, size - pos);
     if (first) {
       if (memcmp(type, "IHDR", 4) != 0 || length != 13)
         return mvb_fail(err, MVB_ERR_IMAGE,
@@ -180,23 +178,23 @@ static mvb_status gif_inspect(const uint8_t *b, size_t size, header *h,
                   size);
 }
 
-static mvb_status inspect(format fmt, const uint8_t *b, size_t size,
-                          header *h, mvb_error *err) {
+static mvb_status inspect(format fmt, const uint8_t *b, size_t size, header *h,
+                          mvb_error *err) {
   h->width = h->height = 0;
   h->orientation = 1;
   switch (fmt) {
-  case FMT_JPEG: {
-    mvb_jpeg_info info;
-    mvb_status st = mvb_jpeg_inspect(b, size, &info, err);
-    h->width = info.width;
-    h->height = info.height;
-    h->orientation = info.orientation;
-    return st;
-  }
-  case FMT_PNG: return png_inspect(b, size, h, err);
-  case FMT_BMP: return bmp_inspect(b, size, h, err);
-  case FMT_GIF: return gif_inspect(b, size, h, err);
-  default: return mvb_fail(err, MVB_ERR_IMAGE, "unknown image format");
+    case FMT_JPEG: {
+      mvb_jpeg_info info;
+      mvb_status st = mvb_jpeg_inspect(b, size, &info, err);
+      h->width = info.width;
+      h->height = info.height;
+      h->orientation = info.orientation;
+      return st;
+    }
+    case FMT_PNG: return png_inspect(b, size, h, err);
+    case FMT_BMP: return bmp_inspect(b, size, h, err);
+    case FMT_GIF: return gif_inspect(b, size, h, err);
+    default: return mvb_fail(err, MVB_ERR_IMAGE, "unknown image format");
   }
 }
 
@@ -229,20 +227,27 @@ static mvb_status check_size(uint64_t width, uint64_t height,
 
 /* ---- EXIF orientation ---------------------------------------------------
  * Output pixel (x, y) reads source pixel start + x * step_x + y * step_y,
- * all in pixels; 5-8 swap width and height. */
+ * counted in pixels; 5-8 swap width and height. */
 static mvb_status orient(mvb_image *image, int orientation, mvb_error *err) {
   if (orientation < 2 || orientation > 8) return MVB_OK;
+  /* Per orientation: does output (0, 0) come from the last column, the
+   * last row; then the source (column, row) step per output x and per
+   * output y. */
+  static const signed char moves[9][6] = {
+      {0, 0, 1, 0, 0, 1},   /* (unused) */
+      {0, 0, 1, 0, 0, 1},   /* 1 as stored */
+      {1, 0, -1, 0, 0, 1},  /* 2 mirrored */
+      {1, 1, -1, 0, 0, -1}, /* 3 rotated 180 */
+      {0, 1, 1, 0, 0, -1},  /* 4 flipped */
+      {0, 0, 0, 1, 1, 0},   /* 5 transposed */
+      {0, 1, 0, -1, 1, 0},  /* 6 rotated 90 clockwise */
+      {1, 1, 0, -1, -1, 0}, /* 7 transversed */
+      {1, 0, 0, 1, -1, 0},  /* 8 rotated 90 counter-clockwise */
+  };
+  const signed char *m = moves[orientation];
   ptrdiff_t w = image->width, h = image->height;
-  ptrdiff_t start, step_x, step_y;
-  switch (orientation) {
-  case 2: start = w - 1; step_x = -1; step_y = w; break;           /* mirror */
-  case 3: start = h * w - 1; step_x = -1; step_y = -w; break;      /* 180 */
-  case 4: start = (h - 1) * w; step_x = 1; step_y = -w; break;     /* flip */
-  case 5: start = 0; step_x = w; step_y = 1; break;                /* transpose */
-  case 6: start = (h - 1) * w; step_x = -w; step_y = 1; break;     /* 90 cw */
-  case 7: start = h * w - 1; step_x = -w; step_y = -1; break;      /* transverse */
-  default: start = w - 1; step_x = w; step_y = -1; break;          /* 90 ccw */
-  }
+  ptrdiff_t start = m[0] * (w - 1) + m[1] * (h - 1) * w;
+  ptrdiff_t step_x = m[2] + m[3] * w, step_y = m[4] + m[5] * w;
   int out_w = orientation >= 5 ? image->height : image->width;
   int out_h = orientation >= 5 ? image->width : image->height;
   uint8_t *out = malloc((size_t)out_w * (size_t)out_h * 3);
@@ -314,7 +319,7 @@ mvb_status mvb_image_decode(const uint8_t *bytes, size_t size,
     const char *reason = stbi_failure_reason();
     reason = reason ? reason : "unknown reason";
     return mvb_fail(err,
-                    strcmp(reason, "too large") == 0 ? MVB_ERR_IMAGE_TOO_LARGE
+                    strcmp(reason, "too large") == 0  ? MVB_ERR_IMAGE_TOO_LARGE
                     : strcmp(reason, "outofmem") == 0 ? MVB_ERR_OUT_OF_MEMORY
                                                       : MVB_ERR_IMAGE,
                     "cannot decode %s image (%" PRIu32 " x %" PRIu32
@@ -341,10 +346,9 @@ mvb_status mvb_image_from_rgba(const uint8_t *rgba, int width, int height,
     return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT,
                     "RGBA image size %d x %d; both must be positive", width,
                     height);
-  if (!rgba)
-    return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "no RGBA pixels");
-  mvb_status st = check_size((uint64_t)width, (uint64_t)height, max_pixels,
-                             err);
+  if (!rgba) return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "no RGBA pixels");
+  mvb_status st =
+      check_size((uint64_t)width, (uint64_t)height, max_pixels, err);
   if (st != MVB_OK) return st;
   size_t pixels = (size_t)width * (size_t)height;
   uint8_t *rgb = malloc(pixels * 3);
@@ -388,16 +392,16 @@ static mvb_status axis_init(axis *a, int in_size, int out_size,
                             mvb_error *err) {
   double scale = (double)in_size / out_size;
   double filter_scale = scale < 1.0 ? 1.0 : scale;
-  double support = 1.0 * filter_scale; /* the triangle's radius is 1 */
-  double inv_scale = 1.0 / filter_scale;    /* as PIL, to the last bit */
+  double support = 1.0 * filter_scale;   /* the triangle's radius is 1 */
+  double inv_scale = 1.0 / filter_scale; /* as PIL, to the last bit */
   a->ksize = (int)ceil(support) * 2 + 1;
   a->first = malloc(sizeof(int) * (size_t)out_size);
   a->taps = malloc(sizeof(int) * (size_t)out_size);
   a->weight = malloc(sizeof(float) * (size_t)out_size * (size_t)a->ksize);
   if (!a->first || !a->taps || !a->weight)
     return mvb_fail(err, MVB_ERR_OUT_OF_MEMORY,
-                    "out of memory for resize coefficients (%d -> %d)",
-                    in_size, out_size);
+                    "out of memory for resize coefficients (%d -> %d)", in_size,
+                    out_size);
   for (int i = 0; i < out_size; i++) {
     double center = (i + 0.5) * scale;
     /* PIL truncates toward zero here; negatives are clipped to 0 anyway. */
@@ -429,8 +433,7 @@ static mvb_status axis_init(axis *a, int in_size, int out_size,
 /* acc[i] = sum_k weight[k] * rows[k * stride + i]: the vertical pass over
  * whole rows, contiguous so that the compiler can vectorize it. */
 static void blend_rows(float *restrict acc, const uint8_t *restrict rows,
-                       size_t stride, const float *weight, int taps,
-                       size_t n) {
+                       size_t stride, const float *weight, int taps, size_t n) {
   for (size_t i = 0; i < n; i++) acc[i] = weight[0] * (float)rows[i];
   int k = 1;
   /* Two rows per sweep halves the traffic through acc. */
@@ -447,9 +450,8 @@ static void blend_rows(float *restrict acc, const uint8_t *restrict rows,
   }
 }
 
-mvb_status mvb_image_to_tensor(const mvb_image *image,
-                               const mvb_preprocess *pp, float *out,
-                               mvb_error *err) {
+mvb_status mvb_image_to_tensor(const mvb_image *image, const mvb_preprocess *pp,
+                               float *out, mvb_error *err) {
   if (!image || !image->rgb || image->width <= 0 || image->height <= 0)
     return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "no image to preprocess");
   if (!pp || !out)

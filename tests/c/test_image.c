@@ -2,11 +2,11 @@
  * normalization (src/image.c, src/exif.c). Every image is made here, with
  * stb_image_write or by hand, so the test needs no files.
  *
- *   test_image                          runs the tests ("ok - name" lines)
- *   test_image --dump IN H W OUT.f32    decodes IN, resizes to H x W with
- *                                       mean 0 and std 1, writes float32
- *                                       (used by test_preprocess_matches_pil.py)
- *   test_image --bench                  times a 12 MP -> 128 x 128 resize
+ *   test_image                        run the tests ("ok - name" lines)
+ *   test_image --dump IN H W OUT.f32  decode IN, resize to H x W with mean 0
+ *                                     and std 1, write float32 (used by
+ *                                     tests/python/test_preprocess_...py)
+ *   test_image --bench                time a 12 MP -> 128 x 128 resize
  */
 #include "test_util.h" /* first: it asks for POSIX */
 
@@ -81,7 +81,6 @@ static void bytes_free(bytes *b) {
 static void write_cb(void *ctx, void *data, int size) {
   bytes_put(ctx, data, (size_t)size);
 }
-
 
 /* A PNG written by hand (stored deflate blocks), for what stb_image_write
  * cannot make: 16-bit samples and headers with absurd sizes. */
@@ -246,11 +245,11 @@ static bytes jpeg_by_hand(int w, int h, const uint8_t *rgb) {
   int pred[3] = {0, 0, 0};
   for (int by = 0; by < h / 8; by++)
     for (int bx = 0; bx < w / 8; bx++) {
-      const uint8_t *p = rgb + ((size_t)by * 8 * (size_t)w + (size_t)bx * 8) * 3;
-      double ycc[3] = {
-          0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2],
-          -0.168736 * p[0] - 0.331264 * p[1] + 0.5 * p[2] + 128,
-          0.5 * p[0] - 0.418688 * p[1] - 0.081312 * p[2] + 128};
+      const uint8_t *p =
+          rgb + ((size_t)by * 8 * (size_t)w + (size_t)bx * 8) * 3;
+      double ycc[3] = {0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2],
+                       -0.168736 * p[0] - 0.331264 * p[1] + 0.5 * p[2] + 128,
+                       0.5 * p[0] - 0.418688 * p[1] - 0.081312 * p[2] + 128};
       for (int c = 0; c < 3; c++) {
         double v = ycc[c] < 0 ? 0 : ycc[c] > 255 ? 255 : ycc[c];
         int dc = (int)lround(8 * (v - 128)); /* flat block: DC = 8 * mean */
@@ -271,8 +270,7 @@ static bytes jpeg_by_hand(int w, int h, const uint8_t *rgb) {
 
 static bytes encode(char kind, int w, int h, int comp, const uint8_t *px) {
   bytes b = {0};
-  if (kind == 'j')
-    return jpeg_by_hand(w, h, px); /* comp must be 3 */
+  if (kind == 'j') return jpeg_by_hand(w, h, px); /* comp must be 3 */
   if (kind == 'p')
     stbi_write_png_to_func(write_cb, &b, w, h, comp, px, w * comp);
   else
@@ -324,8 +322,8 @@ static void png_rgb_decodes_exactly(void) {
   bytes png = encode('p', w, h, 3, px);
   mvb_image img;
   mvb_error err = {{0}};
-  mvb_status st = decode(png.data, png.size, MVB_DEFAULT_MAX_IMAGE_PIXELS,
-                         &img, &err);
+  mvb_status st =
+      decode(png.data, png.size, MVB_DEFAULT_MAX_IMAGE_PIXELS, &img, &err);
   EXPECT(st == MVB_OK, "status %d: %s", st, err.message);
   if (st == MVB_OK) {
     EXPECT(img.width == w && img.height == h, "size %d x %d", img.width,
@@ -397,8 +395,8 @@ static void bmp_decodes_exactly(void) {
   free(px);
 }
 
-static const uint8_t gif_palette[12] = {255, 0, 0, 0, 255, 0,
-                                        0, 0, 255, 250, 250, 250};
+static const uint8_t gif_palette[12] = {255, 0, 0,   0,   255, 0,
+                                        0,   0, 255, 250, 250, 250};
 static const uint8_t gif_indices[12] = {0, 1, 2, 3, 3, 2, 1, 0, 1, 1, 2, 2};
 
 static void gif_first_frame_decodes(void) {
@@ -408,11 +406,11 @@ static void gif_first_frame_decodes(void) {
   mvb_status st = decode(gif.data, gif.size, 100, &img, &err);
   EXPECT(st == MVB_OK, "status %d: %s", st, err.message);
   for (int i = 0; st == MVB_OK && i < 12; i++)
-    EXPECT(img.width == 4 && img.height == 3 &&
-               memcmp(img.rgb + i * 3, gif_palette + gif_indices[i] * 3, 3) ==
-                   0,
-           "pixel %d: %d %d %d", i, img.rgb[i * 3], img.rgb[i * 3 + 1],
-           img.rgb[i * 3 + 2]);
+    EXPECT(
+        img.width == 4 && img.height == 3 &&
+            memcmp(img.rgb + i * 3, gif_palette + gif_indices[i] * 3, 3) == 0,
+        "pixel %d: %d %d %d", i, img.rgb[i * 3], img.rgb[i * 3 + 1],
+        img.rgb[i * 3 + 2]);
   mvb_image_free(&img);
   bytes_free(&gif);
 }
@@ -494,8 +492,10 @@ static void non_image_bytes_refused(void) {
 
 static void random_bytes_after_a_signature_refused(void) {
   static const uint8_t sigs[4][8] = {
-      {0xFF, 0xD8, 0xFF}, {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'},
-      {'G', 'I', 'F', '8', '9', 'a'}, {'B', 'M'}};
+      {0xFF, 0xD8, 0xFF},
+      {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'},
+      {'G', 'I', 'F', '8', '9', 'a'},
+      {'B', 'M'}};
   static const size_t sig_len[4] = {3, 8, 6, 2};
   unsigned seed = 99;
   uint8_t junk[2000];
@@ -509,9 +509,9 @@ static void random_bytes_after_a_signature_refused(void) {
       mvb_status st = decode(junk, n, 1u << 20, &img, &err);
       /* Random data may by chance be a valid tiny image; what matters is
        * that a failure is a clean status and the output stays empty. */
-      EXPECT(st == MVB_OK || ((st == MVB_ERR_IMAGE ||
-                               st == MVB_ERR_IMAGE_TOO_LARGE) &&
-                              err.message[0] && img.rgb == NULL),
+      EXPECT(st == MVB_OK ||
+                 ((st == MVB_ERR_IMAGE || st == MVB_ERR_IMAGE_TOO_LARGE) &&
+                  err.message[0] && img.rgb == NULL),
              "signature %d round %d: status %d \"%s\"", s, round, st,
              err.message);
       mvb_image_free(&img);
@@ -538,8 +538,8 @@ static void every_truncation_refused(bytes full, const char *kind,
   }
 }
 
-static void card_truncations_refused(char kind, int w, int h,
-                                     const char *name, const char *needle) {
+static void card_truncations_refused(char kind, int w, int h, const char *name,
+                                     const char *needle) {
   uint8_t *px = test_card(w, h, 3);
   bytes full = encode(kind, w, h, 3, px);
   every_truncation_refused(full, name, needle);
@@ -572,8 +572,8 @@ static void huge_png_header_refused_before_decoding(void) {
   bytes png = png_by_hand(100000, 100000, 8, 0, row, sizeof row);
   mvb_image img;
   mvb_error err = {{0}};
-  mvb_status st = decode(png.data, png.size, MVB_DEFAULT_MAX_IMAGE_PIXELS,
-                         &img, &err);
+  mvb_status st =
+      decode(png.data, png.size, MVB_DEFAULT_MAX_IMAGE_PIXELS, &img, &err);
   /* The message is image.c's own header check, not stb's "too large": the
    * refusal happened before stb_image ran. */
   EXPECT(st == MVB_ERR_IMAGE_TOO_LARGE, "status %d: %s", st, err.message);
@@ -606,8 +606,8 @@ static void huge_jpeg_header_refused_before_decoding(void) {
     }
   mvb_image img;
   mvb_error err = {{0}};
-  mvb_status st = decode(jpg.data, jpg.size, MVB_DEFAULT_MAX_IMAGE_PIXELS,
-                         &img, &err);
+  mvb_status st =
+      decode(jpg.data, jpg.size, MVB_DEFAULT_MAX_IMAGE_PIXELS, &img, &err);
   EXPECT(st == MVB_ERR_IMAGE_TOO_LARGE && strstr(err.message, "65535 x 65535"),
          "status %d \"%s\"", st, err.message);
   bytes_free(&jpg);
@@ -625,8 +625,8 @@ static bytes quadrant_jpeg(void) {
   uint8_t px[64 * 32 * 3];
   for (int y = 0; y < 32; y++)
     for (int x = 0; x < 64; x++) {
-      const uint8_t *c = y < 16 ? (x < 32 ? RED : GREEN)
-                                : (x < 32 ? BLUE : WHITE);
+      const uint8_t *c =
+          y < 16 ? (x < 32 ? RED : GREEN) : (x < 32 ? BLUE : WHITE);
       memcpy(px + (y * 64 + x) * 3, c, 3);
     }
   return jpeg_by_hand(64, 32, px);
@@ -643,14 +643,14 @@ static size_t exif_payload(uint8_t *p, int little, unsigned orientation) {
   uint8_t *t = p + 6;
   t[0] = t[1] = little ? 'I' : 'M';
   put(t + 2, little, 42, 2);
-  put(t + 4, little, 8, 4);        /* IFD0 offset */
-  put(t + 8, little, 1, 2);        /* entries */
-  put(t + 10, little, 0x0112, 2);  /* tag */
-  put(t + 12, little, 3, 2);       /* SHORT */
-  put(t + 14, little, 1, 4);       /* count */
+  put(t + 4, little, 8, 4);       /* IFD0 offset */
+  put(t + 8, little, 1, 2);       /* entries */
+  put(t + 10, little, 0x0112, 2); /* tag */
+  put(t + 12, little, 3, 2);      /* SHORT */
+  put(t + 14, little, 1, 4);      /* count */
   put(t + 18, little, orientation, 2);
   put(t + 20, little, 0, 2);
-  put(t + 22, little, 0, 4);       /* no next IFD */
+  put(t + 22, little, 0, 4); /* no next IFD */
   return 6 + 26;
 }
 
@@ -676,14 +676,14 @@ static void exif_orientations_applied(void) {
    * bottom-right, per EXIF's definition of each orientation. */
   const uint8_t *const corners[9][4] = {
       {0},
-      {RED, GREEN, BLUE, WHITE},   /* 1 as stored */
-      {GREEN, RED, WHITE, BLUE},   /* 2 mirrored */
-      {WHITE, BLUE, GREEN, RED},   /* 3 rotated 180 */
-      {BLUE, WHITE, RED, GREEN},   /* 4 flipped */
-      {RED, BLUE, GREEN, WHITE},   /* 5 transposed */
-      {BLUE, RED, WHITE, GREEN},   /* 6 rotated 90 clockwise */
-      {WHITE, GREEN, BLUE, RED},   /* 7 transversed */
-      {GREEN, WHITE, RED, BLUE}};  /* 8 rotated 90 counter-clockwise */
+      {RED, GREEN, BLUE, WHITE},  /* 1 as stored */
+      {GREEN, RED, WHITE, BLUE},  /* 2 mirrored */
+      {WHITE, BLUE, GREEN, RED},  /* 3 rotated 180 */
+      {BLUE, WHITE, RED, GREEN},  /* 4 flipped */
+      {RED, BLUE, GREEN, WHITE},  /* 5 transposed */
+      {BLUE, RED, WHITE, GREEN},  /* 6 rotated 90 clockwise */
+      {WHITE, GREEN, BLUE, RED},  /* 7 transversed */
+      {GREEN, WHITE, RED, BLUE}}; /* 8 rotated 90 counter-clockwise */
   bytes jpg = quadrant_jpeg();
   for (int little = 0; little <= 1; little++)
     for (unsigned o = 1; o <= 8; o++) {
@@ -720,9 +720,9 @@ static void malformed_exif_ignored(void) {
   size_t good_n = exif_payload(good, 1, 6);
   struct {
     const char *what;
-    size_t at;    /* byte to overwrite (in the payload), or 0 for none */
+    size_t at; /* byte to overwrite (in the payload), or 0 for none */
     uint8_t value;
-    size_t size;  /* payload size to keep */
+    size_t size; /* payload size to keep */
   } cases[] = {
       {"bad byte order", 6, 'X', 0},
       {"bad magic 42", 8, 43, 0},
@@ -765,8 +765,8 @@ static void malformed_exif_ignored(void) {
 
 /* ---- Resize and normalization ------------------------------------------- */
 
-static const mvb_preprocess UNIT = {0, 0, MVB_RESIZE_BILINEAR_ANTIALIAS,
-                                    {0, 0, 0}, {1, 1, 1}};
+static const mvb_preprocess UNIT = {
+    0, 0, MVB_RESIZE_BILINEAR_ANTIALIAS, {0, 0, 0}, {1, 1, 1}};
 
 static float *tensor_of(const mvb_image *img, mvb_preprocess pp) {
   float *t = malloc(sizeof(float) * (size_t)pp.height * (size_t)pp.width * 3);
@@ -782,8 +782,10 @@ static float *tensor_of(const mvb_image *img, mvb_preprocess pp) {
 }
 
 static void resize_of_constant_is_constant(void) {
-  const int sizes[][4] = {{300, 200, 128, 128}, {50, 70, 96, 128},
-                          {1, 1, 5, 5},         {7, 3, 1, 1},
+  const int sizes[][4] = {{300, 200, 128, 128},
+                          {50, 70, 96, 128},
+                          {1, 1, 5, 5},
+                          {7, 3, 1, 1},
                           {1000, 10, 32, 32}};
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
     int w = sizes[s][0], h = sizes[s][1];
@@ -795,8 +797,8 @@ static void resize_of_constant_is_constant(void) {
     float *t = tensor_of(&img, pp);
     for (int i = 0; t && i < pp.width * pp.height * 3; i++) {
       float want = (float)(i % 3 == 0 ? 11 : i % 3 == 1 ? 128 : 245) / 255;
-      EXPECT(fabsf(t[i] - want) < 1e-5f, "%dx%d -> %dx%d: value %d = %g",
-             w, h, pp.width, pp.height, i, (double)t[i]);
+      EXPECT(fabsf(t[i] - want) < 1e-5f, "%dx%d -> %dx%d: value %d = %g", w, h,
+             pp.width, pp.height, i, (double)t[i]);
     }
     free(t);
     mvb_image_free(&img);
@@ -844,8 +846,11 @@ static void normalization_uses_mean_and_std(void) {
   uint8_t px[4 * 3];
   for (int i = 0; i < 4; i++) memcpy(px + i * 3, "\x33\x66\xcc", 3);
   mvb_image img = {2, 2, px};
-  mvb_preprocess pp = {3, 5, MVB_RESIZE_BILINEAR_ANTIALIAS,
-                       {0.5f, 0.2f, 0.1f}, {0.5f, 0.25f, 2.0f}};
+  mvb_preprocess pp = {3,
+                       5,
+                       MVB_RESIZE_BILINEAR_ANTIALIAS,
+                       {0.5f, 0.2f, 0.1f},
+                       {0.5f, 0.25f, 2.0f}};
   float *t = tensor_of(&img, pp);
   const float want[3] = {(0.2f - 0.5f) / 0.5f, (0.4f - 0.2f) / 0.25f,
                          (0.8f - 0.1f) / 2.0f};
@@ -856,9 +861,10 @@ static void normalization_uses_mean_and_std(void) {
   float out[3];
   mvb_error err = {{0}};
   pp.std[1] = 0;
-  EXPECT(mvb_image_to_tensor(&img, &pp, out, &err) ==
-             MVB_ERR_INVALID_ARGUMENT && strstr(err.message, "std"),
-         "std 0 accepted: \"%s\"", err.message);
+  EXPECT(
+      mvb_image_to_tensor(&img, &pp, out, &err) == MVB_ERR_INVALID_ARGUMENT &&
+          strstr(err.message, "std"),
+      "std 0 accepted: \"%s\"", err.message);
   pp.std[1] = 1;
   pp.width = 0;
   EXPECT(mvb_image_to_tensor(&img, &pp, out, &err) == MVB_ERR_INVALID_ARGUMENT,
@@ -871,8 +877,8 @@ static void rgba_pixels_become_rgb(void) {
   mvb_image img;
   mvb_error err = {{0}};
   mvb_status st = mvb_image_from_rgba(rgba, 3, 2, 6, &img, &err);
-  EXPECT(st == MVB_OK && img.width == 3 && img.height == 2, "status %d: %s",
-         st, err.message);
+  EXPECT(st == MVB_OK && img.width == 3 && img.height == 2, "status %d: %s", st,
+         err.message);
   for (int i = 0; st == MVB_OK && i < 6; i++)
     EXPECT(memcmp(img.rgb + i * 3, rgba + i * 4, 3) == 0, "pixel %d", i);
   mvb_image_free(&img);
@@ -908,10 +914,10 @@ static int dump(const char *in, int h, int w, const char *out_path) {
   pp.height = h;
   pp.width = w;
   float *t = malloc(sizeof(float) * (size_t)h * (size_t)w * 3);
-  mvb_status st = !t ? MVB_ERR_OUT_OF_MEMORY
-                     : mvb_image_decode(b.data, b.size,
-                                        MVB_DEFAULT_MAX_IMAGE_PIXELS, &img,
-                                        &err);
+  mvb_status st =
+      !t ? MVB_ERR_OUT_OF_MEMORY
+         : mvb_image_decode(b.data, b.size, MVB_DEFAULT_MAX_IMAGE_PIXELS, &img,
+                            &err);
   if (st == MVB_OK) st = mvb_image_to_tensor(&img, &pp, t, &err);
   mvb_image_free(&img);
   bytes_free(&b);
