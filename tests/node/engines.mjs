@@ -10,9 +10,14 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..'
 // MVB_CLI runs the tests against another build of the CLI.
 export const nativeCli = process.env.MVB_CLI || join(repoRoot, 'build', 'native', 'mvb');
 
+// MVB_WASM_SIMD_DIR and MVB_WASM_THREADS_DIR likewise for the wasm modules.
 const WASM = {
-  'wasm-simd': { variant: 'simd', dir: join(repoRoot, 'build', 'wasm-simd'), file: 'mvb-simd.wasm' },
-  'wasm-threads': { variant: 'simd-threads', dir: join(repoRoot, 'build', 'wasm-threads'), file: 'mvb-simd-threads.wasm' },
+  'wasm-simd': { variant: 'simd', dir: process.env.MVB_WASM_SIMD_DIR || join(repoRoot, 'build', 'wasm-simd'), file: 'mvb-simd.wasm' },
+  'wasm-threads': {
+    variant: 'simd-threads',
+    dir: process.env.MVB_WASM_THREADS_DIR || join(repoRoot, 'build', 'wasm-threads'),
+    file: 'mvb-simd-threads.wasm',
+  },
 };
 
 export function readF32File(path) {
