@@ -101,6 +101,8 @@ describe('web app in Chromium', { skip: skip || false, timeout: 600000 }, () => 
     await page.keyboard.press('Enter');
     const cards = await waitForResults(page, 2);
     assert.match(cards[0].verdict, /^(mountain|beach|not sure)$/);
+    // "Not sure" lists the original's reasons; sure verdicts do not.
+    for (const c of cards) assert.equal(c.reasons.length, c.verdict === 'not sure' ? 3 : 0, `${c.name}: ${c.reasons}`);
     await screenshot(page, '03-example');
     assertNoErrors(errors);
     await page.close();
