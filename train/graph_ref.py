@@ -23,11 +23,20 @@ sys.path.insert(0, HERE)
 from model import same_pads  # noqa: E402
 
 
+def _read(path, mode="r"):
+    with open(path, mode) as f:
+        return f.read()
+
+
+def load_model_json(model_dir):
+    return json.loads(_read(os.path.join(model_dir, "model.json")))
+
+
 def read_weights(model_dir, model):
     """{name: np.ndarray} dequantized like tfjs (io_utils decodeWeights)."""
     out = {}
     for group in model["weightsManifest"]:
-        blob = b"".join(open(os.path.join(model_dir, p), "rb").read() for p in group["paths"])
+        blob = b"".join(_read(os.path.join(model_dir, p), "rb") for p in group["paths"])
         offset = 0
         for w in group["weights"]:
             count = int(np.prod(w["shape"])) if w["shape"] else 1
@@ -89,7 +98,7 @@ def _fused_tail(y, attr, name):
 
 def run(model_dir, x, dtype=torch.float64):
     """x: float (N,H,W,3) array -> (N, outputs) scores."""
-    model = json.load(open(os.path.join(model_dir, "model.json")))
+    model = load_model_json(model_dir)
     weights = read_weights(model_dir, model)
     values = {}
     for node in model["modelTopology"]["node"]:
@@ -127,7 +136,7 @@ def main(argv=None):
     p.add_argument("--input", required=True)
     p.add_argument("--output")
     args = p.parse_args(argv)
-    model = json.load(open(os.path.join(args.model, "model.json")))
+    model = load_model_json(args.model)
     h, w = model["mvb"]["preprocess"]["size"]
     x = np.fromfile(args.input, "<f4").reshape(-1, h, w, 3)
     y = run(args.model, x)

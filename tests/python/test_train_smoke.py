@@ -1,0 +1,140 @@
+"""Smoke run of the training pipeline: a few steps on a tiny subset of
+../shared/data, export to the tfjs graph-model format, and check that the
+exported files compute what the PyTorch network computes (Python reference,
+TensorFlow.js when tests/node_modules has it, the C engine when
+build/native/mvb exists). Skips with a message when ../shared/data is absent.
+
+Run: /usr/bin/python3 -m unittest discover -s tests/python -v
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DATA = os.environ.get("MVB_DATA", os.path.join(ROOT, "..", "shared", "data"))
+sys.path.insert(0, os.path.join(ROOT, "train"))
+
+HAVE_DATA = os.path.exists(os.path.join(DATA, "manifest.csv"))
+TFJS = os.path.join(ROOT, "tests", "node_modules", "@tensorflow", "tfjs")
+ENGINE = os.path.join(ROOT, "build", "native", "mvb")
+ALLOWED_OPS = {"Placeholder", "Const", "_FusedConv2D", "AddV2", "Relu", "Mean", "_FusedMatMul",
+               "Sigmoid", "Identity"}
+
+
+@unittest.skipUnless(HAVE_DATA, "../shared/data is absent: training smoke test skipped")
+class TrainingSmokeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        import torch
+        torch.set_num_threads(2)
+        import data
+        import export
+        import train
+        cls.tmp = tempfile.mkdtemp(prefix="mvb-smoke-")
+        run = os.path.join(cls.tmp, "run")
+        # Tiny: 6 images per source/label/part, 2 steps of 8, 2 epochs.
+        args = ["--data", DATA, "--out", run, "--limit", "6", "--epochs", "2", "--steps", "2",
+                "--batch", "8", "--size", "64", "--store", "72", "--cache", ""]
+        with open(os.devnull, "w") as quiet:
+            old, sys.stdout = sys.stdout, quiet
+            try:
+                train.main(args)
+            finally:
+                sys.stdout = old
+        cls.checkpoint = os.path.join(run, "final.pt")
+        cls.out = os.path.join(cls.tmp, "weights")
+        with open(os.devnull, "w") as quiet:
+            old, sys.stdout = sys.stdout, quiet
+            try:
+                export.main(["--checkpoint", cls.checkpoint, "--out", cls.out, "--calibrate",
+                             "--data", DATA])
+            finally:
+                sys.stdout = old
+        rows = [r for r in data.read_manifest(DATA) if r["part"] == "val"][:200:25]
+        cls.images = data.decode_all(DATA, rows, 64, workers=1)
+        cls.x = data.to_input(cls.images).permute(0, 2, 3, 1).numpy().astype("<f4")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_training_resumes_from_its_checkpoint(self):
+        import train
+        run = os.path.join(self.tmp, "run")
+        with open(os.devnull, "w") as quiet:
+            old, sys.stdout = sys.stdout, quiet
+            try:
+                train.main(["--data", DATA, "--out", run, "--limit", "6", "--epochs", "3", "--steps", "1",
+                            "--batch", "8", "--size", "64", "--store", "72", "--cache", "", "--resume"])
+            finally:
+                sys.stdout = old
+        with open(os.path.join(run, "log.txt")) as f:
+            log = f.read()
+        self.assertIn("resumed after epoch 2", log)
+        self.assertIn("epoch 3/3", log)
+
+    def test_export_uses_only_engine_ops_and_uint8_weights(self):
+        import graph_ref
+        model = graph_ref.load_model_json(self.out)
+        ops = {n["op"] for n in model["modelTopology"]["node"]}
+        self.assertLessEqual(ops, ALLOWED_OPS)
+        for w in model["weightsManifest"][0]["weights"]:
+            if w["dtype"] == "float32":
+                self.assertEqual(w["quantization"]["dtype"], "uint8", w["name"])
+        self.assertEqual(model["mvb"]["preprocess"]["size"], [64, 64])
+
+    def test_exported_graph_matches_the_float_network_up_to_quantization(self):
+        import export
+        import graph_ref
+        import torch
+        net, _ = export.load_net(self.checkpoint)
+        t = graph_ref.load_model_json(self.out)["mvb"]["temperature"]
+        want = torch.sigmoid(export.logits_of(net, self.images) / t).numpy()
+        # Float export: the same graph without quantization must match exactly.
+        flt = os.path.join(self.tmp, "float")
+        with open(os.devnull, "w") as quiet:
+            old, sys.stdout = sys.stdout, quiet
+            try:
+                export.main(["--checkpoint", self.checkpoint, "--out", flt, "--temperature", str(t),
+                             "--float"])
+            finally:
+                sys.stdout = old
+        got_float = graph_ref.run(flt, self.x)[:, 0]
+        self.assertLess(np.abs(got_float - want).max(), 1e-5)
+        got_q = graph_ref.run(self.out, self.x)[:, 0]
+        self.assertLess(np.abs(got_q - want).max(), 0.05)
+
+    @unittest.skipUnless(os.path.isdir(TFJS), "tests/node_modules has no @tensorflow/tfjs: tfjs check skipped")
+    def test_tfjs_gives_the_reference_scores(self):
+        import graph_ref
+        xin, yout = os.path.join(self.tmp, "x.f32"), os.path.join(self.tmp, "y.f32")
+        self.x.tofile(xin)
+        subprocess.run(["node", os.path.join(ROOT, "train", "check_tfjs.mjs"), "--model", self.out,
+                        "--input", xin, "--output", yout], check=True, capture_output=True)
+        got = np.fromfile(yout, "<f4")
+        want = graph_ref.run(self.out, self.x)[:, 0]
+        self.assertLess(np.abs(got - want).max(), 1e-5)
+
+    @unittest.skipUnless(os.access(ENGINE, os.X_OK), "build/native/mvb not built: engine check skipped")
+    def test_engine_loads_the_export_and_gives_the_reference_scores(self):
+        import graph_ref
+        xin, yout = os.path.join(self.tmp, "xe.f32"), os.path.join(self.tmp, "ye.f32")
+        got = []
+        for x in self.x:  # `mvb run` takes one image
+            x.tofile(xin)
+            subprocess.run([ENGINE, "run", "--model", self.out, "--input", xin, "--output", yout],
+                           check=True, capture_output=True)
+            got.append(np.fromfile(yout, "<f4")[0])
+        got = np.array(got)
+        want = graph_ref.run(self.out, self.x)[:, 0]
+        self.assertLess(np.abs(got - want).max(), 1e-5)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,113 @@
+"""The shipped model in weights/: the files are what PROVENANCE.md says
+(sha256), within the size budget, use only ops the engine implements, and
+give the same scores in the Python reference (train/graph_ref.py), in
+TensorFlow.js 4.22 (train/check_tfjs.mjs, when tests/node_modules has it) and
+in the C engine (build/native/mvb, when built), |d score| < 1e-5.
+
+Needs no data set: the inputs are seeded synthetic photo-like images.
+Run: /usr/bin/python3 -m unittest discover -s tests/python -v
+"""
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WEIGHTS = os.path.join(ROOT, "weights")
+sys.path.insert(0, os.path.join(ROOT, "train"))
+TFJS = os.path.join(ROOT, "tests", "node_modules", "@tensorflow", "tfjs")
+ENGINE = os.path.join(ROOT, "build", "native", "mvb")
+SHARD_LIMIT = 4194304
+ALLOWED_OPS = {"Placeholder", "Const", "_FusedConv2D", "AddV2", "Relu", "Mean", "_FusedMatMul",
+               "Sigmoid", "Identity"}
+
+
+def synthetic_inputs(model, count=6, seed=7):
+    """Photo-like uint8 images (smooth colour fields + texture), normalized as
+    model.json says: (N, H, W, 3) float32."""
+    from PIL import Image
+    pp = model["mvb"]["preprocess"]
+    h, w = pp["size"]
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        coarse = rng.integers(0, 256, size=(4, 4, 3), dtype=np.uint8)
+        smooth = np.asarray(Image.fromarray(coarse).resize((w, h), Image.BICUBIC), dtype=np.float64)
+        img = np.clip(smooth + rng.normal(0, 12, size=(h, w, 3)), 0, 255).round() / 255.0
+        out.append((img - np.array(pp["mean"])) / np.array(pp["std"]))
+    return np.array(out, dtype="<f4")
+
+
+@unittest.skipUnless(os.path.exists(os.path.join(WEIGHTS, "model.json")), "weights/model.json not exported yet")
+class ShippedWeightsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        import graph_ref
+        cls.model = graph_ref.load_model_json(WEIGHTS)
+        cls.paths = [os.path.join(WEIGHTS, p) for g in cls.model["weightsManifest"] for p in g["paths"]]
+        cls.x = synthetic_inputs(cls.model)
+        cls.want = graph_ref.run(WEIGHTS, cls.x)[:, 0]
+        cls.tmp = tempfile.TemporaryDirectory(prefix="mvb-weights-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_shards_are_named_like_tfjs_and_fit_the_budget(self):
+        n = len(self.paths)
+        for i, p in enumerate(self.paths):
+            self.assertEqual(os.path.basename(p), "group1-shard%dof%d.bin" % (i + 1, n))
+            self.assertLessEqual(os.path.getsize(p), SHARD_LIMIT, p)
+        self.assertLessEqual(sum(os.path.getsize(p) for p in self.paths), 4 * 1024 * 1024)
+
+    def test_provenance_lists_the_sha256_of_every_shard(self):
+        with open(os.path.join(WEIGHTS, "PROVENANCE.md")) as f:
+            text = f.read()
+        for p in self.paths:
+            with open(p, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            self.assertRegex(text, re.escape(digest) + r".*" + re.escape(os.path.basename(p)))
+
+    def test_graph_uses_only_engine_ops_and_uint8_weights(self):
+        ops = {n["op"] for n in self.model["modelTopology"]["node"]}
+        self.assertLessEqual(ops, ALLOWED_OPS)
+        for w in self.model["weightsManifest"][0]["weights"]:
+            if w["dtype"] == "float32":
+                self.assertEqual(w["quantization"]["dtype"], "uint8", w["name"])
+        outputs = self.model["signature"]["outputs"]
+        self.assertEqual(len(outputs), 1)
+
+    def test_scores_are_probabilities_that_depend_on_the_image(self):
+        self.assertTrue(np.all((self.want > 0) & (self.want < 1)))
+        self.assertGreater(np.ptp(self.want), 1e-4)
+
+    @unittest.skipUnless(os.path.isdir(TFJS), "tests/node_modules has no @tensorflow/tfjs: tfjs check skipped")
+    def test_tensorflow_js_gives_the_reference_scores(self):
+        xin, yout = os.path.join(self.tmp.name, "x.f32"), os.path.join(self.tmp.name, "y.f32")
+        self.x.tofile(xin)
+        subprocess.run(["node", os.path.join(ROOT, "train", "check_tfjs.mjs"), "--model", WEIGHTS,
+                        "--input", xin, "--output", yout], check=True, capture_output=True)
+        got = np.fromfile(yout, "<f4")
+        self.assertEqual(got.shape, self.want.shape)
+        self.assertLess(np.abs(got - self.want).max(), 1e-5)
+
+    @unittest.skipUnless(os.access(ENGINE, os.X_OK), "build/native/mvb not built: engine check skipped")
+    def test_engine_gives_the_reference_scores(self):
+        xin, yout = os.path.join(self.tmp.name, "xe.f32"), os.path.join(self.tmp.name, "ye.f32")
+        got = []
+        for x in self.x:  # `mvb run` takes one image
+            x.tofile(xin)
+            subprocess.run([ENGINE, "run", "--model", WEIGHTS, "--input", xin, "--output", yout],
+                           check=True, capture_output=True)
+            got.append(np.fromfile(yout, "<f4")[0])
+        self.assertLess(np.abs(np.array(got) - self.want).max(), 1e-5)
+
+
+if __name__ == "__main__":
+    unittest.main()
