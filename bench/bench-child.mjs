@@ -8,10 +8,31 @@ import { loadWasmEngine, readF32File, readModelDir } from '../tests/node/engines
 import { loadDirGraphModel } from '../tests/ops/tfjs-dir-model.mjs';
 
 const [kind, modelDir, inputPath] = process.argv.slice(2);
+
+// Free bytes inside an Emscripten heap, found by allocating 1 MiB blocks until the
+// memory would have to grow (then freeing them): heap size minus this is what the
+// engine keeps alive, which RSS cannot show because wasm memory never shrinks.
+// Fragments under 1 MiB count as live, so this slightly overstates live memory.
+function freeHeapBytes(M) {
+  const size = () => M.HEAPU8.length;
+  const start = size();
+  const blocks = [];
+  for (;;) {
+    const p = M._malloc(1 << 20);
+    if (!p) break;
+    if (size() !== start) {
+      M._free(p);
+      break;
+    }
+    blocks.push(p);
+  }
+  for (const p of blocks) M._free(p);
+  return blocks.length * (1 << 20);
+}
 const input = readF32File(inputPath);
 const gc = globalThis.gc ?? (() => {});
 
-// Each engine: {infer() -> first output value, wasmBytes() -> its wasm memory size}.
+// Each engine: {infer() -> first output value, module() -> its Emscripten module}.
 async function loadMvb(flavour) {
   const { engine, skip } = await loadWasmEngine(flavour);
   if (!engine) throw new Error(skip);
@@ -21,8 +42,8 @@ async function loadMvb(flavour) {
   return {
     modelLoadMs: performance.now() - t,
     infer: () => engine.run(input)[0],
-    // engine.js keeps the Emscripten module in `M`; its heap is the wasm memory.
-    wasmBytes: () => engine.M?.HEAPU8?.length ?? NaN,
+    // engine.js keeps the Emscripten module in `M` (an internal: this is a benchmark).
+    module: () => engine.M,
   };
 }
 
@@ -46,7 +67,7 @@ async function loadTfjs() {
       tf.dispose([x, y]);
       return v;
     },
-    wasmBytes: () => tf.backend().wasm.HEAPU8.length,
+    module: () => tf.backend().wasm,
   };
 }
 
@@ -55,10 +76,12 @@ const engine = kind === 'tfjs' ? await loadTfjs() : await loadMvb(kind === 'mvb-
 const loadMs = performance.now() - t0;
 gc();
 const rssAfterLoad = process.memoryUsage().rss;
+const wasmAfterLoad = engine.module().HEAPU8.length;
+const liveAfterLoad = wasmAfterLoad - freeHeapBytes(engine.module());
 const t1 = performance.now();
 const first = engine.infer();
 const firstMs = performance.now() - t1;
-process.send({ type: 'ready', loadMs, modelLoadMs: engine.modelLoadMs, firstMs, first, rssAfterLoad });
+process.send({ type: 'ready', loadMs, modelLoadMs: engine.modelLoadMs, firstMs, first, rssAfterLoad, wasmAfterLoad, liveAfterLoad });
 
 process.on('message', (msg) => {
   if (msg.cmd === 'run') {
@@ -73,6 +96,9 @@ process.on('message', (msg) => {
   } else if (msg.cmd === 'stats') {
     gc();
     const m = process.memoryUsage();
+    const M = engine.module();
+    const wasmBytes = M.HEAPU8.length; // before the probe, which may grow it
+    const liveWasm = wasmBytes - freeHeapBytes(M);
     process.send({
       type: 'stats',
       peakRss: process.resourceUsage().maxRSS * 1024, // the kernel's high-water mark
@@ -80,7 +106,8 @@ process.on('message', (msg) => {
       rssAfterLoad,
       jsHeap: m.heapUsed,
       arrayBuffers: m.arrayBuffers,
-      wasmBytes: engine.wasmBytes(),
+      wasmBytes,
+      liveWasm,
       inputBytes: readFileSync(inputPath).length,
     });
     process.disconnect();

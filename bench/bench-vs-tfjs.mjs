@@ -6,7 +6,7 @@
 // rounds alternate between them so that machine load affects both alike.
 // Reports numbers only: nothing here asserts a time.
 //
-//   node bench/bench-vs-tfjs.mjs [--rounds 5] [--reps 10] [--threads] [--no-write]
+//   node bench/bench-vs-tfjs.mjs [--rounds 20] [--reps 3] [--threads] [--no-write]
 //
 // Needs ../shared/conformance/seed-inception-v3 beside the checkout (the graph and the
 // weight generator), build/wasm-simd (./build.sh) and tests/node_modules (npm ci).
@@ -22,8 +22,9 @@ const opt = (name, dflt) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
-const ROUNDS = opt('--rounds', 5);
-const REPS = opt('--reps', 10);
+// Short rounds: the machine's load drifts, and alternating often spreads it evenly.
+const ROUNDS = opt('--rounds', 20);
+const REPS = opt('--reps', 3);
 const INPUT = 'rand01';
 
 const MiB = (b) => `${(b / 1048576).toFixed(0)} MiB`;
@@ -98,9 +99,12 @@ async function main() {
   const label = { mvb: 'this engine, wasm SIMD, 1 thread', 'mvb-threads': 'this engine, wasm SIMD + threads', tfjs: 'tfjs-backend-wasm 4.22, SIMD, 1 thread' };
   const rows = kinds.map((k) => {
     const s = stats[k];
-    return `| ${label[k]} | ${median(times[k]).toFixed(1)} | ${Math.min(...times[k]).toFixed(1)} | ${ready[k].firstMs.toFixed(0)} | ${ready[k].loadMs.toFixed(0)} | ${MiB(s.rssAfterLoad)} | ${MiB(s.peakRss)} | ${MiB(s.wasmBytes)} | ${outputs[k].toFixed(7)} |`;
+    const r = ready[k];
+    return `| ${label[k]} | ${median(times[k]).toFixed(1)} | ${Math.min(...times[k]).toFixed(1)} | ${r.firstMs.toFixed(0)} | ${r.loadMs.toFixed(0)} | ${MiB(s.rssAfterLoad)} | ${MiB(s.peakRss)} | ${MiB(r.wasmAfterLoad)} | ${MiB(r.liveAfterLoad)} / ${MiB(s.liveWasm)} | ${outputs[k].toFixed(7)} |`;
   });
   const ratio = median(times.mvb) / median(times.tfjs);
+  // Rounds are paired in time, so their ratio cancels slow drifts of the machine's load.
+  const pairedRatio = median(roundMedians.mvb.map((m, i) => m / roundMedians.tfjs[i]));
   const perRound = kinds.map((k) => `${k}: ${roundMedians[k].map((x) => x.toFixed(1)).join(', ')}`);
   let commit = 'unknown';
   try {
@@ -117,16 +121,16 @@ async function main() {
     `Model: the original graph (InceptionV3 to mixed7 + dense head, 200x200x3 input) with the conformance kit's \`centered\` seed-1234 weights (48.3 MB of uint8 shards); input \`${INPUT}.f32\`.`,
     `Timing: after one warm-up inference, ${ROUNDS} rounds x ${REPS} inferences per engine, alternating engines (and which goes first) every round; each engine in its own Node process.`,
     '',
-    '| engine | median ms | best ms | first inference ms | load ms | RSS after load | peak RSS | wasm memory | output |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| engine | median ms | best ms | first inference ms | load ms | RSS after load | peak RSS | wasm memory after load | live in wasm heap (after load / at end) | output |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `**Median latency ratio (this engine / tfjs-wasm): ${ratio.toFixed(3)}** (below 1 means this engine is faster).`,
+    `**Median latency ratio (this engine / tfjs-wasm): ${ratio.toFixed(3)}**; median of the per-round ratios: ${pairedRatio.toFixed(3)} (below 1 means this engine is faster).`,
     '',
     `Per-round medians (ms): ${perRound.join('; ')}.`,
     '',
     'Load ms: from the child starting its engine (importing the module, instantiating wasm) to the model ready, including reading the shards from disk.',
-    `RSS after load is measured after a forced GC; peak RSS is the kernel's high-water mark (\`process.resourceUsage().maxRSS\`) for the whole process; wasm memory is the size of the engine's WebAssembly memory at the end (it never shrinks). An idle Node process here: ${MiB(Number(idle.stdout))} RSS.`,
+    `RSS after load is measured after a forced GC; peak RSS is the kernel's high-water mark (\`process.resourceUsage().maxRSS\`) for the whole process; wasm memory is the size of the engine's WebAssembly memory after loading (it never shrinks, so it shows the load-time peak); live in wasm heap is that size minus what malloc can still hand out in 1 MiB blocks without growing it, i.e. what the engine keeps allocated. An idle Node process here: ${MiB(Number(idle.stdout))} RSS.`,
     'The float32 weights of this model alone are 184 MiB (48.3 M values x 4 bytes).',
     '',
   ].join('\n');
