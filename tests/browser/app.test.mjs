@@ -30,7 +30,7 @@ describe('web app in Chromium', { skip: skip || false, timeout: 600000 }, () => 
 
   before(async () => {
     site = await startServer(DIST);
-    images = await startImageServer(join(EXAMPLES, (await labelledExamples())[0].file));
+    images = await startImageServer(join(EXAMPLES, (await labelledExamples())[0].file), site.url);
     browser = await launch();
     tmp = await mkdtemp(join(tmpdir(), 'mvb-browser-'));
   });
@@ -298,6 +298,22 @@ describe('web app in Chromium', { skip: skip || false, timeout: 600000 }, () => 
     await page.waitForFunction(() => document.querySelector('mvb-classifier').shadowRoot.querySelector('.verdict').textContent.startsWith('Mountain'));
     await page.waitForFunction(() => document.getElementById('demo-log').textContent.includes('mountain'));
     await screenshot(page, '06-embed');
+    assertNoErrors(errors);
+    await page.close();
+  });
+
+  test('6b. another origin can embed the custom element from this site', async () => {
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${images.url}host.html`);
+    await page.waitForSelector('mvb-classifier[ready]', { timeout: 120000 });
+    const e = (await labelledExamples()).find((x) => x.expect === 'beach');
+    const event = page.evaluate(() => new Promise((resolve) => {
+      document.querySelector('mvb-classifier').addEventListener('mvb-result', (ev) => resolve(ev.detail), { once: true });
+    }));
+    await page.setInputFiles('mvb-classifier input[type=file]', join(EXAMPLES, e.file));
+    assert.equal((await event).verdict, e.expect);
+    await screenshot(page, '06b-embed-cross-origin');
     assertNoErrors(errors);
     await page.close();
   });

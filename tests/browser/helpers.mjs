@@ -61,6 +61,7 @@ export async function startServer(root, routes = {}) {
         'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
         'Content-Length': body.length,
         'Cache-Control': 'max-age=600',
+        'Access-Control-Allow-Origin': '*', // as GitHub Pages sends
       });
       if (state.throttle && path.includes('/weights/') && req.method !== 'HEAD') {
         // Slow model downloads, so the progress bar can be seen and checked.
@@ -88,11 +89,16 @@ export async function startServer(root, routes = {}) {
 }
 
 // The second origin for URL input: an image with CORS, the same image without, a 404 and
-// an HTML page.
-export async function startImageServer(jpegPath) {
+// an HTML page; and /host.html, a page of this other origin that embeds <mvb-classifier>
+// from siteUrl.
+export async function startImageServer(jpegPath, siteUrl) {
   const jpeg = await readFile(jpegPath);
   const html = '<!doctype html><title>a page</title><p>not an image</p>';
+  const host = `<!doctype html><meta charset="utf-8"><title>someone else's page</title>
+<script type="module" src="${siteUrl}mvb-classifier.js"></script>
+<h1>A blog post with a classifier in it</h1><mvb-classifier></mvb-classifier>`;
   return startServer(null, {
+    '/host.html': (req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(host),
     '/cors.jpg': (req, res) => res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Access-Control-Allow-Origin': '*', 'Content-Length': jpeg.length }).end(jpeg),
     '/nocors.jpg': (req, res) => res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': jpeg.length }).end(jpeg),
     '/missing.jpg': (req, res) => res.writeHead(404, { 'Content-Type': 'text/plain', 'Access-Control-Allow-Origin': '*' }).end('no such image'),
