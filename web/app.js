@@ -257,8 +257,12 @@ async function showExamples() {
     img.loading = 'lazy';
     img.decoding = 'async';
     const caption = document.createElement('span');
+    caption.className = 'example-title';
     caption.textContent = ex.title;
-    btn.append(img, caption);
+    const credit = document.createElement('span');
+    credit.className = 'example-credit';
+    credit.textContent = `by ${ex.author}`;
+    btn.append(img, caption, credit);
     btn.setAttribute('aria-label', `Classify the example photo “${ex.title}” by ${ex.author}`);
     btn.addEventListener('click', async () => {
       const [card] = addCards([ex.title]);

@@ -98,6 +98,7 @@ export async function startImageServer(jpegPath, siteUrl) {
 <script type="module" src="${siteUrl}mvb-classifier.js"></script>
 <h1>A blog post with a classifier in it</h1><mvb-classifier></mvb-classifier>`;
   return startServer(null, {
+    '/favicon.ico': (req, res) => res.writeHead(204).end(),
     '/host.html': (req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(host),
     '/cors.jpg': (req, res) => res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Access-Control-Allow-Origin': '*', 'Content-Length': jpeg.length }).end(jpeg),
     '/nocors.jpg': (req, res) => res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': jpeg.length }).end(jpeg),
