@@ -31,7 +31,8 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
   let site, images, browser, tmp;
 
   before(async () => {
-    site = await startServer(DIST);
+    // Under a sub-path, like a GitHub Pages project site: every URL must be relative.
+    site = await startServer(DIST, {}, { prefix: '/mountain-vs-beach/' });
     images = await startImageServer(join(EXAMPLES, (await labelledExamples())[0].file), site.url);
     browser = await launch();
     tmp = await mkdtemp(join(tmpdir(), 'mvb-browser-'));
@@ -248,7 +249,7 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     await cp(DIST, root, { recursive: true });
     await cp(join(ROOT, 'web', 'sw.js'), join(root, 'sw.js'));
     execFileSync(process.execPath, [join(ROOT, 'web', 'tools', 'build-manifest.mjs'), root], { stdio: 'ignore' });
-    const own = await startServer(root);
+    const own = await startServer(root, {}, { prefix: '/mvb/' });
     const page = await browser.context.newPage();
     const errors = watchErrors(page);
     try {

@@ -42,17 +42,18 @@ export function skipReason() {
 
 // A static file server on 127.0.0.1 and a free port. `routes` maps a path to a handler
 // (req, res) for test-specific answers; everything else comes from `root`. Like GitHub
-// Pages it sends no COOP/COEP headers: the service worker has to add them. Setting
+// Pages it sends no COOP/COEP headers: the service worker has to add them. `prefix` serves
+// the site under a sub-path, as GitHub Pages serves a project site. Setting
 // `state.throttle` slows down files under weights/.
-export async function startServer(root, routes = {}) {
+export async function startServer(root, routes = {}, { prefix = '/' } = {}) {
   const log = [];
   const state = { throttle: false };
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     log.push(path);
     if (routes[path]) return routes[path](req, res);
-    if (!root) { res.writeHead(404).end('not found'); return; }
-    let file = normalize(join(root, path));
+    if (!root || !path.startsWith(prefix)) { res.writeHead(404).end('not found'); return; }
+    let file = normalize(join(root, path.slice(prefix.length - 1)));
     if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
     try {
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
@@ -81,7 +82,7 @@ export async function startServer(root, routes = {}) {
   const { port } = server.address();
   return {
     state,
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://127.0.0.1:${port}${prefix}`,
     origin: `http://127.0.0.1:${port}`,
     log,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
