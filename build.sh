@@ -77,8 +77,8 @@ assemble_dist() {
   rm -rf dist
   mkdir -p dist/wasm dist/weights
   if [[ -d web ]]; then
-    # web/tools holds build helpers, not site content.
-    tar -C web --exclude=./tools --exclude=./node_modules -cf - . | tar -C dist -xf -
+    # web/tools and web/README.md are for developers, not site content.
+    tar -C web --exclude=./tools --exclude=./node_modules --exclude=./README.md -cf - . | tar -C dist -xf -
   fi
   local f
   for f in build/wasm-simd/mvb-simd.js build/wasm-simd/mvb-simd.wasm \
