@@ -5,7 +5,7 @@
 // Needs ../shared/conformance/seed-inception-v3 (beside the checkout); skips without it.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadWasmEngine, nativeSkipReason, runNative, runWasm, wasmFlavours } from './engines.mjs';
+import { disposeEngine, loadWasmEngine, nativeSkipReason, runNative, runWasm, wasmFlavours } from './engines.mjs';
 import { ensureSeedModel, ensureVariantModel, inputPath, INPUTS, kitSkipReason, reference } from './seed-model.mjs';
 
 const PROB_TOL = 1e-5;
@@ -67,5 +67,5 @@ conformanceTests('native', kitSkip ?? nativeSkipReason(), (dir, name) => runNati
 for (const flavour of wasmFlavours) {
   const { engine, skip } = kitSkip ? { skip: kitSkip } : await loadWasmEngine(flavour);
   conformanceTests(flavour, skip, (dir, name) => runWasm(engine, dir, inputPath(name)));
-  if (engine) test(`${flavour}: dispose`, () => engine.dispose());
+  if (engine) test(`${flavour}: dispose`, () => disposeEngine(engine));
 }

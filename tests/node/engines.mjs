@@ -87,6 +87,14 @@ export async function loadWasmEngine(flavour, options = {}) {
   }
 }
 
+// Disposes the engine and ends the threaded module's pthread workers, which would
+// otherwise keep Node from exiting (engine.js keeps the Emscripten module in `M`).
+export function disposeEngine(engine) {
+  const M = engine.M;
+  engine.dispose();
+  M?.PThread?.terminateAllThreads?.();
+}
+
 // {ok: true, output} or {ok: false, status, message}, like runNative.
 export function runWasm(engine, modelDir, inputPath) {
   const { text, shards } = readModelDir(modelDir);

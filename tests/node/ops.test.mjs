@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { generateOpModels } from '../ops/make-op-models.mjs';
 import {
-  compareOutputs, loadWasmEngine, nativeSkipReason, readF32File, repoRoot, runNative, runWasm, wasmFlavours,
+  compareOutputs, disposeEngine, loadWasmEngine, nativeSkipReason, readF32File, repoRoot, runNative, runWasm, wasmFlavours,
 } from './engines.mjs';
 
 const UNSUPPORTED = 5; // mvb_status MVB_ERR_UNSUPPORTED
@@ -59,6 +59,6 @@ for (const flavour of wasmFlavours) {
         t.diagnostic(check(c, runWasm(engine, c.dir, join(c.dir, 'input.f32')), flavour, { wasm: true }));
       });
     }
-    test('dispose', () => engine.dispose());
+    test('dispose', () => disposeEngine(engine));
   });
 }
