@@ -5,6 +5,7 @@
 #
 #   tools/xnnpack.sh build  VARIANT...   build what is missing (VARIANT: native wasm-simd wasm-threads)
 #   tools/xnnpack.sh prefix VARIANT      print the install prefix a build would use
+#   tools/xnnpack.sh sources             extract + patch the sources; print their directory
 #
 # The key hashes everything that decides the output (tarball pins or local source
 # fingerprints, patches, configure flags, compiler version), so a second build is a no-op
@@ -251,6 +252,12 @@ main() {
       [[ $# -eq 1 ]] || die "usage: $0 prefix VARIANT"
       variant_prefix "$1"
       ;;
+    sources)
+      mkdir -p "$cache/xnnpack"
+      exec 9>"$cache/xnnpack/.lock"
+      flock 9
+      prepare_sources
+      ;;
     build)
       [[ $# -ge 1 ]] || die "usage: $0 build VARIANT..."
       mkdir -p "$cache/xnnpack"
@@ -260,7 +267,7 @@ main() {
       local v
       for v in "$@"; do build_variant "$v"; done
       ;;
-    *) die "usage: $0 build VARIANT... | prefix VARIANT" ;;
+    *) die "usage: $0 build VARIANT... | prefix VARIANT | sources" ;;
   esac
 }
 
