@@ -137,7 +137,7 @@ export class GraphBuilder {
 
   // The graph-model JSON plus the shard files; weights are split into `groups`
   // manifest groups and each group into shards of at most `shardBytes`.
-  serialize({ outputShape, groups = 1, shardBytes = 4194304 } = {}) {
+  serialize({ outputShape, groups = 1, shardBytes = 4194304, reverseNodes = false } = {}) {
     if (!this.inputName || !this.outputName) throw new Error(`${this.name}: no input or output`);
     const perGroup = Math.ceil(this.weights.length / groups) || 1;
     const manifest = [];
@@ -164,7 +164,7 @@ export class GraphBuilder {
         inputs: { [`${this.inputName}:0`]: sigTensor(this.inputName, [-1, ...this.inputShape.slice(1)]) },
         outputs: { [`${this.outputName}:0`]: sigTensor(this.outputName, outputShape) },
       },
-      modelTopology: { node: this.nodes, library: {}, versions: { producer: 561 } },
+      modelTopology: { node: reverseNodes ? [...this.nodes].reverse() : this.nodes, library: {}, versions: { producer: 561 } },
       weightsManifest: manifest,
     };
     return { json, files };

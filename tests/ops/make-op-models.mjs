@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Writes the op models of op-cases.mjs as graph-model directories, each with a seeded
-// random input (input.f32, NHWC float32 little-endian) and TensorFlow.js 4.22's cpu
-// backend output on it (expected.f32) read back from the files on disk, plus case.json.
+// random input (input.f32, NHWC float32 little-endian, uniform in inputOffset +-
+// inputScale / 2) and TensorFlow.js 4.22's cpu backend output on it (expected.f32),
+// read back from the files on disk, plus case.json.
 //
 //   node tests/ops/make-op-models.mjs [--out build/ops-models] [--only NAME_SUBSTRING]
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -21,7 +22,7 @@ function makeInput(c) {
   const rand = mulberry32(seedFromName(`${c.name}/input`));
   const amp = (c.inputScale ?? 2) / 2;
   const v = new Float32Array(c.input.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < v.length; i++) v[i] = amp * (2 * rand() - 1);
+  for (let i = 0; i < v.length; i++) v[i] = (c.inputOffset ?? 0) + amp * (2 * rand() - 1);
   return v;
 }
 

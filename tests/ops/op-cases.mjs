@@ -181,6 +181,8 @@ export const cases = [
   { name: 'maxpool_same_3x3_s2_odd', input: [1, 9, 9, 3], build: (g, x) => pool(g, 'MaxPool', 'model/pool', x, { k: 3, stride: 2 }) },
   { name: 'maxpool_valid_3x3_s2', input: [1, 10, 10, 3], build: (g, x) => pool(g, 'MaxPool', 'model/pool', x, { k: 3, stride: 2, padding: 'VALID' }) },
   { name: 'maxpool_same_2x2_s1', input: [1, 5, 5, 2], build: (g, x) => pool(g, 'MaxPool', 'model/pool', x, { k: 2, stride: 1 }) },
+  // All inputs negative: SAME max pooling must pad with -inf, not 0.
+  { name: 'maxpool_same_3x3_s2_negative_inputs', input: [1, 7, 7, 2], inputOffset: -1.5, build: (g, x) => pool(g, 'MaxPool', 'model/pool', x, { k: 3, stride: 2 }) },
   // Reductions and shapes.
   { name: 'mean_hw_keepdims_false', input: [1, 5, 6, 4], build: (g, x) => mean(g, 'model/gap', x, false) },
   { name: 'mean_hw_keepdims_true', input: [1, 5, 6, 4], build: (g, x) => mean(g, 'model/gap', x, true) },
@@ -217,6 +219,14 @@ export const cases = [
   { ...conv('maybe_conv_uint16_weights', [1, 6, 6, 3], { cout: 4, ops: ['BiasAdd'], storage: 'uint16' }), mentionsAny: ['uint16'] },
   { ...conv('maybe_conv_float16_weights', [1, 6, 6, 3], { cout: 4, ops: ['BiasAdd'], storage: 'float16' }), mentionsAny: ['float16'] },
   { name: 'maybe_matmul_transpose_b', input: [1, 2, 2, 3], mentions: ['model/dense/MatMul'], mentionsAny: ['transpose'], build: (g, x) => matmul(g, 'model/dense', reshape(g, 'model/flatten', x, [-1, 12]), 12, 4, { transposeB: true }) },
+  {
+    name: 'maybe_add_scalar_const',
+    input: [1, 3, 3, 2],
+    mentions: ['model/add/add'],
+    build: (g, x) => g.node('AddV2', 'model/add/add', [x, g.floatConst('model/add/y', [], { amp: 1 })]),
+  },
+  // The converter writes nodes in topological order, but the format does not promise it.
+  { name: 'maybe_mini_cnn_nodes_reversed', input: [1, 17, 17, 3], inputScale: 6, build: miniCnn, serialize: { reverseNodes: true } },
   { name: 'maybe_avgpool_same_5x5_s1', input: [1, 6, 6, 2], mentions: ['model/pool/AvgPool'], build: (g, x) => pool(g, 'AvgPool', 'model/pool', x, { k: 5 }) },
   { ...conv('maybe_fused_conv_bias_leakyrelu', [1, 6, 6, 2], { cout: 3, ops: ['BiasAdd', 'LeakyRelu'] }), mentions: ['model/conv/LeakyRelu'], mentionsAny: ['LeakyRelu'] },
 
