@@ -2,7 +2,6 @@
 // Started by bench-vs-tfjs.mjs (child_process.fork, node --expose-gc) as
 //   bench-child.mjs ENGINE MODEL_DIR INPUT.f32      ENGINE: mvb | mvb-threads | tfjs
 // and driven over IPC: {cmd: 'run', n} -> {times, output}; {cmd: 'stats'} -> memory.
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { loadWasmEngine, readF32File, readModelDir } from '../tests/node/engines.mjs';
 import { loadDirGraphModel } from '../tests/ops/tfjs-dir-model.mjs';
@@ -72,7 +71,14 @@ async function loadTfjs() {
 }
 
 const t0 = performance.now();
-const engine = kind === 'tfjs' ? await loadTfjs() : await loadMvb(kind === 'mvb-threads' ? 'wasm-threads' : 'wasm-simd');
+let engine;
+try {
+  engine = kind === 'tfjs' ? await loadTfjs() : await loadMvb(kind === 'mvb-threads' ? 'wasm-threads' : 'wasm-simd');
+} catch (e) {
+  // Reported by the parent; an uncaught error would print the whole Emscripten script.
+  process.send({ type: 'error', message: e.message });
+  process.exit(1);
+}
 const loadMs = performance.now() - t0;
 gc();
 const rssAfterLoad = process.memoryUsage().rss;
@@ -108,8 +114,6 @@ process.on('message', (msg) => {
       arrayBuffers: m.arrayBuffers,
       wasmBytes,
       liveWasm,
-      inputBytes: readFileSync(inputPath).length,
-    });
-    process.disconnect();
+    }, () => process.exit(0)); // pthread workers would keep the process alive
   }
 });

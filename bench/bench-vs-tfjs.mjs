@@ -69,7 +69,7 @@ async function main() {
   }
   probe.engine.dispose();
   const modelDir = ensureSeedModel();
-  const kinds = ['mvb', 'tfjs', ...(args.includes('--threads') ? ['mvb-threads'] : [])];
+  let kinds = ['mvb', 'tfjs', ...(args.includes('--threads') ? ['mvb-threads'] : [])];
   const loadavgBefore = os.loadavg();
 
   // Start one at a time so load times do not compete with each other.
@@ -78,8 +78,14 @@ async function main() {
   for (const kind of kinds) {
     const c = startChild(kind, modelDir);
     ready[kind] = await c.ready;
+    if (ready[kind].type === 'error') {
+      console.error(`bench-vs-tfjs: ${kind} did not start: ${ready[kind].message}`);
+      if (kind !== 'mvb-threads') process.exit(1);
+      continue; // the optional threaded row is left out
+    }
     children.push(c);
   }
+  kinds = children.map((c) => c.kind);
   const times = Object.fromEntries(kinds.map((k) => [k, []]));
   const roundMedians = Object.fromEntries(kinds.map((k) => [k, []]));
   const outputs = {};
