@@ -94,24 +94,52 @@ mvb_status mvb_model_load_dir(mvb_model *model, const char *dir) {
   return s;
 }
 
+/* Parses from memory; owned shards are freed right after parsing. */
+static mvb_status load_buffers(mvb_model *m, const char *json,
+                               size_t json_size, const uint8_t *const *shards,
+                               const size_t *shard_sizes, size_t shard_count,
+                               uint8_t **owned) {
+  mvb_error_clear(&m->error);
+  unload(m);
+  mvb_status s = MVB_OK;
+  if (!json || json_size == 0 || (shard_count > 0 && (!shards || !shard_sizes)))
+    s = mvb_fail(&m->error, MVB_ERR_INVALID_ARGUMENT,
+                 "model.json text and shard arrays must not be NULL or empty");
+  if (s == MVB_OK)
+    s = mvb_model_file_parse(json, json_size, shards, shard_sizes, shard_count,
+                             &m->file, &m->error);
+  for (size_t i = 0; owned && i < shard_count; i++) {
+    free(owned[i]);
+    owned[i] = NULL;
+  }
+  if (s == MVB_OK) s = build(m);
+  if (s != MVB_OK) unload(m);
+  return s;
+}
+
 mvb_status mvb_model_load_buffers(mvb_model *model, const char *json,
                                   size_t json_size,
                                   const uint8_t *const *shards,
                                   const size_t *shard_sizes,
                                   size_t shard_count) {
   if (!model) return MVB_ERR_INVALID_ARGUMENT;
-  mvb_error_clear(&model->error);
-  unload(model);
-  if (!json || json_size == 0 || (shard_count > 0 && (!shards || !shard_sizes)))
-    return mvb_fail(&model->error, MVB_ERR_INVALID_ARGUMENT,
-                    "model.json text and shard arrays must not be NULL or "
-                    "empty");
-  mvb_status s = mvb_model_file_parse(json, json_size, shards, shard_sizes,
-                                      shard_count, &model->file,
-                                      &model->error);
-  if (s == MVB_OK) s = build(model);
-  if (s != MVB_OK) unload(model);
-  return s;
+  return load_buffers(model, json, json_size, shards, shard_sizes,
+                      shard_count, NULL);
+}
+
+mvb_status mvb_model_load_buffers_owned(mvb_model *model, const char *json,
+                                        size_t json_size, uint8_t **shards,
+                                        const size_t *shard_sizes,
+                                        size_t shard_count) {
+  if (!model) {
+    for (size_t i = 0; shards && i < shard_count; i++) {
+      free(shards[i]);
+      shards[i] = NULL;
+    }
+    return MVB_ERR_INVALID_ARGUMENT;
+  }
+  return load_buffers(model, json, json_size, (const uint8_t *const *)shards,
+                      shard_sizes, shard_count, shards);
 }
 
 static mvb_status require_loaded(mvb_model *m) {

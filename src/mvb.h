@@ -101,6 +101,15 @@ mvb_status mvb_model_load_buffers(mvb_model *model, const char *json,
                                   const size_t *shard_sizes,
                                   size_t shard_count);
 
+/* Same, but takes ownership of the shards (each from malloc): they are
+ * freed once parsed, before XNNPACK packs the weights, so peak memory is
+ * lower by their size (what matters in wasm, whose heap never shrinks).
+ * Every shards[i] is freed and set to NULL, on failure too. */
+mvb_status mvb_model_load_buffers_owned(mvb_model *model, const char *json,
+                                        size_t json_size, uint8_t **shards,
+                                        const size_t *shard_sizes,
+                                        size_t shard_count);
+
 /* Decodes JPEG, PNG, BMP or GIF (first frame) bytes, applies EXIF
  * orientation, resizes and normalizes as the model's model.json describes,
  * and runs the model. bytes are only read during the call. */

@@ -23,11 +23,14 @@ EMSCRIPTEN_KEEPALIVE mvb_model *mvbw_create(int threads, float mountain_above,
   return mvb_model_create(&o);
 }
 
+/* Takes ownership of the shards (malloc'ed by the loader): each is freed
+ * and its table entry zeroed once parsed, keeping the heap's peak, which
+ * wasm never gives back, one copy of the download lower. */
 EMSCRIPTEN_KEEPALIVE int mvbw_load(mvb_model *m, const char *json,
-                                   size_t json_size,
-                                   const uint8_t *const *shards,
+                                   size_t json_size, uint8_t **shards,
                                    const size_t *sizes, size_t count) {
-  return (int)mvb_model_load_buffers(m, json, json_size, shards, sizes, count);
+  return (int)mvb_model_load_buffers_owned(m, json, json_size, shards, sizes,
+                                           count);
 }
 
 static void write_result(const mvb_result *r, float *out3) {

@@ -188,7 +188,8 @@ class Engine {
       });
       this.check(this.M._mvbw_load(h, jsonPtr, json.length, table, sizes, shards.length), 'loading the model');
     } finally {
-      for (const p of ptrs) this.M._free(p);
+      // mvbw_load frees the shards it was given and zeroes their entries.
+      ptrs.forEach((p, i) => { if (this.u32()[(table >> 2) + i]) this.M._free(p); });
       if (jsonPtr) this.M._free(jsonPtr);
       if (table) this.M._free(table);
       if (sizes) this.M._free(sizes);
