@@ -112,26 +112,31 @@ build_all() {
   exec 9>&-
 }
 
-cmd="${1:-build}"
-case "$cmd" in
-  build | "")
-    build_all
-    ;;
-  serve)
-    port="${2:-8000}"
-    [[ $port =~ ^[0-9]+$ ]] || die "port must be a number: $port"
-    build_all
-    say "serving dist/"
-    exec /usr/bin/python3 tools/serve.py --dir dist --port "$port"
-    ;;
-  test)
-    build_all test
-    exec bash tests/run.sh
-    ;;
-  -h | --help | help)
-    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
-    ;;
-  *)
-    die "unknown command '$cmd' (use: ./build.sh [serve [PORT] | test])"
-    ;;
-esac
+main() {
+  local cmd="${1:-build}" port
+  case "$cmd" in
+    build | "")
+      build_all
+      ;;
+    serve)
+      port="${2:-8000}"
+      [[ $port =~ ^[0-9]+$ ]] || die "port must be a number: $port"
+      build_all
+      say "serving dist/"
+      exec /usr/bin/python3 tools/serve.py --dir dist --port "$port"
+      ;;
+    test)
+      build_all test
+      exec bash tests/run.sh
+      ;;
+    -h | --help | help)
+      sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+      ;;
+    *)
+      die "unknown command '$cmd' (use: ./build.sh [serve [PORT] | test])"
+      ;;
+  esac
+}
+
+# On one line, so editing this file during a build cannot change what runs next.
+main "$@"; exit $?

@@ -271,4 +271,5 @@ main() {
   esac
 }
 
-main "$@"
+# On one line, so editing this file during a build cannot change what runs next.
+main "$@"; exit $?
