@@ -10,9 +10,10 @@ data.py for how the split is drawn), per source and overall.
 many files per call) on the original JPEGs, so decoding, resizing and
 normalization are the engine's own. Accuracy counts score > 0.5 as mountain;
 "unsure" is the share of scores in [0.35, 0.65] (the page's "not sure"
-band), reported with the accuracy on the images outside it. Glacier is not
-scored (it is neither class); the share of glacier images called mountain is
-printed for information.
+band), reported with the accuracy on the images outside it. Glacier and
+forest are not scored (neither is beach or mountain); --glacier prints how
+the validation glacier images (snowy peaks and ice) are called, for
+information.
 """
 import argparse
 import json
@@ -110,6 +111,7 @@ def main(argv=None):
     p.add_argument("--temperature", type=float,
                    help="for --checkpoint; default: the one in --graph's (or --model's) model.json, else 1")
     p.add_argument("--json", help="write the results here")
+    p.add_argument("--glacier", action="store_true", help="also show the verdicts on glacier images")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     rows = val_rows(args.data)
@@ -145,6 +147,20 @@ def main(argv=None):
                                                            "max_abs_diff": float(np.abs(a - b).max())}
             print("%s vs %s: verdicts agree on %.2f%% of %d, max |d score| %.3g"
                   % (names[i], names[j], 100 * agree, len(a), np.abs(a - b).max()))
+    if args.glacier:
+        g_rows = val_rows(args.data, ("glacier",))
+        if args.engine:
+            g = engine_scores(args.engine, args.model, args.data, g_rows)
+        elif args.graph:
+            g = graph_scores(args.graph, data.decode_all(args.data, g_rows, model_size(args.graph)))
+        else:
+            g = None
+        if g is not None:
+            v = verdicts(g)
+            share = {k: float(np.mean(v == k)) for k in ("mountain", "not sure", "beach")}
+            results["glacier"] = dict(share, images=len(g_rows))
+            print("glacier (%d, not scored): %s" % (len(g_rows), ", ".join(
+                "%s %.1f%%" % (k, 100 * x) for k, x in share.items())))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -27,7 +27,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import data  # noqa: E402
-from model import BEACH, MOUNTAIN, BasicBlock, ConvBN, Net  # noqa: E402
+from model import BEACH, MOUNTAIN, BasicBlock, Net  # noqa: E402
 
 SHARD_BYTES = 4194304
 THRESHOLDS = (0.35, 0.65)
@@ -55,15 +55,16 @@ def fold(cb):
 
 
 def quantize_uint8(a):
-    """tfjs-converter's affine uint8 quantization of one tensor."""
+    """tfjs-converter's affine uint8 quantization of one tensor: the range
+    [min, max] widened to include 0, min nudged so that 0 is exactly
+    representable; value = min + scale * byte. (Shrinking the range to
+    clip outliers, MSE-optimally, was measured to make the output error
+    larger here, so the full range is kept.)"""
     lo, hi = min(0.0, float(a.min())), max(0.0, float(a.max()))
     scale = (hi - lo) / 255.0 if hi > lo else 1.0
-    zero = round(-lo / scale)
-    nudged_min = -zero * scale
-    nudged_max = nudged_min + 255.0 * scale
-    q = np.rint((np.clip(a.astype(np.float64), nudged_min, nudged_max) - nudged_min) / scale)
-    return q.astype(np.uint8), {"dtype": "uint8", "min": nudged_min, "scale": scale,
-                                "original_dtype": "float32"}
+    nudged_min = -round(-lo / scale) * scale
+    q = np.clip(np.rint((a.astype(np.float64) - nudged_min) / scale), 0, 255).astype(np.uint8)
+    return q, {"dtype": "uint8", "min": nudged_min, "scale": scale, "original_dtype": "float32"}
 
 
 class GraphBuilder:
@@ -140,8 +141,10 @@ def build_graph(net, size, temperature):
     return g
 
 
-def write_model(g, out_dir, size, mean, std, extra_mvb=None, quantize=True):
-    """Quantizes (unless quantize is False: float32 weights, for tests),
+def write_model(g, out_dir, size, mean, std, extra_mvb=None, quantize=True, float_bias=False):
+    """Quantizes (unless quantize is False: float32 weights, for tests;
+    float_bias keeps the 1-D bias tensors float32, as tfjs-converter does
+    when told to quantize only some tensors),
     writes model.json and shards; returns the shard paths."""
     os.makedirs(out_dir, exist_ok=True)
     manifest, blobs = [], []
@@ -149,7 +152,7 @@ def write_model(g, out_dir, size, mean, std, extra_mvb=None, quantize=True):
         entry = {"name": name, "shape": list(a.shape), "dtype": "int32" if a.dtype == np.int32 else "float32"}
         if a.dtype == np.int32:
             blobs.append(a.astype("<i4").tobytes())
-        elif not quantize:
+        elif not quantize or (float_bias and a.ndim == 1):
             blobs.append(a.astype("<f4").tobytes())
         else:
             q, meta = quantize_uint8(a)
@@ -221,6 +224,8 @@ def main(argv=None):
                    help="fit the temperature on the calib slice of --data (held out of training)")
     p.add_argument("--data", default=os.path.join(os.path.dirname(HERE), "..", "shared", "data"))
     p.add_argument("--float", action="store_true", help="float32 weights (tests only; 4x larger)")
+    p.add_argument("--float-bias", action="store_true",
+                   help="keep biases float32 (a few KB): halves the quantization error of the score")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     net, ck = load_net(args.checkpoint)
@@ -235,7 +240,8 @@ def main(argv=None):
         print("temperature %.4f fitted on %d calib images" % (t, len(rows)))
     extra["temperature"] = t
     g = build_graph(net, size, t)
-    paths = write_model(g, args.out, size, ck["mean"], ck["std"], extra, quantize=not args.float)
+    paths = write_model(g, args.out, size, ck["mean"], ck["std"], extra, quantize=not args.float,
+                        float_bias=args.float_bias)
     total = sum(os.path.getsize(x) for x in paths)
     print("wrote %s: %d nodes, %d weights, %d shard(s), %d bytes"
           % (os.path.join(args.out, "model.json"), len(g.nodes), len(g.weights), len(paths), total))

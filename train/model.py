@@ -9,7 +9,6 @@ small and the two implementations identical by construction.
 """
 import math
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 

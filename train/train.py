@@ -29,10 +29,9 @@ import torch.nn.functional as F  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import data  # noqa: E402
-from model import BEACH, CLASSES, MOUNTAIN, Net, mountain_logit  # noqa: E402
+from model import CLASSES, Net, mountain_logit  # noqa: E402
 
 REPO = os.path.dirname(HERE)
-SOURCES = ("intel", "mexico-places", "sun-scenes")
 
 
 def parse_args(argv=None):

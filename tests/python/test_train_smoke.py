@@ -6,7 +6,6 @@ build/native/mvb exists). Skips with a message when ../shared/data is absent.
 
 Run: /usr/bin/python3 -m unittest discover -s tests/python -v
 """
-import json
 import os
 import shutil
 import subprocess

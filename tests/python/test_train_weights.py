@@ -8,7 +8,6 @@ Needs no data set: the inputs are seeded synthetic photo-like images.
 Run: /usr/bin/python3 -m unittest discover -s tests/python -v
 """
 import hashlib
-import json
 import os
 import re
 import subprocess
