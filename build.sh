@@ -130,7 +130,7 @@ main() {
       exec bash tests/run.sh
       ;;
     -h | --help | help)
-      sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
       ;;
     *)
       die "unknown command '$cmd' (use: ./build.sh [serve [PORT] | test])"
