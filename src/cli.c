@@ -133,9 +133,12 @@ static const char *default_model_dir(char *buf, size_t size) {
 static void print_json_string(const char *s) {
   putchar('"');
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\') printf("\\%c", *p);
-    else if (*p < 0x20) printf("\\u%04x", *p);
-    else putchar(*p);
+    if (*p == '"' || *p == '\\')
+      printf("\\%c", *p);
+    else if (*p < 0x20)
+      printf("\\u%04x", *p);
+    else
+      putchar(*p);
   }
   putchar('"');
 }
@@ -208,8 +211,7 @@ static int run_tensor(mvb_model *model, const args *a) {
   } else {
     FILE *f = fopen(a->output, "wb");
     if (!f || fwrite(out, sizeof *out, count, f) != count) {
-      fprintf(stderr, "mvb: cannot write %s: %s\n", a->output,
-              strerror(errno));
+      fprintf(stderr, "mvb: cannot write %s: %s\n", a->output, strerror(errno));
     } else {
       rc = 0;
     }
@@ -222,7 +224,8 @@ static int run_tensor(mvb_model *model, const args *a) {
 
 int main(int argc, char **argv) {
   args a;
-  if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+  if (argc >= 2 &&
+      (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     fputs(USAGE, stdout);
     return 0;
   }

@@ -3,7 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-mvb_status mvb_fail(mvb_error *err, mvb_status status, const char *format, ...) {
+mvb_status mvb_fail(mvb_error *err, mvb_status status, const char *format,
+                    ...) {
   if (err) {
     va_list args;
     va_start(args, format);

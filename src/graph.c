@@ -21,8 +21,8 @@ enum { UNVISITED = 0, VISITING = 1, DONE = 2 };
 /* What a node produces: an XNNPACK value, or (for Const) a weight. */
 typedef struct value {
   int state;
-  uint32_t id;         /* XNN_INVALID_VALUE_ID for constants */
-  const mvb_const *c;  /* set for Const nodes */
+  uint32_t id;        /* XNN_INVALID_VALUE_ID for constants */
+  const mvb_const *c; /* set for Const nodes */
   int rank;
   size_t dims[MVB_MAX_RANK];
 } value;
@@ -41,7 +41,7 @@ typedef struct builder {
 
 struct mvb_graph {
   xnn_runtime_t runtime;
-  float *input;  /* (input_count) + XNN_EXTRA_BYTES */
+  float *input; /* (input_count) + XNN_EXTRA_BYTES */
   size_t input_count;
   float *output; /* (output_count) + XNN_EXTRA_BYTES */
   size_t output_count;
@@ -66,11 +66,11 @@ static const char *xnn_status_text(enum xnn_status s) {
 static mvb_status check_xnn(builder *b, enum xnn_status s, const mvb_node *n,
                             const char *what) {
   if (s == xnn_status_success) return MVB_OK;
-  return mvb_fail(b->err,
-                  s == xnn_status_out_of_memory ? MVB_ERR_OUT_OF_MEMORY
-                                                : MVB_ERR_BACKEND,
-                  "node %s (%s): XNNPACK %s failed: %s", n->name, n->op, what,
-                  xnn_status_text(s));
+  return mvb_fail(
+      b->err,
+      s == xnn_status_out_of_memory ? MVB_ERR_OUT_OF_MEMORY : MVB_ERR_BACKEND,
+      "node %s (%s): XNNPACK %s failed: %s", n->name, n->op, what,
+      xnn_status_text(s));
 }
 
 static size_t node_index(const builder *b, const mvb_node *n) {
@@ -202,8 +202,8 @@ static mvb_status define_internal(builder *b, const mvb_node *n, int rank,
 }
 
 static mvb_status define_static(builder *b, const mvb_node *n,
-                                const float *data, int rank,
-                                const size_t *dims, uint32_t *id) {
+                                const float *data, int rank, const size_t *dims,
+                                uint32_t *id) {
   enum xnn_status s =
       xnn_define_tensor_value(b->subgraph, xnn_datatype_fp32, (size_t)rank,
                               dims, data, XNN_INVALID_VALUE_ID, 0, id);
@@ -225,8 +225,8 @@ static mvb_status temp_buffer(builder *b, const mvb_node *n, size_t count,
     size_t cap = b->cap_temp ? 2 * b->cap_temp : 16;
     float **grown = realloc(b->temp, cap * sizeof *grown);
     if (!grown)
-      return mvb_fail(b->err, MVB_ERR_OUT_OF_MEMORY,
-                      "node %s: out of memory", n->name);
+      return mvb_fail(b->err, MVB_ERR_OUT_OF_MEMORY, "node %s: out of memory",
+                      n->name);
     b->temp = grown;
     b->cap_temp = cap;
   }
@@ -330,7 +330,8 @@ static mvb_status pad_axis(builder *b, const mvb_node *n, const char *padding,
                       "node %s (%s): EXPLICIT padding needs 8 "
                       "explicit_paddings",
                       n->name, n->op);
-    int64_t pb = explicit_pads->ints[2 * axis], pa = explicit_pads->ints[2 * axis + 1];
+    int64_t pb = explicit_pads->ints[2 * axis],
+            pa = explicit_pads->ints[2 * axis + 1];
     if (pb < 0 || pa < 0 || pb > 4096 || pa > 4096)
       return mvb_fail(b->err, MVB_ERR_MODEL_FORMAT,
                       "node %s (%s): explicit padding out of range", n->name,
@@ -339,8 +340,8 @@ static mvb_status pad_axis(builder *b, const mvb_node *n, const char *padding,
     *after = (uint32_t)pa;
   } else if (strcmp(padding, "VALID") != 0) {
     return mvb_fail(b->err, MVB_ERR_UNSUPPORTED,
-                    "node %s (%s): padding %s is not supported", n->name,
-                    n->op, padding);
+                    "node %s (%s): padding %s is not supported", n->name, n->op,
+                    padding);
   }
   size_t padded = in + *before + *after;
   if (padded < eff)
@@ -374,8 +375,8 @@ static mvb_status spatial_params(builder *b, const mvb_node *n, size_t in_h,
                     "node %s (%s): attribute padding is missing", n->name,
                     n->op);
   const mvb_attr *explicit_pads = mvb_node_attr(n, "explicit_paddings");
-  s = pad_axis(b, n, pad->s, explicit_pads, 1, in_h, kh, p->sh, p->dh,
-               &p->top, &p->bottom, &p->out_h);
+  s = pad_axis(b, n, pad->s, explicit_pads, 1, in_h, kh, p->sh, p->dh, &p->top,
+               &p->bottom, &p->out_h);
   if (s != MVB_OK) return s;
   return pad_axis(b, n, pad->s, explicit_pads, 2, in_w, kw, p->sw, p->dw,
                   &p->left, &p->right, &p->out_w);
@@ -470,8 +471,8 @@ static mvb_status conv2d(builder *b, const mvb_node *n, value *out,
   if (fused) s = fused_activation(b, n, &lo, &hi);
   spatial p = {0};
   if (s == MVB_OK)
-    s = spatial_params(b, n, x->dims[1], x->dims[2], (uint32_t)kh,
-                       (uint32_t)kw, true, &p);
+    s = spatial_params(b, n, x->dims[1], x->dims[2], (uint32_t)kh, (uint32_t)kw,
+                       true, &p);
   if (s != MVB_OK) return s;
 
   float *ohwi = NULL;
@@ -488,7 +489,8 @@ static mvb_status conv2d(builder *b, const mvb_node *n, value *out,
   uint32_t filter_id, bias_id;
   size_t fdims[4] = {cout, kh, kw, group_in};
   s = define_static(b, n, ohwi, 4, fdims, &filter_id);
-  if (s == MVB_OK) s = bias_value(b, n, fused ? 2 : n->n_inputs, cout, &bias_id);
+  if (s == MVB_OK)
+    s = bias_value(b, n, fused ? 2 : n->n_inputs, cout, &bias_id);
   size_t odims[4] = {1, p.out_h, p.out_w, cout};
   if (s == MVB_OK) s = define_output(b, n, out, 4, odims);
   if (s != MVB_OK) return s;
@@ -527,8 +529,8 @@ static mvb_status depthwise(builder *b, const mvb_node *n, value *out,
   if (fused) s = fused_activation(b, n, &lo, &hi);
   spatial p = {0};
   if (s == MVB_OK)
-    s = spatial_params(b, n, x->dims[1], x->dims[2], (uint32_t)kh,
-                       (uint32_t)kw, true, &p);
+    s = spatial_params(b, n, x->dims[1], x->dims[2], (uint32_t)kh, (uint32_t)kw,
+                       true, &p);
   if (s != MVB_OK) return s;
   uint32_t filter_id, bias_id;
   size_t fdims[4] = {1, kh, kw, cin * mult};
@@ -621,9 +623,9 @@ static mvb_status unary(builder *b, const mvb_node *n, value *out,
   union xnn_unary_params params;
   params.clamp.min = lo;
   params.clamp.max = hi;
-  enum xnn_status xs = xnn_define_unary(
-      b->subgraph, op, op == xnn_unary_clamp ? &params : NULL, x->id, out->id,
-      0);
+  enum xnn_status xs =
+      xnn_define_unary(b->subgraph, op, op == xnn_unary_clamp ? &params : NULL,
+                       x->id, out->id, 0);
   return check_xnn(b, xs, n, "unary op");
 }
 
@@ -656,8 +658,8 @@ static mvb_status axis_input(builder *b, const mvb_node *n, size_t i, int rank,
   if (s != MVB_OK) return s;
   if (c->count != 1)
     return mvb_fail(b->err, MVB_ERR_MODEL_FORMAT,
-                    "node %s (%s): axis %s must hold one value", n->name,
-                    n->op, c->name);
+                    "node %s (%s): axis %s must hold one value", n->name, n->op,
+                    c->name);
   int a = c->i32[0] < 0 ? c->i32[0] + rank : c->i32[0];
   if (a < 0 || a >= rank)
     return mvb_fail(b->err, MVB_ERR_SHAPE,
@@ -672,9 +674,11 @@ static enum xnn_status concat_n(xnn_subgraph_t g, int axis, const uint32_t *in,
   switch (count) {
     case 1: return xnn_define_copy(g, in[0], out, 0);
     case 2: return xnn_define_concatenate2(g, axis, in[0], in[1], out, 0);
-    case 3: return xnn_define_concatenate3(g, axis, in[0], in[1], in[2], out, 0);
+    case 3:
+      return xnn_define_concatenate3(g, axis, in[0], in[1], in[2], out, 0);
     case 4:
-      return xnn_define_concatenate4(g, axis, in[0], in[1], in[2], in[3], out, 0);
+      return xnn_define_concatenate4(g, axis, in[0], in[1], in[2], in[3], out,
+                                     0);
     default:
       return xnn_define_concatenate5(g, axis, in[0], in[1], in[2], in[3], in[4],
                                      out, 0);
@@ -713,8 +717,7 @@ static mvb_status op_concat(builder *b, const mvb_node *n, value *out) {
         s = mvb_fail(b->err, MVB_ERR_SHAPE,
                      "node %s (ConcatV2): input %s has %zu in dimension %d, "
                      "expected %zu",
-                     n->name, n->inputs[i].node, x->dims[d], d,
-                     first->dims[d]);
+                     n->name, n->inputs[i].node, x->dims[d], d, first->dims[d]);
     if (s != MVB_OK) break;
     ids[i] = x->id;
     dims[axis] += x->dims[axis];
@@ -753,8 +756,8 @@ static mvb_status pool(builder *b, const mvb_node *n, value *out, bool avg) {
   if (s == MVB_OK) s = spatial_pair(b, n, "ksize", 0, &kh, &kw);
   if (s == MVB_OK && kh * kw == 1) /* XNNPACK refuses 1x1 windows */
     s = mvb_fail(b->err, MVB_ERR_UNSUPPORTED,
-                 "node %s (%s): 1x1 pooling windows are not supported",
-                 n->name, n->op);
+                 "node %s (%s): 1x1 pooling windows are not supported", n->name,
+                 n->op);
   spatial p = {0};
   if (s == MVB_OK)
     s = spatial_params(b, n, x->dims[1], x->dims[2], kh, kw, false, &p);
@@ -764,10 +767,9 @@ static mvb_status pool(builder *b, const mvb_node *n, value *out, bool avg) {
   /* XNNPACK's padded average pooling divides by the number of valid cells,
    * which is TensorFlow's semantics. */
   enum xnn_status xs =
-      avg ? xnn_define_average_pooling_2d(b->subgraph, p.top, p.right,
-                                          p.bottom, p.left, kh, kw, p.sh, p.sw,
-                                          -INFINITY, INFINITY, x->id, out->id,
-                                          0)
+      avg ? xnn_define_average_pooling_2d(b->subgraph, p.top, p.right, p.bottom,
+                                          p.left, kh, kw, p.sh, p.sw, -INFINITY,
+                                          INFINITY, x->id, out->id, 0)
           : xnn_define_max_pooling_2d(b->subgraph, p.top, p.right, p.bottom,
                                       p.left, kh, kw, p.sh, p.sw, 1, 1,
                                       -INFINITY, INFINITY, x->id, out->id, 0);
@@ -805,8 +807,10 @@ static mvb_status op_mean(builder *b, const mvb_node *n, value *out) {
   int rank = 0;
   for (int a = 0; a < x->rank; a++) {
     if (reduced[a]) list[n_axes++] = (size_t)a;
-    if (!reduced[a]) dims[rank++] = x->dims[a];
-    else if (keep_dims) dims[rank++] = 1;
+    if (!reduced[a])
+      dims[rank++] = x->dims[a];
+    else if (keep_dims)
+      dims[rank++] = 1;
   }
   if (n_axes == 0)
     return mvb_fail(b->err, MVB_ERR_UNSUPPORTED,
@@ -853,9 +857,8 @@ static mvb_status reshape_to(builder *b, const mvb_node *n, value *out,
                              const value *x, int rank, const size_t *dims) {
   if (product(dims, rank) != product(x->dims, x->rank))
     return mvb_fail(b->err, MVB_ERR_SHAPE,
-                    "node %s (%s): cannot reshape %zu values into %zu",
-                    n->name, n->op, product(x->dims, x->rank),
-                    product(dims, rank));
+                    "node %s (%s): cannot reshape %zu values into %zu", n->name,
+                    n->op, product(x->dims, x->rank), product(dims, rank));
   mvb_status s = define_output(b, n, out, rank, dims);
   if (s != MVB_OK) return s;
   return check_xnn(b,
@@ -954,7 +957,8 @@ static mvb_status matmul(builder *b, const mvb_node *n, value *out,
   uint32_t w_id, bias_id;
   size_t wdims[2] = {(size_t)w->shape[0], (size_t)w->shape[1]};
   if (s == MVB_OK) s = define_static(b, n, w->f32, 2, wdims, &w_id);
-  if (s == MVB_OK) s = bias_value(b, n, fused ? 2 : n->n_inputs, cols, &bias_id);
+  if (s == MVB_OK)
+    s = bias_value(b, n, fused ? 2 : n->n_inputs, cols, &bias_id);
   size_t odims[2] = {x->dims[0], cols};
   if (s == MVB_OK) s = define_output(b, n, out, 2, odims);
   if (s != MVB_OK) return s;
@@ -1123,7 +1127,8 @@ mvb_status mvb_graph_build(mvb_model_file *file, pthreadpool_t threadpool,
   if (s == MVB_OK) s = visit(&b, input_idx);
   if (s == MVB_OK) s = visit(&b, b.output_node);
   if (s == MVB_OK) {
-    g->input_count = product(b.values[input_idx].dims, b.values[input_idx].rank);
+    g->input_count =
+        product(b.values[input_idx].dims, b.values[input_idx].rank);
     g->output_count =
         product(b.values[b.output_node].dims, b.values[b.output_node].rank);
     g->input = alloc_io(g->input_count);

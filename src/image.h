@@ -27,10 +27,10 @@ typedef enum mvb_resize {
 } mvb_resize;
 
 typedef struct mvb_preprocess {
-  int height, width;  /* model input size */
+  int height, width; /* model input size */
   mvb_resize resize;
-  float mean[3];      /* per channel, on the 0..1 scale */
-  float std[3];       /* per channel, > 0 */
+  float mean[3]; /* per channel, on the 0..1 scale */
+  float std[3];  /* per channel, > 0 */
 } mvb_preprocess;
 
 typedef struct mvb_image {
@@ -53,8 +53,7 @@ mvb_status mvb_image_from_rgba(const uint8_t *rgba, int width, int height,
 void mvb_image_free(mvb_image *image); /* accepts an empty image */
 
 /* Writes pp->height * pp->width * 3 floats into out. */
-mvb_status mvb_image_to_tensor(const mvb_image *image,
-                               const mvb_preprocess *pp, float *out,
-                               mvb_error *err);
+mvb_status mvb_image_to_tensor(const mvb_image *image, const mvb_preprocess *pp,
+                               float *out, mvb_error *err);
 
 #endif

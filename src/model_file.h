@@ -30,34 +30,34 @@ typedef struct mvb_const {
   mvb_dtype dtype;
   int rank;
   int64_t shape[MVB_MAX_RANK];
-  size_t count;  /* product of shape (1 for a scalar) */
-  float *f32;    /* (count) when dtype is F32, else NULL; owned */
-  int32_t *i32;  /* (count) when dtype is I32, else NULL; owned */
+  size_t count; /* product of shape (1 for a scalar) */
+  float *f32;   /* (count) when dtype is F32, else NULL; owned */
+  int32_t *i32; /* (count) when dtype is I32, else NULL; owned */
 } mvb_const;
 
 typedef enum mvb_attr_kind {
-  MVB_ATTR_I,      /* {"i": "3"} */
-  MVB_ATTR_F,      /* {"f": 0.5} */
-  MVB_ATTR_B,      /* {"b": true} */
-  MVB_ATTR_S,      /* {"s": base64}, decoded */
-  MVB_ATTR_TYPE,   /* {"type": "DT_FLOAT"} */
-  MVB_ATTR_LIST,   /* {"list": {"i": [...]}} or {"list": {"s": [...]}} or
-                      {"list": {"f": [...]}} or {"list": {}} */
-  MVB_ATTR_SHAPE,  /* {"shape": {"dim": [{"size": "-1"}, ...]}} */
-  MVB_ATTR_OTHER,  /* e.g. {"tensor": ...}: kept by name only */
+  MVB_ATTR_I,     /* {"i": "3"} */
+  MVB_ATTR_F,     /* {"f": 0.5} */
+  MVB_ATTR_B,     /* {"b": true} */
+  MVB_ATTR_S,     /* {"s": base64}, decoded */
+  MVB_ATTR_TYPE,  /* {"type": "DT_FLOAT"} */
+  MVB_ATTR_LIST,  /* {"list": {"i": [...]}} or {"list": {"s": [...]}} or
+                     {"list": {"f": [...]}} or {"list": {}} */
+  MVB_ATTR_SHAPE, /* {"shape": {"dim": [{"size": "-1"}, ...]}} */
+  MVB_ATTR_OTHER, /* e.g. {"tensor": ...}: kept by name only */
 } mvb_attr_kind;
 
 typedef struct mvb_attr {
   char *name;
   mvb_attr_kind kind;
-  int64_t i;          /* I; B as 0/1 */
-  float f;            /* F */
-  char *s;            /* S (decoded, NUL-terminated) or TYPE ("DT_FLOAT") */
-  int64_t *ints;      /* LIST of i, or SHAPE dims (-1 = unknown) */
+  int64_t i;     /* I; B as 0/1 */
+  float f;       /* F */
+  char *s;       /* S (decoded, NUL-terminated) or TYPE ("DT_FLOAT") */
+  int64_t *ints; /* LIST of i, or SHAPE dims (-1 = unknown) */
   size_t n_ints;
-  float *floats;      /* LIST of f */
+  float *floats; /* LIST of f */
   size_t n_floats;
-  char **strs;        /* LIST of s, decoded */
+  char **strs; /* LIST of s, decoded */
   size_t n_strs;
 } mvb_attr;
 
@@ -78,15 +78,15 @@ typedef struct mvb_node {
 } mvb_node;
 
 typedef struct mvb_model_file {
-  mvb_node *nodes;      /* (n_nodes) in model.json order */
+  mvb_node *nodes; /* (n_nodes) in model.json order */
   size_t n_nodes;
-  mvb_const *consts;    /* (n_consts) in manifest order */
+  mvb_const *consts; /* (n_consts) in manifest order */
   size_t n_consts;
-  char *input_node;     /* signature input, e.g. "input_1" (":0" removed) */
+  char *input_node; /* signature input, e.g. "input_1" (":0" removed) */
   int64_t input_shape[MVB_MAX_RANK]; /* from the signature; -1 = batch */
   int input_rank;
-  char *output_node;    /* signature output, e.g. "Identity" */
-  int output_index;     /* the ":N" of the output name */
+  char *output_node; /* signature output, e.g. "Identity" */
+  int output_index;  /* the ":N" of the output name */
   mvb_preprocess preprocess;
 } mvb_model_file;
 

@@ -95,8 +95,8 @@ mvb_status mvb_model_load_dir(mvb_model *model, const char *dir) {
 }
 
 /* Parses from memory; owned shards are freed right after parsing. */
-static mvb_status load_buffers(mvb_model *m, const char *json,
-                               size_t json_size, const uint8_t *const *shards,
+static mvb_status load_buffers(mvb_model *m, const char *json, size_t json_size,
+                               const uint8_t *const *shards,
                                const size_t *shard_sizes, size_t shard_count,
                                uint8_t **owned) {
   mvb_error_clear(&m->error);
@@ -123,8 +123,8 @@ mvb_status mvb_model_load_buffers(mvb_model *model, const char *json,
                                   const size_t *shard_sizes,
                                   size_t shard_count) {
   if (!model) return MVB_ERR_INVALID_ARGUMENT;
-  return load_buffers(model, json, json_size, shards, shard_sizes,
-                      shard_count, NULL);
+  return load_buffers(model, json, json_size, shards, shard_sizes, shard_count,
+                      NULL);
 }
 
 mvb_status mvb_model_load_buffers_owned(mvb_model *model, const char *json,
@@ -166,8 +166,9 @@ static mvb_status score_input(mvb_model *m, mvb_result *result) {
   result->verdict = mvb_verdict_for_score(score, m->options.mountain_above,
                                           m->options.beach_below);
   result->confidence = result->verdict == MVB_MOUNTAIN ? score
-                       : result->verdict == MVB_BEACH  ? 1.0f - score
-                                                       : fmaxf(score, 1.0f - score);
+                       : result->verdict == MVB_BEACH
+                           ? 1.0f - score
+                           : fmaxf(score, 1.0f - score);
   return MVB_OK;
 }
 

@@ -4,10 +4,9 @@
  * Usage:
  *
  *     mvb_options opts = mvb_default_options();
- *     mvb_model *model = mvb_model_create(&opts);       // NULL only if out of memory
- *     if (!model) return 1;
- *     if (mvb_model_load_dir(model, "weights") != MVB_OK) {
- *         fprintf(stderr, "%s\n", mvb_model_error(model));
+ *     mvb_model *model = mvb_model_create(&opts);       // NULL only if out of
+ * memory if (!model) return 1; if (mvb_model_load_dir(model, "weights") !=
+ * MVB_OK) { fprintf(stderr, "%s\n", mvb_model_error(model));
  *         mvb_model_free(model);
  *         return 1;
  *     }
@@ -41,14 +40,14 @@ typedef enum mvb_status {
   MVB_OK = 0,
   MVB_ERR_INVALID_ARGUMENT = 1, /* NULL pointer, zero size, bad option */
   MVB_ERR_OUT_OF_MEMORY = 2,
-  MVB_ERR_IO = 3,               /* a file is missing or unreadable */
-  MVB_ERR_MODEL_FORMAT = 4,     /* malformed model.json, manifest or shard */
-  MVB_ERR_UNSUPPORTED = 5,      /* unknown op, attribute value or dtype */
-  MVB_ERR_SHAPE = 6,            /* tensor shapes do not fit together */
-  MVB_ERR_IMAGE = 7,            /* bytes are not a decodable image */
-  MVB_ERR_IMAGE_TOO_LARGE = 8,  /* image exceeds options.max_image_pixels */
-  MVB_ERR_BACKEND = 9,          /* XNNPACK refused or failed */
-  MVB_ERR_STATE = 10,           /* e.g. classify before a model is loaded */
+  MVB_ERR_IO = 3,              /* a file is missing or unreadable */
+  MVB_ERR_MODEL_FORMAT = 4,    /* malformed model.json, manifest or shard */
+  MVB_ERR_UNSUPPORTED = 5,     /* unknown op, attribute value or dtype */
+  MVB_ERR_SHAPE = 6,           /* tensor shapes do not fit together */
+  MVB_ERR_IMAGE = 7,           /* bytes are not a decodable image */
+  MVB_ERR_IMAGE_TOO_LARGE = 8, /* image exceeds options.max_image_pixels */
+  MVB_ERR_BACKEND = 9,         /* XNNPACK refused or failed */
+  MVB_ERR_STATE = 10,          /* e.g. classify before a model is loaded */
 } mvb_status;
 
 typedef enum mvb_verdict {
@@ -61,12 +60,12 @@ typedef enum mvb_verdict {
 typedef void (*mvb_log_fn)(void *user, const char *message);
 
 typedef struct mvb_options {
-  int num_threads;             /* >= 1; 1 runs on the calling thread only */
-  uint64_t max_image_pixels;   /* decoded width*height above this is refused */
-  float mountain_above;        /* score > this: mountain (default 0.65) */
-  float beach_below;           /* score < this: beach (default 0.35) */
-  mvb_log_fn log;              /* may be NULL */
-  void *log_user;              /* passed to log unchanged */
+  int num_threads;           /* >= 1; 1 runs on the calling thread only */
+  uint64_t max_image_pixels; /* decoded width*height above this is refused */
+  float mountain_above;      /* score > this: mountain (default 0.65) */
+  float beach_below;         /* score < this: beach (default 0.35) */
+  mvb_log_fn log;            /* may be NULL */
+  void *log_user;            /* passed to log unchanged */
 } mvb_options;
 
 #define MVB_DEFAULT_MAX_IMAGE_PIXELS ((uint64_t)50000000) /* 50 megapixels */
@@ -118,15 +117,15 @@ mvb_status mvb_classify_encoded(mvb_model *model, const uint8_t *bytes,
 
 /* Same from already-decoded RGBA pixels (width*height*4 bytes, rows packed,
  * alpha ignored), e.g. what a browser decoded from WebP. */
-mvb_status mvb_classify_rgba(mvb_model *model, const uint8_t *rgba,
-                             int width, int height, mvb_result *result);
+mvb_status mvb_classify_rgba(mvb_model *model, const uint8_t *rgba, int width,
+                             int height, mvb_result *result);
 
 /* Runs the graph on a raw float32 NHWC input of exactly
  * mvb_model_input_size() values and copies the first output into output
  * (capacity values); *output_count receives the output's element count. */
 mvb_status mvb_run_tensor(mvb_model *model, const float *input,
-                          size_t input_count, float *output,
-                          size_t capacity, size_t *output_count);
+                          size_t input_count, float *output, size_t capacity,
+                          size_t *output_count);
 
 /* The loaded model's input as (height, width, channels); 0s before load. */
 void mvb_model_input_shape(const mvb_model *model, int *height, int *width,

@@ -35,7 +35,8 @@ enum { N_FILTER = 108, N_BIAS1 = 4, N_W = 4, N_BIAS2 = 1, N_AXES = 2 };
 #define SHARD_BYTES ((N_FILTER + N_BIAS1 + N_W + N_BIAS2 + N_AXES) * 4)
 
 static const char MODEL_TEMPLATE[] =
-    "{\"format\": \"graph-model\", \"mvb\": {\"preprocess\": {\"size\": [8, 8]}},"
+    "{\"format\": \"graph-model\", \"mvb\": {\"preprocess\": {\"size\": [8, "
+    "8]}},"
     " \"signature\": {\"inputs\": {\"x:0\": {\"name\": \"x:0\", \"dtype\": "
     "\"DT_FLOAT\", \"tensorShape\": {\"dim\": [{\"size\": \"-1\"}, {\"size\": "
     "\"8\"}, {\"size\": \"8\"}, {\"size\": \"3\"}]}}},"
@@ -181,7 +182,7 @@ static void classifies_png_with_known_score(void) {
 }
 
 static void verdict_follows_thresholds(void) {
-  const model_spec beach = {"_FusedConv2D", N_W, "float32", -4.0f}; /* 0.047 */
+  const model_spec beach = {"_FusedConv2D", N_W, "float32", -4.0f};  /* 0.047 */
   const model_spec unsure = {"_FusedConv2D", N_W, "float32", -1.0f}; /* 0.5 */
   mvb_model *m;
   static buffer img;
@@ -223,8 +224,7 @@ static void loads_from_buffers(void) {
   size_t count = 0;
   EXPECT(mvb_run_tensor(m, in, 192, out, 4, &count) == MVB_OK, "run: %s",
          mvb_model_error(m));
-  EXPECT(count == 1 && fabsf(out[0] - sigmoid(2.0f)) < 1e-6f, "out %g",
-         out[0]);
+  EXPECT(count == 1 && fabsf(out[0] - sigmoid(2.0f)) < 1e-6f, "out %g", out[0]);
   EXPECT(mvb_run_tensor(m, in, 191, out, 4, &count) == MVB_ERR_SHAPE &&
              test_contains(mvb_model_error(m), "191"),
          "wrong input size: %s", mvb_model_error(m));
@@ -396,10 +396,10 @@ int main(void) {
   failed += test_run("missing_shard_names_it", missing_shard_names_it);
   failed += test_run("short_and_long_shards_are_refused",
                      short_and_long_shards_are_refused);
-  failed += test_run("unknown_op_names_node_and_op",
-                     unknown_op_names_node_and_op);
-  failed += test_run("shape_mismatch_names_the_node",
-                     shape_mismatch_names_the_node);
+  failed +=
+      test_run("unknown_op_names_node_and_op", unknown_op_names_node_and_op);
+  failed +=
+      test_run("shape_mismatch_names_the_node", shape_mismatch_names_the_node);
   failed += test_run("unsupported_dtype_names_the_weight",
                      unsupported_dtype_names_the_weight);
   failed += test_run("bad_images_are_refused_with_reasons",
