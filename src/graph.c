@@ -449,31 +449,61 @@ static mvb_status op_identity(builder *b, const mvb_node *n, value *out) {
   return MVB_OK;
 }
 
+/* What every convolution reads first: the input, the filter constant
+ * (kh, kw, ., .), the fused activation and the window. */
+typedef struct conv_setup {
+  value *x;
+  const mvb_const *filter;
+  float lo, hi; /* output clamp */
+  spatial p;
+} conv_setup;
+
+static mvb_status read_conv(builder *b, const mvb_node *n, bool fused,
+                            conv_setup *c) {
+  c->lo = -INFINITY;
+  c->hi = INFINITY;
+  mvb_status s = tensor_input(b, n, 0, 4, &c->x);
+  if (s == MVB_OK) s = const_input(b, n, 1, MVB_DTYPE_F32, 4, &c->filter);
+  if (s == MVB_OK && fused) s = fused_activation(b, n, &c->lo, &c->hi);
+  if (s == MVB_OK)
+    s = spatial_params(b, n, c->x->dims[1], c->x->dims[2],
+                       (uint32_t)c->filter->shape[0],
+                       (uint32_t)c->filter->shape[1], true, &c->p);
+  return s;
+}
+
+/* The filter as XNNPACK wants it, the bias (input 2 when fused, zeros
+ * otherwise) and the output tensor (1, out_h, out_w, channels). */
+static mvb_status conv_operands(builder *b, const mvb_node *n, bool fused,
+                                const conv_setup *c, const float *filter,
+                                const size_t *filter_dims, size_t channels,
+                                value *out, uint32_t *filter_id,
+                                uint32_t *bias_id) {
+  mvb_status s = define_static(b, n, filter, 4, filter_dims, filter_id);
+  if (s == MVB_OK)
+    s = bias_value(b, n, fused ? 2 : n->n_inputs, channels, bias_id);
+  size_t odims[4] = {1, c->p.out_h, c->p.out_w, channels};
+  if (s == MVB_OK) s = define_output(b, n, out, 4, odims);
+  return s;
+}
+
 /* Conv2D and _FusedConv2D: filter (kh, kw, in/groups, out) is transposed
  * to XNNPACK's (out, kh, kw, in/groups). */
 static mvb_status conv2d(builder *b, const mvb_node *n, value *out,
                          bool fused) {
-  value *x = NULL;
-  const mvb_const *filter = NULL;
-  mvb_status s = tensor_input(b, n, 0, 4, &x);
-  if (s == MVB_OK) s = const_input(b, n, 1, MVB_DTYPE_F32, 4, &filter);
+  conv_setup c = {0};
+  mvb_status s = read_conv(b, n, fused, &c);
   if (s != MVB_OK) return s;
+  const mvb_const *filter = c.filter;
   size_t kh = (size_t)filter->shape[0], kw = (size_t)filter->shape[1];
   size_t group_in = (size_t)filter->shape[2], cout = (size_t)filter->shape[3];
-  size_t cin = x->dims[3];
+  size_t cin = c.x->dims[3];
   if (group_in == 0 || cin % group_in != 0 || cout % (cin / group_in) != 0)
     return mvb_fail(b->err, MVB_ERR_SHAPE,
                     "node %s (%s): filter %s expects %zu input channels, the "
                     "input has %zu",
                     n->name, n->op, filter->name, group_in, cin);
   size_t groups = cin / group_in;
-  float lo = -INFINITY, hi = INFINITY;
-  if (fused) s = fused_activation(b, n, &lo, &hi);
-  spatial p = {0};
-  if (s == MVB_OK)
-    s = spatial_params(b, n, x->dims[1], x->dims[2], (uint32_t)kh, (uint32_t)kw,
-                       true, &p);
-  if (s != MVB_OK) return s;
 
   float *ohwi = NULL;
   s = temp_buffer(b, n, filter->count, &ohwi);
@@ -488,16 +518,14 @@ static mvb_status conv2d(builder *b, const mvb_node *n, value *out,
 
   uint32_t filter_id, bias_id;
   size_t fdims[4] = {cout, kh, kw, group_in};
-  s = define_static(b, n, ohwi, 4, fdims, &filter_id);
-  if (s == MVB_OK)
-    s = bias_value(b, n, fused ? 2 : n->n_inputs, cout, &bias_id);
-  size_t odims[4] = {1, p.out_h, p.out_w, cout};
-  if (s == MVB_OK) s = define_output(b, n, out, 4, odims);
+  s = conv_operands(b, n, fused, &c, ohwi, fdims, cout, out, &filter_id,
+                    &bias_id);
   if (s != MVB_OK) return s;
+  const spatial *p = &c.p;
   enum xnn_status xs = xnn_define_convolution_2d(
-      b->subgraph, p.top, p.right, p.bottom, p.left, p.kh, p.kw, p.sh, p.sw,
-      p.dh, p.dw, (uint32_t)groups, group_in, cout / groups, lo, hi, x->id,
-      filter_id, bias_id, out->id, /*flags=*/0);
+      b->subgraph, p->top, p->right, p->bottom, p->left, p->kh, p->kw, p->sh,
+      p->sw, p->dh, p->dw, (uint32_t)groups, group_in, cout / groups, c.lo,
+      c.hi, c.x->id, filter_id, bias_id, out->id, /*flags=*/0);
   return check_xnn(b, xs, n, "convolution");
 }
 
@@ -513,37 +541,27 @@ static mvb_status op_fused_conv2d(builder *b, const mvb_node *n, value *out) {
  * XNNPACK's (1, kh, kw, in * multiplier) in memory. */
 static mvb_status depthwise(builder *b, const mvb_node *n, value *out,
                             bool fused) {
-  value *x = NULL;
-  const mvb_const *filter = NULL;
-  mvb_status s = tensor_input(b, n, 0, 4, &x);
-  if (s == MVB_OK) s = const_input(b, n, 1, MVB_DTYPE_F32, 4, &filter);
+  conv_setup c = {0};
+  mvb_status s = read_conv(b, n, fused, &c);
   if (s != MVB_OK) return s;
+  const mvb_const *filter = c.filter;
   size_t kh = (size_t)filter->shape[0], kw = (size_t)filter->shape[1];
   size_t cin = (size_t)filter->shape[2], mult = (size_t)filter->shape[3];
-  if (cin != x->dims[3] || mult == 0)
+  if (cin != c.x->dims[3] || mult == 0)
     return mvb_fail(b->err, MVB_ERR_SHAPE,
                     "node %s (%s): filter %s expects %zu input channels, the "
                     "input has %zu",
-                    n->name, n->op, filter->name, cin, x->dims[3]);
-  float lo = -INFINITY, hi = INFINITY;
-  if (fused) s = fused_activation(b, n, &lo, &hi);
-  spatial p = {0};
-  if (s == MVB_OK)
-    s = spatial_params(b, n, x->dims[1], x->dims[2], (uint32_t)kh, (uint32_t)kw,
-                       true, &p);
-  if (s != MVB_OK) return s;
+                    n->name, n->op, filter->name, cin, c.x->dims[3]);
   uint32_t filter_id, bias_id;
   size_t fdims[4] = {1, kh, kw, cin * mult};
-  s = define_static(b, n, filter->f32, 4, fdims, &filter_id);
-  if (s == MVB_OK)
-    s = bias_value(b, n, fused ? 2 : n->n_inputs, cin * mult, &bias_id);
-  size_t odims[4] = {1, p.out_h, p.out_w, cin * mult};
-  if (s == MVB_OK) s = define_output(b, n, out, 4, odims);
+  s = conv_operands(b, n, fused, &c, filter->f32, fdims, cin * mult, out,
+                    &filter_id, &bias_id);
   if (s != MVB_OK) return s;
+  const spatial *p = &c.p;
   enum xnn_status xs = xnn_define_depthwise_convolution_2d(
-      b->subgraph, p.top, p.right, p.bottom, p.left, p.kh, p.kw, p.sh, p.sw,
-      p.dh, p.dw, (uint32_t)mult, cin, lo, hi, x->id, filter_id, bias_id,
-      out->id, /*flags=*/0);
+      b->subgraph, p->top, p->right, p->bottom, p->left, p->kh, p->kw, p->sh,
+      p->sw, p->dh, p->dw, (uint32_t)mult, cin, c.lo, c.hi, c.x->id, filter_id,
+      bias_id, out->id, /*flags=*/0);
   return check_xnn(b, xs, n, "depthwise convolution");
 }
 
