@@ -17,7 +17,7 @@ from multiprocessing import Pool
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageOps
 
 from model import CLASSES
 
@@ -52,10 +52,11 @@ def read_manifest(data_dir):
 
 
 def load_engine_input(path, size):
-    """The engine's preprocessing up to the bytes: whole image, no crop,
-    PIL BILINEAR (antialiased when shrinking) to size x size, RGB."""
+    """The engine's preprocessing up to the bytes: EXIF orientation applied,
+    whole image, no crop, PIL BILINEAR (antialiased when shrinking) to
+    size x size, RGB."""
     with Image.open(path) as im:
-        im = im.convert("RGB")
+        im = ImageOps.exif_transpose(im).convert("RGB")
         return np.asarray(im.resize((size, size), Image.BILINEAR), dtype=np.uint8)
 
 
