@@ -137,12 +137,20 @@ function addCards(names) {
   return cards;
 }
 
+function urlErrorTitle(e) {
+  if (e.kind === 'network') return 'The site does not share this image';
+  if (e.kind === 'http') return e.status === 404 ? 'No image at this address (404)' : `The server answered ${e.status}`;
+  if (e.kind === 'not-image') return 'Not an image';
+  if (e.kind === 'offline') return 'You are offline';
+  return 'This address cannot be used';
+}
+
 async function classifyInto(li, name, run) {
   try {
     const c = await classifier;
     showResult(li, name, await run(c));
   } catch (e) {
-    if (e instanceof UrlError) showError(li, name, 'Could not read this address', e.message);
+    if (e instanceof UrlError) showError(li, name, urlErrorTitle(e), e.message);
     else if (e && e.status === 7) showError(li, name, 'Not an image', `${name} could not be decoded: it is not an image, or not in a format this browser can read.`);
     else if (e && e.status === 8) showError(li, name, 'Image too large', e.message);
     else showError(li, name, 'Could not classify this photo', e && e.message ? e.message : String(e));
