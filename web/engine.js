@@ -93,8 +93,13 @@ export async function loadEngine(options = {}) {
   } catch (e) {
     throw new MvbError(Status.IO, `cannot load the engine script ${jsUrl}: ${e.message}`);
   }
+  // Node's Worker (pthreads) wants a file path, not a file: URL.
+  const fromUrl = isNode ? (await import('node:url')).fileURLToPath : null;
   const moduleArgs = {
-    locateFile: (file) => new URL(file, base).href,
+    locateFile: (file) => {
+      const url = new URL(file, base);
+      return fromUrl && url.protocol === 'file:' ? fromUrl(url) : url.href;
+    },
     mainScriptUrlOrBlob: jsUrl, // pthread workers import the module from here
     print: () => {},
     printErr: (line) => { if (options.log) options.log(line); },
