@@ -6,7 +6,7 @@ import { load, fetchImage, NOT_SURE_REASONS, UrlError } from './mvb.js';
 const $ = (id) => document.getElementById(id);
 const ui = {
   loader: $('loader'), loaderLabel: $('loader-label'), loaderBytes: $('loader-bytes'), loaderBar: $('loader-bar'),
-  badge: $('engine-badge'), fatal: $('fatal'), update: $('update'), updateBtn: $('update-btn'),
+  badge: $('engine-badge'), offline: $('offline-badge'), fatal: $('fatal'), update: $('update'), updateBtn: $('update-btn'),
   drop: $('drop'), choose: $('choose'), file: $('file'), urlForm: $('url-form'), url: $('url'),
   examples: $('examples'), results: $('results'), empty: $('empty'), clear: $('clear'),
   live: $('live'), template: $('result-template'), version: $('version'),
@@ -31,16 +31,22 @@ function showProgress(loaded, total) {
   }
 }
 
+const loadStarted = performance.now();
 const classifier = load({ onProgress: showProgress });
 
 classifier.then((c) => {
   const { variant, threads, modelBytes, inputShape } = c.info;
-  ui.loader.classList.add('done');
-  ui.loaderLabel.textContent = 'Model ready';
   ui.loaderBar.max = 1;
   ui.loaderBar.value = 1;
-  ui.loaderBytes.textContent = formatBytes(modelBytes);
-  setTimeout(() => { ui.loader.hidden = true; }, 900);
+  // From the cache it is ready at once: no card. After a visible download the card stays,
+  // as a confirmation, rather than vanishing and shifting the page under the pointer.
+  if (performance.now() - loadStarted < 600) {
+    ui.loader.hidden = true;
+  } else {
+    ui.loader.classList.add('done');
+    ui.loaderLabel.textContent = 'Model ready: classification runs on this device';
+    ui.loaderBytes.textContent = formatBytes(modelBytes);
+  }
   ui.badge.textContent = `${variant === 'simd-threads' ? `WebAssembly SIMD · ${threads} threads` : 'WebAssembly SIMD'} · ${inputShape[0]}×${inputShape[1]} model`;
   ui.badge.hidden = false;
   document.body.dataset.ready = 'true';
@@ -308,6 +314,7 @@ async function registerServiceWorker() {
     };
   };
   if (reg.waiting && navigator.serviceWorker.controller) offer(reg.waiting);
+  navigator.serviceWorker.ready.then(() => { ui.offline.hidden = false; });
   reg.addEventListener('updatefound', () => {
     const w = reg.installing;
     w.addEventListener('statechange', () => {

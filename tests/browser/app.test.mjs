@@ -223,6 +223,7 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     });
     assert.ok(cached.some((p) => p.endsWith('/weights/model.json')), 'model.json precached');
     assert.ok(cached.some((p) => p.endsWith('.wasm')), 'wasm precached');
+    await page.waitForSelector('#offline-badge', { state: 'visible' });
 
     await browser.context.setOffline(true);
     try {
