@@ -8,7 +8,15 @@
  *                          "mean": [r, g, b], "std": [r, g, b]}}
  * Without it (e.g. the original system's model.json) the defaults are the
  * signature's input H x W, "bilinear-antialias", mean 0.5 and std 0.5 per
- * channel (pixels scaled to [-1, 1], as InceptionV3 expects).
+ * channel (pixels scaled to [-1, 1], as InceptionV3 expects). Unknown keys
+ * inside "preprocess" are errors (a typo must not silently change the
+ * tensor); other keys under "mvb" (labels, thresholds, temperature) are
+ * informational and ignored here.
+ *
+ * A graph whose input is not an (N, H, W, C) image still loads, with
+ * preprocess.height and width 0: it can be run on raw tensors but not
+ * classify photos. The signature is required; without a tensorShape the
+ * input shape comes from the Placeholder's "shape" attribute.
  */
 #ifndef MVB_MODEL_FILE_H
 #define MVB_MODEL_FILE_H
