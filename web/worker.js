@@ -42,8 +42,11 @@ async function classifyEncoded(bytes) {
   try {
     return { ...engine.classifyBytes(new Uint8Array(bytes)), decoder: 'wasm' };
   } catch (e) {
-    if (!(e instanceof MvbError) || e.status !== Status.IMAGE) throw e;
-    // stb_image could not decode it: let the browser try (WebP, AVIF, ...).
+    const fallback = e instanceof MvbError &&
+      (e.status === Status.IMAGE || e.status === Status.IMAGE_TOO_LARGE);
+    if (!fallback) throw e;
+    // stb_image could not decode it (WebP, AVIF, ...) or it is over the engine's pixel
+    // limit: the browser decodes it and pixelsOf scales it down.
     let bitmap;
     try {
       bitmap = await createImageBitmap(new Blob([bytes]));

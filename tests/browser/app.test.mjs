@@ -210,6 +210,24 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     await page.close();
   });
 
+  test('4b. a photo over the engine\'s 50-megapixel limit is scaled down by the browser and classified', async () => {
+    const huge = join(tmp, 'huge.png');
+    // 8000 x 6400 = 51.2 MP: a flat sky over a grey slope compresses to a small PNG.
+    execFileSync('/usr/bin/python3', ['-c', [
+      'import sys; from PIL import Image, ImageDraw',
+      'im = Image.new("RGB", (8000, 6400), (120, 160, 220))',
+      'ImageDraw.Draw(im).polygon([(0, 6400), (4000, 1500), (8000, 6400)], fill=(110, 105, 100))',
+      'im.save(sys.argv[1])'].join('\n'), huge]);
+    const { page, errors } = await openApp();
+    await waitReady(page);
+    await page.setInputFiles('#file', huge);
+    const [card] = await waitForResults(page, 1);
+    assert.notEqual(card.verdict, 'error', `${card.title}: ${card.message}`);
+    assert.match(card.detail, /decoded by the browser/);
+    assertNoErrors(errors);
+    await page.close();
+  });
+
   test('5. offline: after one visit, a reload without network still classifies (and is cross-origin isolated)', async () => {
     const { page, errors } = await openApp();
     await waitReady(page);
