@@ -187,11 +187,17 @@ async function coldRun(kind, site) {
     r.readyMs = await waitReady(page, () => page.evaluate(() => (window.__mvbBench && window.__mvbBench.error) || document.getElementById('fatal')?.textContent));
     r.bytesReady = server.counter.bytes;
     r.requestsReady = server.counter.requests;
+    r.rendererRssReady = browserMemory().rendererRss;
     let predict;
     if (ours) {
       r.engine = await page.evaluate(() => `${document.getElementById('engine-badge').textContent}; crossOriginIsolated=${crossOriginIsolated}`);
       await page.evaluate(async (photo) => { window.__mvbPhoto = await (await fetch(`examples/${photo}`)).arrayBuffer(); }, PHOTO);
-      predict = () => page.evaluate(oursPredict);
+      // Clearing the cards (untimed) keeps 20 decoded previews from counting as engine memory.
+      predict = async () => {
+        const p = await page.evaluate(oursPredict);
+        await page.evaluate(() => document.getElementById('clear').click());
+        return p;
+      };
     } else {
       r.engine = await page.evaluate(() => `tfjs ${tf.version.tfjs} ${tf.getBackend()}; simd=${__mvbBench.features.simd} threads=${__mvbBench.features.threads}`);
       predict = () => page.evaluate(() => __mvbBench.predict());
@@ -225,6 +231,18 @@ async function coldRun(kind, site) {
   }
 }
 
+// An idle renderer for scale: a blank page in a fresh profile.
+async function idleRenderer() {
+  const { context, close } = await launch();
+  try {
+    const page = context.pages()[0] || await context.newPage();
+    await page.goto('data:text/html,<p>blank</p>');
+    return browserMemory();
+  } finally {
+    await close();
+  }
+}
+
 // ---- The original's page: tfjs bundles and the seed model in a temp folder -------------
 
 function originalSite(tmp) {
@@ -253,6 +271,7 @@ const METRICS = [
   ['engineMedianMs', '  of which in the engine (worker)', 'ms'],
   ['bytesReady', 'bytes until model ready', 'MB'],
   ['bytesTotal', 'bytes in total (incl. photo; ours: service-worker precache)', 'MB'],
+  ['rendererRssReady', 'renderer RSS at model ready', 'MiB'],
   ['rendererRss', 'renderer RSS after the predictions', 'MiB'],
   ['rendererPeak', 'renderer peak RSS', 'MiB'],
   ['jsHeap', 'page JS heap used (after GC)', 'MiB'],
@@ -337,6 +356,7 @@ async function main() {
       }
     }
     const loadAfter = os.loadavg();
+    const idle = await idleRenderer();
     let commit = 'unknown';
     try {
       commit = execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8' }).trim();
@@ -352,7 +372,7 @@ async function main() {
         `Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores; ${chromium}, headless; load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}.`,
       '',
       `Each run is a cold first visit: a fresh Chromium profile, the page served from 127.0.0.1 by a Node static server (uncompressed; bytes are what it sent). Runs are interleaved (${kinds.join(', ')}, reversed every other round); the table holds the medians over the rounds.`,
-      `- ours: the site in \`dist/\` with its own model (\`weights/\`); the simd run is served without COOP/COEP headers (like GitHub Pages on a first visit), the threads run with them (crossOriginIsolated, threaded engine). Predictions go through the page like an upload: a File of \`examples/${PHOTO}\` set on the file input, timed from the change event to the finished result card (decode, resize and inference in the worker, plus the page's own work); "in the engine" is the worker's time shown on the card. The service worker's first-visit precache is left to finish before the ${PREDICTIONS} timed predictions.`,
+      `- ours: the site in \`dist/\` with its own model (\`weights/\`); the simd run is served without COOP/COEP headers (like GitHub Pages on a first visit), the threads run with them (crossOriginIsolated, threaded engine). Predictions go through the page like an upload: a File of \`examples/${PHOTO}\` set on the file input, timed from the change event to the finished result card (decode, resize and inference in the worker, plus the page's own work; the cards are cleared between predictions, untimed); "in the engine" is the worker's time shown on the card. The service worker's first-visit precache is left to finish before the ${PREDICTIONS} timed predictions.`,
       sites.original
         ? `- original: TensorFlow.js ${sites.original.tfjsVersion} (\`tf.min.js\` + \`tf-backend-wasm.min.js\` and its .wasm files, served locally), wasm backend, the original graph model (InceptionV3 to mixed7, 200x200 input, ../shared/conformance/seed-inception-v3 with the seed-1234 \`centered\` shards). A prediction: \`fromPixels\` of the same photo (already decoded), resized to 200x200, \`predict\`, \`data()\`.`
         : '- original: not measured (../shared/conformance/seed-inception-v3 is absent).',
@@ -360,7 +380,7 @@ async function main() {
       '',
       table(kinds, runs),
       '',
-      'Ratios below 1 mean ours is faster or smaller. Memory: the renderer process holds the page, its workers and their wasm memory; "peak" is its high-water mark (VmHWM), which catches load-time spikes; the JS heap is the page\'s own (our engine lives in a worker, and wasm memory is not JS heap). The two models differ (ours is the project\'s own small network, the original is InceptionV3): this compares what a visitor gets, not the two engines on one model (for that, see bench-vs-tfjs above).',
+      `Ratios below 1 mean ours is faster or smaller. Memory: the renderer process holds the page, its workers and their wasm memory; "peak" is its high-water mark (VmHWM), which catches load-time spikes (for scale: a blank page's renderer here ${(idle.rendererRss / MiB).toFixed(0)} MiB RSS, all processes ${(idle.browserPss / MiB).toFixed(0)} MiB PSS); the JS heap is the page's own (our engine lives in a worker, and wasm memory is not JS heap). The two models differ (ours is the project's own small network, the original is InceptionV3): this compares what a visitor gets, not the two engines on one model (for that, see bench-vs-tfjs above).`,
       '',
       'Per run (ms unless noted):',
       perRun(kinds, runs),
