@@ -195,6 +195,7 @@ async function coldRun(kind, site) {
       // Clearing the cards (untimed) keeps 20 decoded previews from counting as engine memory.
       predict = async () => {
         const p = await page.evaluate(oursPredict);
+        if (p.verdict === 'error') throw new Error(`the page could not classify ${PHOTO}: ${await page.textContent('#results .message')}`);
         await page.evaluate(() => document.getElementById('clear').click());
         return p;
       };
