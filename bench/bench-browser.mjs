@@ -11,7 +11,7 @@
 // side needs ../shared/conformance/seed-inception-v3 beside the checkout; without it only our
 // site is measured.
 import { execSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import { extname, join, normalize } from 'node:path';
@@ -58,14 +58,21 @@ async function serve(mounts, { isolate = false } = {}) {
     if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
     if (path.endsWith('/')) file = join(file, 'index.html');
     let body;
+    let etag;
     try {
       body = readFileSync(file);
+      const st = statSync(file);
+      etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
     } catch {
       res.writeHead(404).end();
       return;
     }
-    const headers = { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream', 'Content-Length': body.length, 'Cache-Control': 'max-age=600' };
-    if (isolate) Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
+    // ETags as GitHub Pages sends them: the service worker's no-cache precache of files the
+    // page already fetched is then answered 304, not sent again.
+    const common = { ETag: etag, 'Cache-Control': 'max-age=600' };
+    if (isolate) Object.assign(common, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
+    if (req.headers['if-none-match'] === etag) { res.writeHead(304, common).end(); return; }
+    const headers = { ...common, 'Content-Type': TYPES[extname(file)] || 'application/octet-stream', 'Content-Length': body.length };
     res.writeHead(200, headers);
     if (req.method === 'HEAD') { res.end(); return; }
     counter.bytes += body.length;
@@ -372,7 +379,7 @@ async function main() {
       `Measured ${new Date().toISOString()} by \`node bench/bench-browser.mjs\` at commit ${commit}, ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}. ` +
         `Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores; ${chromium}, headless; load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}.`,
       '',
-      `Each run is a cold first visit: a fresh Chromium profile, the page served from 127.0.0.1 by a Node static server (uncompressed; bytes are what it sent). Runs are interleaved (${kinds.join(', ')}, reversed every other round); the table holds the medians over the rounds.`,
+      `Each run is a cold first visit: a fresh Chromium profile, the page served from 127.0.0.1 by a Node static server (uncompressed, with ETags like GitHub Pages; bytes are the response bodies it sent). Runs are interleaved (${kinds.join(', ')}, reversed every other round); the table holds the medians over the rounds.`,
       `- ours: the site in \`dist/\` with its own model (\`weights/\`); the simd run is served without COOP/COEP headers (like GitHub Pages on a first visit), the threads run with them (crossOriginIsolated, threaded engine). Predictions go through the page like an upload: a File of \`examples/${PHOTO}\` set on the file input, timed from the change event to the finished result card (decode, resize and inference in the worker, plus the page's own work; the cards are cleared between predictions, untimed); "in the engine" is the worker's time shown on the card. The service worker's first-visit precache is left to finish before the ${PREDICTIONS} timed predictions.`,
       sites.original
         ? `- original: TensorFlow.js ${sites.original.tfjsVersion} (\`tf.min.js\` + \`tf-backend-wasm.min.js\` and its .wasm files, served locally), wasm backend, the original graph model (InceptionV3 to mixed7, 200x200 input, ../shared/conformance/seed-inception-v3 with the seed-1234 \`centered\` shards). A prediction: \`fromPixels\` of the same photo (already decoded), resized to 200x200, \`predict\`, \`data()\`.`
