@@ -17,6 +17,9 @@ import os from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { CHROMIUM, DIST, ROOT, launch, skipReason } from '../tests/browser/helpers.mjs';
 import { ensureSeedModel, kitSkipReason } from '../tests/node/seed-model.mjs';
+import { writeResultsSection } from './results-file.mjs';
+
+const HEADING = '## In the browser (bench/bench-browser.mjs)';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -315,21 +318,6 @@ function perRun(kinds, runs) {
 }
 
 // Replaces our section of bench/RESULTS.md (up to the next "## " heading), or appends it.
-function writeSection(text) {
-  const file = join(ROOT, 'bench', 'RESULTS.md');
-  const heading = '## In the browser (bench/bench-browser.mjs)';
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const at = old.indexOf(heading);
-  let out;
-  if (at < 0) {
-    out = `${old.trimEnd()}\n\n${text}\n`;
-  } else {
-    const next = old.indexOf('\n## ', at + heading.length);
-    out = `${old.slice(0, at)}${text}\n${next < 0 ? '' : old.slice(next)}`;
-  }
-  writeFileSync(file, out);
-}
-
 async function main() {
   const skip = skipReason();
   if (skip) {
@@ -374,7 +362,7 @@ async function main() {
     })();
     const cpu = os.cpus();
     const report = [
-      '## In the browser (bench/bench-browser.mjs)',
+      HEADING,
       '',
       `Measured ${new Date().toISOString()} by \`node bench/bench-browser.mjs\` at commit ${commit}, ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}. ` +
         `Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores; ${chromium}, headless; load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}.`,
@@ -396,7 +384,7 @@ async function main() {
     ].join('\n');
     console.log(`\n${report}`);
     if (!args.includes('--no-write')) {
-      writeSection(report);
+      writeResultsSection(ROOT, HEADING, report);
       console.log('written to bench/RESULTS.md');
     }
   } finally {

@@ -11,7 +11,9 @@
 // Needs ../shared/conformance/seed-inception-v3 beside the checkout (the graph and the
 // weight generator), build/wasm-simd (./build.sh) and tests/node_modules (npm ci).
 import { execSync, fork, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { writeResultsSection } from './results-file.mjs';
+
+const HEADING = '## In Node (bench/bench-vs-tfjs.mjs): this engine vs TensorFlow.js wasm on the original graph';
 import os from 'node:os';
 import { join } from 'node:path';
 import { loadWasmEngine, repoRoot } from '../tests/node/engines.mjs';
@@ -119,7 +121,7 @@ async function main() {
   const cpu = os.cpus();
   const idle = spawnSync(process.execPath, ['-e', 'console.log(process.memoryUsage().rss)'], { encoding: 'utf8' });
   const report = [
-    '# bench-vs-tfjs: this engine vs TensorFlow.js wasm, in Node',
+    HEADING,
     '',
     `Measured ${new Date().toISOString()} by \`node bench/bench-vs-tfjs.mjs\` at commit ${commit}.`,
     `Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${MiB(os.totalmem())} RAM, ${os.type()} ${os.release()}, Node ${process.version}; load average before the run ${loadavgBefore.map((x) => x.toFixed(2)).join(' ')}, after ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}.`,
@@ -142,7 +144,7 @@ async function main() {
   ].join('\n');
   console.log(report);
   if (!args.includes('--no-write')) {
-    writeFileSync(join(repoRoot, 'bench', 'RESULTS.md'), report);
+    writeResultsSection(repoRoot, HEADING, report);
     console.log('written to bench/RESULTS.md');
   }
 }

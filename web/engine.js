@@ -115,7 +115,8 @@ export async function loadEngine(options = {}) {
   if (abi !== ABI_VERSION) {
     throw new MvbError(Status.UNSUPPORTED, `engine ABI ${abi}, this engine.js speaks ${ABI_VERSION}`);
   }
-  const cores = detectFeatures().cores;
+  // Node 20 has no navigator.hardwareConcurrency; ask the OS there.
+  const cores = isNode ? (await import('node:os')).cpus().length : detectFeatures().cores;
   const threads = variant === 'simd-threads' ? Math.max(1, Math.min(options.threads ?? cores, 2)) : 1;
   return new Engine(M, variant, threads, options);
 }
