@@ -3,7 +3,9 @@
 # `./build.sh test`, which does both). Prints each suite's result and ends with one line
 # `N passed, N failed, N skipped`; exits non-zero if anything failed.
 #   suites: native ctest, native ctest under ASan+UBSan (build/native-asan),
-#           node --test tests/node/, node --test tests/browser/, python unittest tests/python
+#           node --test tests/node/, node --test tests/browser/, python unittest tests/python,
+#           libFuzzer targets tests/fuzz/ (build/fuzz, clang-14; MVB_FUZZ_SECONDS each, 20)
+# Arguments name the suites to run (native native-asan node browser python fuzz); none: all.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +16,8 @@ mkdir -p "$results"
 export NODE_PATH="${NODE_PATH:-/usr/share/nodejs}"
 
 passed=0 failed=0 skipped=0
+suites=" $* "
+want() { [[ $suites == "  " || $suites == *" $1 "* ]]; }
 summary=()
 
 # add SUITE PASSED FAILED SKIPPED
@@ -128,15 +132,91 @@ EOF
   add "$name" "$p" "$f" "$k"
 }
 
+# Each tests/fuzz/fuzz_*.c target is one test: libFuzzer for MVB_FUZZ_SECONDS from seeds
+# made now (tests/fuzz/make_seeds.py), exit 0 = passed; its committed crash inputs
+# (tests/fuzz/crashes/TARGET-*.bin, regressions) are one more test, each input run once.
+build_fuzz() {
+  local prefix
+  prefix="$(tools/xnnpack.sh prefix native)" || return 1
+  printf '\n== building build/fuzz\n'
+  cmake -S . -B build/fuzz -G Ninja -DCMAKE_C_COMPILER=clang-14 -DMVB_XNNPACK_PREFIX="$prefix" \
+    -DMVB_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >build/fuzz.configure.log 2>&1 ||
+    { cat build/fuzz.configure.log; return 1; }
+  nice -n 10 cmake --build build/fuzz -j "$jobs" --target mvb_fuzz || return 1
+  # The op models come from the node suite (tests/ops/make-op-models.mjs); make them if needed.
+  if ! compgen -G "build/ops-models/*/model.json" >/dev/null; then
+    node tests/ops/make-op-models.mjs >/dev/null || return 1
+  fi
+  rm -rf build/fuzz/seeds
+  /usr/bin/python3 tests/fuzz/make_seeds.py build/fuzz/seeds
+}
+
+fuzz_target() { # target seed-kind
+  local t="$1" work="build/fuzz/run/$1" log="$results/$1.log" p=0 f=0 rc crash
+  local env=(env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+  rm -rf "$work"
+  mkdir -p "$work/corpus" "$work/crashes"
+  "${env[@]}" nice -n 10 "build/fuzz/$t" -max_total_time="${MVB_FUZZ_SECONDS:-20}" -runs=2000000 \
+    -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="$work/crashes/" \
+    "$work/corpus" "build/fuzz/seeds/$2" >"$log" 2>&1
+  rc=$?
+  if [[ $rc -eq 0 ]]; then
+    p=1
+    printf '%s: fuzzed %s runs (%s exec/s), corpus %s new inputs; peak %s MB\n' "$t" \
+      "$(awk '/^stat::number_of_executed_units/{print $2}' "$log")" \
+      "$(awk '/^stat::average_exec_per_sec/{print $2}' "$log")" \
+      "$(awk '/^stat::new_units_added/{print $2}' "$log")" \
+      "$(awk '/^stat::peak_rss_mb/{print $2}' "$log")"
+  else
+    f=1
+    crash="$(ls "$work/crashes/"* 2>/dev/null | head -n 1)"
+    printf '%s: FAILED (libFuzzer exit %d); input: %s; log: %s\n' "$t" "$rc" "${crash:-none}" "$log"
+    # The sanitizer's report: from its first line, without libFuzzer's progress lines.
+    awk '/ERROR: |runtime error: |^==[0-9]+== *ERROR/{on=1} on && !/^(#[0-9]|\tNEW_FUNC|  0x)/' \
+      "$log" | head -n 50
+  fi
+  local regressions=(tests/fuzz/crashes/"$t"-*.bin)
+  if [[ -e ${regressions[0]} ]]; then
+    if "${env[@]}" "build/fuzz/$t" "${regressions[@]}" >"$log.regressions" 2>&1; then
+      p=$((p + 1))
+      printf '%s: %d committed crash inputs run clean\n' "$t" "${#regressions[@]}"
+    else
+      f=$((f + 1))
+      printf '%s: a committed crash input still fails (%s):\n' "$t" "$log.regressions"
+      grep -E '^Running: |ERROR|runtime error|^ +#[0-9]+ .* in .*/(src|tests)/' "$log.regressions" |
+        head -n 40
+    fi
+  fi
+  fuzz_p=$((fuzz_p + p)) fuzz_f=$((fuzz_f + f))
+}
+
+run_fuzz() {
+  printf '\n== fuzz (libFuzzer, %s s per target)\n' "${MVB_FUZZ_SECONDS:-20}"
+  if ! command -v clang-14 >/dev/null ||
+    ! compgen -G "/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null; then
+    printf 'skipped: clang-14 with libFuzzer is not installed (libclang-rt-14-dev)\n'
+    add fuzz 0 0 1
+    return
+  fi
+  build_fuzz || { broken fuzz "build of build/fuzz or its seeds failed"; return; }
+  fuzz_p=0 fuzz_f=0
+  fuzz_target fuzz_model_file model
+  fuzz_target fuzz_load model
+  fuzz_target fuzz_image image
+  add fuzz "$fuzz_p" "$fuzz_f" 0
+}
+
 start=$SECONDS
 
-if [[ -d build/native ]]; then
+if ! want native; then
+  :
+elif [[ -d build/native ]]; then
   run_ctest native build/native
 else
   broken native "build/native missing: run ./build.sh first"
 fi
 
-if ls tests/c/test_*.c >/dev/null 2>&1; then
+if want native-asan && ls tests/c/test_*.c >/dev/null 2>&1; then
   if build_asan; then
     ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" \
       UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
@@ -146,9 +226,10 @@ if ls tests/c/test_*.c >/dev/null 2>&1; then
   fi
 fi
 
-[[ -d tests/node ]] && run_node node tests/node
-[[ -d tests/browser ]] && run_node browser tests/browser
-[[ -d tests/python ]] && run_python python tests/python
+want node && [[ -d tests/node ]] && run_node node tests/node
+want browser && [[ -d tests/browser ]] && run_node browser tests/browser
+want python && [[ -d tests/python ]] && run_python python tests/python
+want fuzz && [[ -d tests/fuzz ]] && run_fuzz
 
 printf '\n== summary (%d s)\n' $((SECONDS - start))
 if [[ ${#summary[@]} -gt 0 ]]; then printf '%s\n' "${summary[@]}"; fi
