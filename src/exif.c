@@ -65,6 +65,34 @@ static int is_standalone(uint8_t m) {
   return m == M_SOI || m == M_TEM || (m >= 0xD0 && m <= 0xD7);
 }
 
+/* A DHT segment: tables of (class/id, 16 code counts, symbols). stb_image
+ * 2.27 writes past its 257-entry code table when the counts add up to more
+ * than 256, so such tables are refused here, before it sees them. */
+static mvb_status check_huffman_tables(const uint8_t *p, size_t size,
+                                       size_t marker_at, mvb_error *err) {
+  size_t pos = 0;
+  while (pos < size) {
+    if (size - pos < 17)
+      return mvb_fail(err, MVB_ERR_IMAGE,
+                      "corrupt JPEG: Huffman table at byte %zu is cut short",
+                      marker_at);
+    if ((p[pos] >> 4) > 1 || (p[pos] & 15) > 3)
+      return mvb_fail(err, MVB_ERR_IMAGE,
+                      "corrupt JPEG: Huffman table at byte %zu has class/id "
+                      "0x%02x",
+                      marker_at, p[pos]);
+    size_t symbols = 0;
+    for (int i = 1; i <= 16; i++) symbols += p[pos + i];
+    if (symbols > 256 || size - pos - 17 < symbols)
+      return mvb_fail(err, MVB_ERR_IMAGE,
+                      "corrupt JPEG: Huffman table at byte %zu declares %zu "
+                      "codes",
+                      marker_at, symbols);
+    pos += 17 + symbols;
+  }
+  return MVB_OK;
+}
+
 /* Skips entropy-coded data from pos; returns the offset of the next marker's
  * FF, or size when the data ends first. Inside a scan, FF 00 is an escaped
  * data byte, FF D0..D7 are restart markers and FF FF is fill. */
@@ -148,6 +176,10 @@ mvb_status mvb_jpeg_inspect(const uint8_t *bytes, size_t size,
       info->height = (uint32_t)payload[1] << 8 | payload[2];
       info->width = (uint32_t)payload[3] << 8 | payload[4];
       have_frame = 1;
+    } else if (marker == 0xC4) {
+      mvb_status st =
+          check_huffman_tables(payload, payload_size, marker_at, err);
+      if (st != MVB_OK) return st;
     } else if (marker == M_APP1) {
       read_exif(payload, payload_size, info, &have_exif);
     } else if (marker == M_SOS) {

@@ -174,22 +174,42 @@ static mvb_status const_input(builder *b, const mvb_node *n, size_t i,
   return MVB_OK;
 }
 
-/* Defines this node's output tensor: external output if it is the graph's. */
-static mvb_status define_output(builder *b, const mvb_node *n, value *out,
-                                int rank, const size_t *dims) {
-  for (int i = 0; i < rank; i++)
+/* No tensor may hold more values than this (512 MiB of float32): a hostile
+ * model must not make XNNPACK allocate, or wrap a size product to, nonsense. */
+#define MAX_TENSOR_VALUES ((size_t)1 << 27)
+
+/* Checks a tensor's dimensions: none 0, product within MAX_TENSOR_VALUES
+ * (tested before each multiplication, so it cannot overflow). */
+static mvb_status check_dims(builder *b, const mvb_node *n, int rank,
+                             const size_t *dims) {
+  size_t total = 1;
+  for (int i = 0; i < rank; i++) {
     if (dims[i] == 0)
       return mvb_fail(b->err, MVB_ERR_SHAPE,
                       "node %s (%s): output dimension %d is 0", n->name, n->op,
                       i);
+    if (dims[i] > MAX_TENSOR_VALUES / total)
+      return mvb_fail(b->err, MVB_ERR_UNSUPPORTED,
+                      "node %s (%s): output has more than %zu values", n->name,
+                      n->op, MAX_TENSOR_VALUES);
+    total *= dims[i];
+  }
+  return MVB_OK;
+}
+
+/* Defines this node's output tensor: external output if it is the graph's. */
+static mvb_status define_output(builder *b, const mvb_node *n, value *out,
+                                int rank, const size_t *dims) {
+  mvb_status s = check_dims(b, n, rank, dims);
+  if (s != MVB_OK) return s;
   out->rank = rank;
   memcpy(out->dims, dims, (size_t)rank * sizeof *dims);
   bool is_output = node_index(b, n) == b->output_node;
-  enum xnn_status s = xnn_define_tensor_value(
+  enum xnn_status xs = xnn_define_tensor_value(
       b->subgraph, xnn_datatype_fp32, (size_t)rank, dims, /*data=*/NULL,
       is_output ? EXTERNAL_OUTPUT_ID : XNN_INVALID_VALUE_ID,
       is_output ? XNN_VALUE_FLAG_EXTERNAL_OUTPUT : 0, &out->id);
-  return check_xnn(b, s, n, "define output tensor");
+  return check_xnn(b, xs, n, "define output tensor");
 }
 
 /* An intermediate tensor that no TensorFlow node names (concat chains). */
@@ -779,8 +799,9 @@ static mvb_status pool(builder *b, const mvb_node *n, value *out, bool avg) {
   spatial p = {0};
   if (s == MVB_OK)
     s = spatial_params(b, n, x->dims[1], x->dims[2], kh, kw, false, &p);
+  if (s != MVB_OK) return s;
   size_t odims[4] = {1, p.out_h, p.out_w, x->dims[3]};
-  if (s == MVB_OK) s = define_output(b, n, out, 4, odims);
+  s = define_output(b, n, out, 4, odims);
   if (s != MVB_OK) return s;
   /* XNNPACK's padded average pooling divides by the number of valid cells,
    * which is TensorFlow's semantics. */

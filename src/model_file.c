@@ -979,6 +979,7 @@ static mvb_status read_weights(const mvb_json *j, const uint8_t *const *shards,
   for (size_t k = 0; k < shard_count; k++)
     if (!shards[k] && shard_sizes[k])
       return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "shard %zu is NULL", k);
+  if (manifest < 0) return MVB_OK; /* a graph without weights */
   /* One spare element: calloc(0) may return NULL. */
   out->consts = calloc(n_weights + 1, sizeof *out->consts);
   plans = calloc(n_weights + 1, sizeof *plans);
