@@ -151,22 +151,21 @@ build_fuzz() {
   /usr/bin/python3 tests/fuzz/make_seeds.py build/fuzz/seeds
 }
 
-fuzz_target() { # target seed-kind
+fuzz_target() { # target seed-kind max-len
   local t="$1" work="build/fuzz/run/$1" log="$results/$1.log" p=0 f=0 rc crash
   local env=(env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
   rm -rf "$work"
   mkdir -p "$work/corpus" "$work/crashes"
   "${env[@]}" nice -n 10 "build/fuzz/$t" -max_total_time="${MVB_FUZZ_SECONDS:-20}" -runs=2000000 \
-    -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="$work/crashes/" \
+    -max_len="$3" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="$work/crashes/" \
     "$work/corpus" "build/fuzz/seeds/$2" >"$log" 2>&1
   rc=$?
   if [[ $rc -eq 0 ]]; then
     p=1
-    printf '%s: fuzzed %s runs (%s exec/s), corpus %s new inputs; peak %s MB\n' "$t" \
-      "$(awk '/^stat::number_of_executed_units/{print $2}' "$log")" \
-      "$(awk '/^stat::average_exec_per_sec/{print $2}' "$log")" \
-      "$(awk '/^stat::new_units_added/{print $2}' "$log")" \
-      "$(awk '/^stat::peak_rss_mb/{print $2}' "$log")"
+    awk -v t="$t" '$2 == "DONE" {cov=$4; corp=$8} /^stat::/{v[$1]=$2}
+      END{printf "%s: %s runs, %s exec/s, coverage %s, corpus %s (%s new), peak %s MB\n", t,
+          v["stat::number_of_executed_units:"], v["stat::average_exec_per_sec:"], cov, corp,
+          v["stat::new_units_added:"], v["stat::peak_rss_mb:"]}' "$log"
   else
     f=1
     crash="$(ls "$work/crashes/"* 2>/dev/null | head -n 1)"
@@ -183,7 +182,7 @@ fuzz_target() { # target seed-kind
     else
       f=$((f + 1))
       printf '%s: a committed crash input still fails (%s):\n' "$t" "$log.regressions"
-      grep -E '^Running: |ERROR|runtime error|^ +#[0-9]+ .* in .*/(src|tests)/' "$log.regressions" |
+      grep -E '^Running: |ERROR|runtime error|SUMMARY|^ +#[0-9]+ .* in .*/(src|tests)/' "$log.regressions" |
         head -n 40
     fi
   fi
@@ -200,9 +199,10 @@ run_fuzz() {
   fi
   build_fuzz || { broken fuzz "build of build/fuzz or its seeds failed"; return; }
   fuzz_p=0 fuzz_f=0
-  fuzz_target fuzz_model_file model
-  fuzz_target fuzz_load model
-  fuzz_target fuzz_image image
+  # Room for weights/ (2.7 MB) in one input; the images are at most ~100 kB.
+  fuzz_target fuzz_model_file model 3145728
+  fuzz_target fuzz_load model 3145728
+  fuzz_target fuzz_image image 262144
   add fuzz "$fuzz_p" "$fuzz_f" 0
 }
 
