@@ -470,7 +470,8 @@ static mvb_status op_identity(builder *b, const mvb_node *n, value *out) {
 }
 
 /* What every convolution reads first: the input, the filter constant
- * (kh, kw, ., .), the fused activation and the window. */
+ * (kh, kw, ., .), the fused activation and the window. The batch is
+ * usually 1 but need not be (a Pad or Reshape can change it). */
 typedef struct conv_setup {
   value *x;
   const mvb_const *filter;
@@ -502,7 +503,7 @@ static mvb_status conv_operands(builder *b, const mvb_node *n, bool fused,
   mvb_status s = define_static(b, n, filter, 4, filter_dims, filter_id);
   if (s == MVB_OK)
     s = bias_value(b, n, fused ? 2 : n->n_inputs, channels, bias_id);
-  size_t odims[4] = {1, c->p.out_h, c->p.out_w, channels};
+  size_t odims[4] = {c->x->dims[0], c->p.out_h, c->p.out_w, channels};
   if (s == MVB_OK) s = define_output(b, n, out, 4, odims);
   return s;
 }
@@ -800,7 +801,7 @@ static mvb_status pool(builder *b, const mvb_node *n, value *out, bool avg) {
   if (s == MVB_OK)
     s = spatial_params(b, n, x->dims[1], x->dims[2], kh, kw, false, &p);
   if (s != MVB_OK) return s;
-  size_t odims[4] = {1, p.out_h, p.out_w, x->dims[3]};
+  size_t odims[4] = {x->dims[0], p.out_h, p.out_w, x->dims[3]};
   s = define_output(b, n, out, 4, odims);
   if (s != MVB_OK) return s;
   /* XNNPACK's padded average pooling divides by the number of valid cells,
@@ -1142,6 +1143,27 @@ static void release_packed(builder *b) {
     if (!b->keep[i]) mvb_const_release(&b->file->consts[i]);
 }
 
+/* Our output buffer is sized by our own shape inference; XNNPACK writes
+ * what its inference says. Should the two ever disagree, refuse the model
+ * rather than let XNNPACK write past the buffer. */
+static mvb_status check_output_shape(const mvb_graph *g, mvb_error *err) {
+  size_t rank = 0, dims[XNN_MAX_TENSOR_DIMS];
+  enum xnn_status xs =
+      xnn_get_external_value_shape(g->runtime, EXTERNAL_OUTPUT_ID, &rank, dims);
+  if (xs != xnn_status_success)
+    return mvb_fail(err, MVB_ERR_BACKEND,
+                    "XNNPACK cannot report the output shape: %s",
+                    xnn_status_text(xs));
+  size_t total = 1;
+  for (size_t i = 0; i < rank; i++) total *= dims[i];
+  if (total != g->output_count)
+    return mvb_fail(err, MVB_ERR_BACKEND,
+                    "XNNPACK computes %zu output values where the graph "
+                    "says %zu",
+                    total, g->output_count);
+  return MVB_OK;
+}
+
 mvb_status mvb_graph_build(mvb_model_file *file, pthreadpool_t threadpool,
                            mvb_graph **out, mvb_error *err) {
   *out = NULL;
@@ -1157,7 +1179,7 @@ mvb_status mvb_graph_build(mvb_model_file *file, pthreadpool_t threadpool,
     xs = xnn_initialize(/*allocator=*/NULL);
     if (xs == xnn_status_success)
       xs = xnn_create_subgraph(EXTERNAL_COUNT, 0, &b.subgraph);
-    if (xs != xnn_status_success)
+    if (xs != xnn_status_success && s == MVB_OK)
       s = mvb_fail(err, MVB_ERR_BACKEND, "XNNPACK initialization failed: %s",
                    xnn_status_text(xs));
   }
@@ -1181,12 +1203,13 @@ mvb_status mvb_graph_build(mvb_model_file *file, pthreadpool_t threadpool,
       release_packed(&b);
       xs = xnn_reshape_runtime(g->runtime);
     }
-    if (xs == xnn_status_success) {
+    if (xs == xnn_status_success) s = check_output_shape(g, err);
+    if (xs == xnn_status_success && s == MVB_OK) {
       struct xnn_external_value ext[2] = {{EXTERNAL_INPUT_ID, g->input},
                                           {EXTERNAL_OUTPUT_ID, g->output}};
       xs = xnn_setup_runtime_v2(g->runtime, 2, ext);
     }
-    if (xs != xnn_status_success)
+    if (xs != xnn_status_success && s == MVB_OK)
       s = mvb_fail(err,
                    xs == xnn_status_out_of_memory ? MVB_ERR_OUT_OF_MEMORY
                                                   : MVB_ERR_BACKEND,

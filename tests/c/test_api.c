@@ -360,6 +360,44 @@ static void bad_images_are_refused_with_reasons(void) {
   mvb_model_free(m);
 }
 
+/* A Reshape can make the batch 2 although the input's is 1: later ops must
+ * size their outputs by the real batch (XNNPACK writes all of it). */
+static void batch_changed_by_reshape_is_sized_right(void) {
+  static const char json[] =
+      "{\"signature\": {\"inputs\": {\"x:0\": {\"name\": \"x:0\", "
+      "\"tensorShape\": {\"dim\": [{\"size\": \"1\"}, {\"size\": \"8\"}, "
+      "{\"size\": \"8\"}, {\"size\": \"3\"}]}}}, \"outputs\": {\"pool:0\": "
+      "{\"name\": \"pool:0\"}}}, \"modelTopology\": {\"node\": ["
+      "{\"name\": \"x\", \"op\": \"Placeholder\"}, {\"name\": \"shape\", "
+      "\"op\": \"Const\"}, {\"name\": \"r\", \"op\": \"Reshape\", "
+      "\"input\": [\"x\", \"shape\"]}, {\"name\": \"pool\", \"op\": "
+      "\"MaxPool\", \"input\": [\"r\"], \"attr\": {\"ksize\": {\"list\": "
+      "{\"i\": [\"1\", \"2\", \"2\", \"1\"]}}, \"strides\": {\"list\": "
+      "{\"i\": [\"1\", \"2\", \"2\", \"1\"]}}, \"padding\": {\"s\": "
+      "\"VkFMSUQ=\"}}}]}, \"weightsManifest\": [{\"paths\": [\"s.bin\"], "
+      "\"weights\": [{\"name\": \"shape\", \"shape\": [4], \"dtype\": "
+      "\"int32\"}]}]}";
+  const int32_t shape[4] = {2, 4, 8, 3};
+  const uint8_t *shards[1] = {(const uint8_t *)shape};
+  const size_t sizes[1] = {sizeof shape};
+  mvb_model *m = mvb_model_create(NULL);
+  REQUIRE(m, "create");
+  REQUIRE(mvb_model_load_buffers(m, json, sizeof json - 1, shards, sizes, 1) ==
+              MVB_OK,
+          "load: %s", mvb_model_error(m));
+  float in[192], out[64];
+  for (int i = 0; i < 192; i++) in[i] = (float)i;
+  size_t count = 0;
+  EXPECT(mvb_run_tensor(m, in, 192, out, 64, &count) == MVB_OK, "run: %s",
+         mvb_model_error(m));
+  /* (2, 4, 8, 3) pooled 2x2 -> (2, 2, 4, 3): the max of each window is its
+   * bottom-right cell. */
+  EXPECT(count == 48, "output has %zu values, expected 48", count);
+  EXPECT(out[0] == in[(1 * 8 + 1) * 3] && out[47] == in[191], "values %g %g",
+         out[0], out[47]);
+  mvb_model_free(m);
+}
+
 static void misuse_is_reported_not_crashed(void) {
   mvb_model *m = mvb_model_create(NULL);
   REQUIRE(m, "create");
@@ -404,6 +442,8 @@ int main(void) {
                      unsupported_dtype_names_the_weight);
   failed += test_run("bad_images_are_refused_with_reasons",
                      bad_images_are_refused_with_reasons);
+  failed += test_run("batch_changed_by_reshape_is_sized_right",
+                     batch_changed_by_reshape_is_sized_right);
   failed += test_run("misuse_is_reported_not_crashed",
                      misuse_is_reported_not_crashed);
   return failed ? 1 : 0;
