@@ -94,6 +94,13 @@ mvb_status mvb_model_load_dir(mvb_model *model, const char *dir) {
   return s;
 }
 
+static void free_shards(uint8_t **shards, size_t count) {
+  for (size_t i = 0; shards && i < count; i++) {
+    free(shards[i]);
+    shards[i] = NULL;
+  }
+}
+
 /* Parses from memory; owned shards are freed right after parsing. */
 static mvb_status load_buffers(mvb_model *m, const char *json, size_t json_size,
                                const uint8_t *const *shards,
@@ -108,10 +115,7 @@ static mvb_status load_buffers(mvb_model *m, const char *json, size_t json_size,
   if (s == MVB_OK)
     s = mvb_model_file_parse(json, json_size, shards, shard_sizes, shard_count,
                              &m->file, &m->error);
-  for (size_t i = 0; owned && i < shard_count; i++) {
-    free(owned[i]);
-    owned[i] = NULL;
-  }
+  free_shards(owned, shard_count);
   if (s == MVB_OK) s = build(m);
   if (s != MVB_OK) unload(m);
   return s;
@@ -132,10 +136,7 @@ mvb_status mvb_model_load_buffers_owned(mvb_model *model, const char *json,
                                         const size_t *shard_sizes,
                                         size_t shard_count) {
   if (!model) {
-    for (size_t i = 0; shards && i < shard_count; i++) {
-      free(shards[i]);
-      shards[i] = NULL;
-    }
+    free_shards(shards, shard_count);
     return MVB_ERR_INVALID_ARGUMENT;
   }
   return load_buffers(model, json, json_size, (const uint8_t *const *)shards,
