@@ -21,7 +21,7 @@ die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
 build_pkgs=(build-essential cmake ninja-build emscripten libcpuinfo-dev libstb-dev libjsmn-dev
   curl ca-certificates xz-utils patch python3)
 test_pkgs=(python3-torch python3-torchvision python3-pil python3-numpy chromium chromium-driver
-  plasma-workspace-wallpapers webp clang-14 libclang-rt-14-dev)
+  webp clang-14 libclang-rt-14-dev)
 
 missing_pkgs() {
   local p
