@@ -293,18 +293,14 @@ mvb_status mvb_image_decode(const uint8_t *bytes, size_t size,
                     "image file of %zu bytes; at most %" PRId32 " are read",
                     size, INT32_MAX);
   format fmt = sniff(bytes, size);
-  if (fmt == FMT_UNKNOWN) {
-    int w, h, n;
-    const char *reason = stbi_info_from_memory(bytes, (int)size, &w, &h, &n)
-                             ? "accepted by stb_image but not by this reader"
-                             : stbi_failure_reason();
+  /* Unknown bytes never reach stb_image: its own format probes are lenient
+   * (a JPEG may start with fill bytes) and walk headers we have not checked. */
+  if (fmt == FMT_UNKNOWN)
     return mvb_fail(err, MVB_ERR_IMAGE,
                     "not a JPEG, PNG, BMP or GIF image (%zu bytes starting "
-                    "%02x %02x %02x %02x; stb_image: %s)",
+                    "%02x %02x %02x %02x)",
                     size, bytes[0], size > 1 ? bytes[1] : 0,
-                    size > 2 ? bytes[2] : 0, size > 3 ? bytes[3] : 0,
-                    reason ? reason : "unknown");
-  }
+                    size > 2 ? bytes[2] : 0, size > 3 ? bytes[3] : 0);
   header head;
   mvb_status st = inspect(fmt, bytes, size, &head, err);
   if (st != MVB_OK) return st;
