@@ -77,10 +77,10 @@ static size_t node_index(const builder *b, const mvb_node *n) {
   return (size_t)(n - b->file->nodes);
 }
 
+/* The node's index in f->nodes, or -1. */
 static long find_node(const mvb_model_file *f, const char *name) {
-  for (size_t i = 0; i < f->n_nodes; i++)
-    if (strcmp(f->nodes[i].name, name) == 0) return (long)i;
-  return -1;
+  const mvb_node *n = mvb_model_file_node(f, name);
+  return n ? (long)(n - f->nodes) : -1;
 }
 
 static size_t product(const size_t *dims, int rank) {

@@ -1234,8 +1234,7 @@ done:
   return status;
 }
 
-/* ---- lookups and cleanup
- * ----------------------------------------------------- */
+/* ---- lookups and cleanup ------------------------------------------ */
 
 const mvb_node *mvb_model_file_node(const mvb_model_file *file,
                                     const char *name) {
