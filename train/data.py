@@ -8,6 +8,17 @@ runs or machines:
   calib buckets 20..24 of everything not in val (~5%): held out of
         training and used only to fit the score's temperature;
   train the rest.
+"Neither" is also judged on kinds of photo the model never saw: whole
+places-mini neither categories (those whose sha1(category) mod 100 is below
+HELD_OUT_PERCENT) are validation only, never trained on (part "val").
+
+Labels map to training classes through class_of(): beach, mountain,
+neither (Places neither categories, Intel buildings/street/forest, and the
+`near:` categories listed in NEAR_NEITHER), glacier (an auxiliary class:
+roughly 60% snowy peaks, 40% ice over water; trained, not exported). The
+other `near:` categories (valleys, volcanoes, harbors... which often hold a
+mountain or a shore) are left out of training and validation: the photo
+could honestly be either, so no label is right.
 """
 import csv
 import hashlib
@@ -19,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
-from model import CLASSES
+from model import CLASSES, NEITHER
 
 # ImageNet's channel statistics; recorded in model.json so the engine
 # normalizes exactly as training did.
@@ -31,7 +42,40 @@ def bucket(path):
     return int(hashlib.sha1(path.encode("utf-8")).hexdigest()[:8], 16) % 100
 
 
+# Places categories (the `near:` labels) that hold neither a beach nor a
+# mountain as their subject; the rest of the near: labels are left out.
+NEAR_NEITHER = frozenset((
+    "aqueduct", "botanical_garden", "bridge", "campsite", "dam", "hot_spring",
+    "ice_skating_rink", "monastery", "swamp", "trench", "desert", "boat_deck"))
+# Intel's city and forest scenes: neither.
+NEITHER_LABELS = frozenset(("neither", "buildings", "street", "forest"))
+HELD_OUT_PERCENT = 20
+
+
+def class_of(label):
+    """The training class index of a manifest label, or None to leave it out."""
+    if label.startswith("near:"):
+        return NEITHER if label[5:] in NEAR_NEITHER else None
+    if label in NEITHER_LABELS:
+        return NEITHER
+    return CLASSES.index(label) if label in CLASSES else None
+
+
+def category_of(path):
+    """places-mini/neither/CATEGORY/file.jpg -> CATEGORY (else None)."""
+    parts = path.split("/")
+    return parts[2] if len(parts) > 3 and parts[1] == "neither" else None
+
+
+def held_out_category(path):
+    """True for the places-mini neither categories kept out of training."""
+    cat = category_of(path)
+    return cat is not None and bucket(cat) < HELD_OUT_PERCENT
+
+
 def split_of(path, source, split):
+    if held_out_category(path):
+        return "val"
     if source == "intel":
         if split == "test":
             return "val"
@@ -41,12 +85,16 @@ def split_of(path, source, split):
 
 
 def read_manifest(data_dir):
-    """Rows of manifest.csv with our split in "part" and the class index."""
+    """Rows of manifest.csv with our split in "part" and the class index in
+    "y"; labels that class_of() leaves out are skipped."""
     rows = []
     with open(os.path.join(data_dir, "manifest.csv"), newline="") as f:
         for row in csv.DictReader(f):
+            y = class_of(row["label"])
+            if y is None:
+                continue
             row["part"] = split_of(row["path"], row["source"], row["split"])
-            row["y"] = CLASSES.index(row["label"])
+            row["y"] = y
             rows.append(row)
     return rows
 
@@ -102,10 +150,11 @@ def to_input(images_u8):
     return normalize(x)
 
 
-def augment(images_u8, out_size, gen, min_scale=0.30):
+def augment(images_u8, out_size, gen, min_scale=0.25, grey_p=0.1, blur_p=0.15):
     """Random resized crop (area min_scale..1, aspect 3/4..4/3), horizontal
-    flip, brightness/contrast/saturation jitter; one affine grid_sample for
-    the whole batch. images_u8: uint8 (N,H,W,3) tensor."""
+    flip, brightness/contrast/saturation jitter, black-and-white (grey_p) and
+    a blur (blur_p, as of a small or soft photo scaled up); one affine
+    grid_sample for the whole batch. images_u8: uint8 (N,H,W,3) tensor."""
     n = images_u8.shape[0]
     x = images_u8.permute(0, 3, 1, 2).float() / 255.0
     u = lambda lo, hi: lo + (hi - lo) * torch.rand(n, generator=gen)
@@ -132,4 +181,16 @@ def augment(images_u8, out_size, gen, min_scale=0.30):
     s = u(0.6, 1.4).view(n, 1, 1, 1)
     grey = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
     x = (x - grey) * s + grey
+    # Black and white: the luma in all three channels.
+    bw = (torch.rand(n, generator=gen) < grey_p).view(n, 1, 1, 1)
+    grey = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
+    x = torch.where(bw, grey.expand_as(x), x)
+    # Blur: down to a random fraction of the size and back up.
+    soft = torch.rand(n, generator=gen) < blur_p
+    if soft.any():
+        f = float(u(0.25, 0.6)[0])
+        small = F.interpolate(x[soft], scale_factor=f, mode="bilinear", align_corners=False,
+                              antialias=True)
+        x[soft] = F.interpolate(small, size=(out_size, out_size), mode="bilinear",
+                                align_corners=False)
     return normalize(x.clamp(0.0, 1.0))

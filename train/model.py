@@ -12,10 +12,12 @@ import math
 import torch.nn as nn
 import torch.nn.functional as F
 
-# Class indices of the training head. The exported model keeps only
-# mountain-vs-beach: logit = z[MOUNTAIN] - z[BEACH].
-CLASSES = ("beach", "mountain", "glacier", "forest")
-BEACH, MOUNTAIN = 0, 1
+# Class indices of the training head. The exported model keeps the first
+# three (softmax over beach, mountain, neither); glacier is an auxiliary class
+# trained for what it teaches about snow and ice, not exported.
+CLASSES = ("beach", "mountain", "neither", "glacier")
+BEACH, MOUNTAIN, NEITHER = 0, 1, 2
+EXPORTED = CLASSES[:3]
 
 
 def same_pads(size, kernel, stride):
@@ -93,5 +95,10 @@ class Net(nn.Module):
 
 
 def mountain_logit(logits):
-    """The exported score's logit: log P(mountain) / P(beach) under the softmax."""
+    """The score's logit: log P(mountain) / P(beach) under the softmax."""
     return logits[:, MOUNTAIN] - logits[:, BEACH]
+
+
+def exported_probs(logits, temperature=1.0):
+    """What the exported model outputs: softmax over the EXPORTED classes."""
+    return (logits[:, :len(EXPORTED)] / temperature).softmax(dim=1)

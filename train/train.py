@@ -3,10 +3,12 @@
     /usr/bin/python3 train/train.py --out train/runs/NAME [--data ../shared/data]
         [--epochs 40] [--resume]
 
-Trains a 4-class softmax (beach, mountain, glacier, forest: the extra scene
-classes give a from-scratch network more to learn from); the shipped score is
-sigmoid(z_mountain - z_beach). Prints one line per epoch (loss, validation
-accuracy per source on beach+mountain, time left) to stdout and
+Trains a 4-class softmax (beach, mountain, neither, and glacier as an
+auxiliary class); the exported model is the softmax over beach, mountain and
+neither. --exclude SOURCE leaves a whole source out of training and
+validates on all of its beach and mountain photos: the cross-source measure.
+Prints one line per epoch (loss, validation accuracy per source on
+beach+mountain, the share of "neither" photos flagged, time left) to stdout and
 OUT/log.txt; checkpoints OUT/last.pt every epoch (--resume continues from it)
 and writes OUT/final.pt at the end. Seeded: the data order and augmentation
 of epoch e depend only on (--seed, e).
@@ -29,7 +31,7 @@ import torch.nn.functional as F  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import data  # noqa: E402
-from model import CLASSES, Net, mountain_logit  # noqa: E402
+from model import BEACH, CLASSES, MOUNTAIN, NEITHER, Net, exported_probs  # noqa: E402
 
 REPO = os.path.dirname(HERE)
 
@@ -48,6 +50,10 @@ def parse_args(argv=None):
     p.add_argument("--widths", default="32,64,128,256")
     p.add_argument("--blocks", default="1,1,2,2")
     p.add_argument("--sun-repeat", type=int, default=3, help="copies of sun-scenes per epoch")
+    p.add_argument("--places-repeat", type=int, default=2,
+                   help="copies of places-mini beach and mountain per epoch")
+    p.add_argument("--exclude", action="append", default=[],
+                   help="leave this source out of training; validate on all its photos")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--limit", type=int, default=0,
@@ -72,23 +78,35 @@ def limit_rows(rows, n):
 
 
 @torch.no_grad()
-def scores(model, images_u8, batch=256):
-    """P(mountain | beach or mountain) for uint8 (N,H,W,3) engine inputs."""
+def probabilities(model, images_u8, batch=256):
+    """(N, 3) exported probabilities (beach, mountain, neither) for uint8
+    (N,H,W,3) engine inputs."""
     model.eval()
     out = []
     for i in range(0, len(images_u8), batch):
-        out.append(torch.sigmoid(mountain_logit(model(data.to_input(images_u8[i:i + batch])))))
-    return torch.cat(out).numpy() if out else np.zeros(0)
+        out.append(exported_probs(model(data.to_input(images_u8[i:i + batch]))))
+    return torch.cat(out).numpy() if out else np.zeros((0, 3))
 
 
-def accuracy_report(prob, rows):
-    """{source: (correct, total)} plus "overall", for beach/mountain rows."""
+def accuracy_report(probs, rows):
+    """{key: (correct, total)}: beach/mountain accuracy per source (score =
+    P(mountain) among beach+mountain > 0.5) and overall; for neither rows,
+    "neither" counts photos flagged (P(neither) > 0.5, or a score within
+    the not-sure band)."""
     res = {}
-    for p, r in zip(prob, rows):
-        truth = r["label"] == "mountain"
-        for key in (r["source"], "overall"):
+    for p, r in zip(probs, rows):
+        score = p[MOUNTAIN] / max(p[MOUNTAIN] + p[BEACH], 1e-12)
+        if r["y"] == NEITHER:
+            keys = ["neither:" + ("unseen" if data.held_out_category(r["path"]) else r["source"])]
+            ok = p[NEITHER] > 0.5 or 0.35 <= score <= 0.65
+        elif r["y"] in (BEACH, MOUNTAIN):
+            keys = [r["source"], "overall"]
+            ok = (score > 0.5) == (r["y"] == MOUNTAIN)
+        else:
+            continue
+        for key in keys:
             c, t = res.get(key, (0, 0))
-            res[key] = (c + int((p > 0.5) == truth), t + 1)
+            res[key] = (c + int(ok), t + 1)
     return res
 
 
@@ -122,14 +140,16 @@ def main(argv=None):
 
     say("# %s %s" % (time.strftime("%Y-%m-%d %H:%M:%S"), " ".join(sys.argv)))
     rows = limit_rows(data.read_manifest(args.data), args.limit)
-    train_rows = [r for r in rows if r["part"] == "train"]
-    val_rows = [r for r in rows if r["part"] == "val" and r["label"] in ("beach", "mountain")]
+    excluded = set(args.exclude)
+    train_rows = [r for r in rows if r["part"] == "train" and r["source"] not in excluded]
+    val_rows = [r for r in rows if r["y"] in (BEACH, MOUNTAIN, NEITHER) and (
+        r["part"] == "val" or (r["source"] in excluded and r["y"] != NEITHER))]
     t0 = time.time()
     cache = args.cache if not args.limit else ""
     train_x = torch.from_numpy(data.cached_images(args.data, train_rows, args.store, cache))
     val_x = data.cached_images(args.data, val_rows, args.size, cache)
     train_y = torch.tensor([r["y"] for r in train_rows])
-    say("# %d train, %d val (beach+mountain) images decoded in %.0f s"
+    say("# %d train, %d val images decoded in %.0f s"
         % (len(train_rows), len(val_rows), time.time() - t0))
 
     torch.manual_seed(args.seed)
@@ -144,10 +164,14 @@ def main(argv=None):
         start = ck["epoch"]
         say("# resumed after epoch %d" % start)
 
-    # Each epoch: every training image once, sun-scenes (small, clean, and a
-    # source we are judged on) --sun-repeat times.
+    # Each epoch: every training image once, sun-scenes (small, clean) and
+    # places-mini's beach and mountain photos (the kind the original was
+    # judged on) repeated.
     sun = [i for i, r in enumerate(train_rows) if r["source"] == "sun-scenes"]
-    epoch_ids = torch.tensor(list(range(len(train_rows))) + sun * (args.sun_repeat - 1), dtype=torch.long)
+    places = [i for i, r in enumerate(train_rows)
+              if r["source"] == "places-mini" and r["y"] in (BEACH, MOUNTAIN)]
+    epoch_ids = torch.tensor(list(range(len(train_rows))) + sun * (args.sun_repeat - 1)
+                             + places * (args.places_repeat - 1), dtype=torch.long)
     steps_per_epoch = len(epoch_ids) // args.batch
     if args.steps:
         steps_per_epoch = min(steps_per_epoch, args.steps)
@@ -171,9 +195,11 @@ def main(argv=None):
             loss.backward()
             opt.step()
             loss_sum += loss.item()
-        prob = scores(model, val_x)
-        res = accuracy_report(prob, val_rows)
-        unsure = float(np.mean((prob >= 0.35) & (prob <= 0.65))) if len(prob) else 0.0
+        probs = probabilities(model, val_x)
+        res = accuracy_report(probs, val_rows)
+        bm = np.array([r["y"] != NEITHER for r in val_rows], dtype=bool)
+        score = probs[bm, MOUNTAIN] / np.maximum(probs[bm, MOUNTAIN] + probs[bm, BEACH], 1e-12)
+        unsure = float(np.mean((score >= 0.35) & (score <= 0.65))) if len(score) else 0.0
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch + 1,
                     "args": vars(args)}, last + ".tmp")
         os.replace(last + ".tmp", last)
