@@ -15,7 +15,12 @@
 #include <string.h>
 #include <xnnpack.h>
 
-enum { EXTERNAL_INPUT_ID = 0, EXTERNAL_OUTPUT_ID = 1, EXTERNAL_COUNT = 2 };
+/* External values: the input, then output k as EXTERNAL_OUTPUT_ID + k. */
+enum {
+  EXTERNAL_INPUT_ID = 0,
+  EXTERNAL_OUTPUT_ID = 1,
+  EXTERNAL_COUNT = 1 + MVB_MAX_OUTPUTS
+};
 enum { UNVISITED = 0, VISITING = 1, DONE = 2 };
 
 /* What a node produces: an XNNPACK value, or (for Const) a weight. */
@@ -30,21 +35,30 @@ typedef struct value {
 typedef struct builder {
   mvb_model_file *file;
   xnn_subgraph_t subgraph;
-  value *values;      /* (n_nodes) */
-  bool *keep;         /* (n_consts) read by XNNPACK at run time, not packed */
-  size_t output_node; /* the node whose value is the external output */
-  float **temp;       /* static buffers we made (transposed filters, zero
-                         biases); XNNPACK packs them, so freed after create */
+  value *values; /* (n_nodes) */
+  bool *keep;    /* (n_consts) read by XNNPACK at run time, not packed */
+  size_t output_nodes[MVB_MAX_OUTPUTS]; /* node computing signature output k */
+  size_t n_outputs;
+  float **temp; /* static buffers we made (transposed filters, zero
+                   biases); XNNPACK packs them, so freed after create */
   size_t n_temp, cap_temp;
   mvb_error *err;
 } builder;
+
+/* One external output: its buffer and shape (batch 1). */
+typedef struct graph_output {
+  float *data; /* (count) + XNN_EXTRA_BYTES */
+  size_t count;
+  int rank;
+  size_t dims[MVB_MAX_RANK];
+} graph_output;
 
 struct mvb_graph {
   xnn_runtime_t runtime;
   float *input; /* (input_count) + XNN_EXTRA_BYTES */
   size_t input_count;
-  float *output; /* (output_count) + XNN_EXTRA_BYTES */
-  size_t output_count;
+  graph_output outputs[MVB_MAX_OUTPUTS]; /* signature order */
+  size_t n_outputs;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -197,18 +211,25 @@ static mvb_status check_dims(builder *b, const mvb_node *n, int rank,
   return MVB_OK;
 }
 
-/* Defines this node's output tensor: external output if it is the graph's. */
+/* Which signature output node n computes, or -1. */
+static int output_slot(const builder *b, const mvb_node *n) {
+  for (size_t k = 0; k < b->n_outputs; k++)
+    if (b->output_nodes[k] == node_index(b, n)) return (int)k;
+  return -1;
+}
+
+/* Defines this node's output tensor: external if the signature names it. */
 static mvb_status define_output(builder *b, const mvb_node *n, value *out,
                                 int rank, const size_t *dims) {
   mvb_status s = check_dims(b, n, rank, dims);
   if (s != MVB_OK) return s;
   out->rank = rank;
   memcpy(out->dims, dims, (size_t)rank * sizeof *dims);
-  bool is_output = node_index(b, n) == b->output_node;
+  int slot = output_slot(b, n);
   enum xnn_status xs = xnn_define_tensor_value(
       b->subgraph, xnn_datatype_fp32, (size_t)rank, dims, /*data=*/NULL,
-      is_output ? EXTERNAL_OUTPUT_ID : XNN_INVALID_VALUE_ID,
-      is_output ? XNN_VALUE_FLAG_EXTERNAL_OUTPUT : 0, &out->id);
+      slot >= 0 ? EXTERNAL_OUTPUT_ID + (uint32_t)slot : XNN_INVALID_VALUE_ID,
+      slot >= 0 ? XNN_VALUE_FLAG_EXTERNAL_OUTPUT : 0, &out->id);
   return check_xnn(b, xs, n, "define output tensor");
 }
 
@@ -411,7 +432,7 @@ static mvb_status op_placeholder(builder *b, const mvb_node *n, value *out) {
                     "node %s (Placeholder): only the signature input %s can "
                     "be fed",
                     n->name, f->input_node);
-  if (node_index(b, n) == b->output_node)
+  if (output_slot(b, n) >= 0)
     return mvb_fail(b->err, MVB_ERR_UNSUPPORTED,
                     "node %s: the output is the input itself", n->name);
   size_t dims[MVB_MAX_RANK];
@@ -440,7 +461,7 @@ static mvb_status op_const(builder *b, const mvb_node *n, value *out) {
                     "node %s (Const): no weight of that name in the "
                     "weightsManifest",
                     n->name);
-  if (node_index(b, n) == b->output_node)
+  if (output_slot(b, n) >= 0)
     return mvb_fail(b->err, MVB_ERR_UNSUPPORTED,
                     "node %s: the output is a constant", n->name);
   out->c = c;
@@ -456,7 +477,7 @@ static mvb_status op_identity(builder *b, const mvb_node *n, value *out) {
   value *in = NULL;
   mvb_status s = get_input(b, n, 0, &in);
   if (s != MVB_OK) return s;
-  if (node_index(b, n) == b->output_node) {
+  if (output_slot(b, n) >= 0) {
     s = tensor_input(b, n, 0, 0, &in);
     if (s == MVB_OK) s = define_output(b, n, out, in->rank, in->dims);
     if (s != MVB_OK) return s;
@@ -1084,10 +1105,24 @@ static mvb_status visit(builder *b, size_t idx) {
   return s;
 }
 
-/* Every op must be known, even in nodes the output does not need: a model
- * we half understand is refused rather than half run. Then the output is
- * followed through Identity nodes to the node that really computes it. */
-static mvb_status check_ops_and_find_output(builder *b, size_t *input_idx) {
+/* The node that really computes a signature output: followed through
+ * Identity nodes (an Identity of the input itself stays: it becomes a copy). */
+static long output_node(const mvb_model_file *f, const mvb_output_ref *o) {
+  long out = find_node(f, o->node);
+  for (size_t hops = 0; out >= 0 && hops < f->n_nodes; hops++) {
+    const mvb_node *n = &f->nodes[out];
+    if (strcmp(n->op, "Identity") != 0 || n->n_inputs < 1) break;
+    long next = find_node(f, n->inputs[0].node);
+    if (next >= 0 && strcmp(f->nodes[next].op, "Placeholder") == 0) break;
+    out = next;
+  }
+  return out;
+}
+
+/* Every op must be known, even in nodes the outputs do not need: a model
+ * we half understand is refused rather than half run. Then each output is
+ * followed to the node that computes it; two outputs may not share one. */
+static mvb_status check_ops_and_find_outputs(builder *b, size_t *input_idx) {
   const mvb_model_file *f = b->file;
   for (size_t i = 0; i < f->n_nodes; i++)
     if (!find_op(f->nodes[i].op))
@@ -1099,25 +1134,27 @@ static mvb_status check_ops_and_find_output(builder *b, size_t *input_idx) {
     return mvb_fail(b->err, MVB_ERR_MODEL_FORMAT,
                     "signature input %s is not a Placeholder node of the graph",
                     f->input_node);
-  if (f->output_index != 0)
-    return mvb_fail(b->err, MVB_ERR_UNSUPPORTED,
-                    "signature output %s:%d: only first outputs are supported",
-                    f->output_node, f->output_index);
-  long out = find_node(f, f->output_node);
-  for (size_t hops = 0; out >= 0 && hops < f->n_nodes; hops++) {
-    const mvb_node *n = &f->nodes[out];
-    if (strcmp(n->op, "Identity") != 0 || n->n_inputs < 1) break;
-    long next = find_node(f, n->inputs[0].node);
-    /* Identity of the input itself stays a node: it becomes a copy. */
-    if (next >= 0 && strcmp(f->nodes[next].op, "Placeholder") == 0) break;
-    out = next;
-  }
-  if (out < 0)
-    return mvb_fail(b->err, MVB_ERR_MODEL_FORMAT,
-                    "signature output %s does not lead to a node of the graph",
-                    f->output_node);
   *input_idx = (size_t)in;
-  b->output_node = (size_t)out;
+  for (size_t k = 0; k < f->n_outputs; k++) {
+    const mvb_output_ref *o = &f->outputs[k];
+    if (o->index != 0)
+      return mvb_fail(b->err, MVB_ERR_UNSUPPORTED,
+                      "signature output %s: only first outputs are supported",
+                      o->name);
+    long out = output_node(f, o);
+    if (out < 0)
+      return mvb_fail(b->err, MVB_ERR_MODEL_FORMAT,
+                      "signature output %s does not lead to a node of the "
+                      "graph",
+                      o->name);
+    for (size_t i = 0; i < k; i++)
+      if (b->output_nodes[i] == (size_t)out)
+        return mvb_fail(b->err, MVB_ERR_UNSUPPORTED,
+                        "signature outputs %s and %s are the same tensor",
+                        f->outputs[i].name, o->name);
+    b->output_nodes[k] = (size_t)out;
+  }
+  b->n_outputs = f->n_outputs;
   return MVB_OK;
 }
 
@@ -1132,7 +1169,7 @@ static void free_builder(builder *b) {
 }
 
 static float *alloc_io(size_t count) {
-  return malloc(count * sizeof(float) + XNN_EXTRA_BYTES);
+  return calloc(1, count * sizeof(float) + XNN_EXTRA_BYTES);
 }
 
 /* After XNNPACK has packed the weights, our float copies of them go. */
@@ -1143,25 +1180,58 @@ static void release_packed(builder *b) {
     if (!b->keep[i]) mvb_const_release(&b->file->consts[i]);
 }
 
-/* Our output buffer is sized by our own shape inference; XNNPACK writes
+/* Our output buffers are sized by our own shape inference; XNNPACK writes
  * what its inference says. Should the two ever disagree, refuse the model
- * rather than let XNNPACK write past the buffer. */
-static mvb_status check_output_shape(const mvb_graph *g, mvb_error *err) {
-  size_t rank = 0, dims[XNN_MAX_TENSOR_DIMS];
-  enum xnn_status xs =
-      xnn_get_external_value_shape(g->runtime, EXTERNAL_OUTPUT_ID, &rank, dims);
-  if (xs != xnn_status_success)
-    return mvb_fail(err, MVB_ERR_BACKEND,
-                    "XNNPACK cannot report the output shape: %s",
-                    xnn_status_text(xs));
-  size_t total = 1;
-  for (size_t i = 0; i < rank; i++) total *= dims[i];
-  if (total != g->output_count)
-    return mvb_fail(err, MVB_ERR_BACKEND,
-                    "XNNPACK computes %zu output values where the graph "
-                    "says %zu",
-                    total, g->output_count);
+ * rather than let XNNPACK write past a buffer. */
+static mvb_status check_output_shapes(const mvb_graph *g, mvb_error *err) {
+  for (size_t k = 0; k < g->n_outputs; k++) {
+    size_t rank = 0, dims[XNN_MAX_TENSOR_DIMS];
+    enum xnn_status xs = xnn_get_external_value_shape(
+        g->runtime, EXTERNAL_OUTPUT_ID + (uint32_t)k, &rank, dims);
+    if (xs != xnn_status_success)
+      return mvb_fail(err, MVB_ERR_BACKEND,
+                      "XNNPACK cannot report the shape of output %zu: %s", k,
+                      xnn_status_text(xs));
+    size_t total = 1;
+    for (size_t i = 0; i < rank; i++) total *= dims[i];
+    if (total != g->outputs[k].count)
+      return mvb_fail(err, MVB_ERR_BACKEND,
+                      "XNNPACK computes %zu values for output %zu where the "
+                      "graph says %zu",
+                      total, k, g->outputs[k].count);
+  }
   return MVB_OK;
+}
+
+/* Input and output buffers, sized by our shape inference. */
+static mvb_status alloc_buffers(const builder *b, size_t input_idx,
+                                mvb_graph *g, mvb_error *err) {
+  g->input_count =
+      product(b->values[input_idx].dims, b->values[input_idx].rank);
+  g->input = alloc_io(g->input_count);
+  bool ok = g->input != NULL;
+  g->n_outputs = b->n_outputs;
+  for (size_t k = 0; k < b->n_outputs; k++) {
+    const value *v = &b->values[b->output_nodes[k]];
+    graph_output *o = &g->outputs[k];
+    o->rank = v->rank;
+    memcpy(o->dims, v->dims, sizeof o->dims);
+    o->count = product(v->dims, v->rank);
+    o->data = alloc_io(o->count);
+    ok = ok && o->data;
+  }
+  if (!ok)
+    return mvb_fail(err, MVB_ERR_OUT_OF_MEMORY, "out of memory for tensors");
+  return MVB_OK;
+}
+
+static enum xnn_status setup(mvb_graph *g) {
+  struct xnn_external_value ext[EXTERNAL_COUNT];
+  ext[0] = (struct xnn_external_value){EXTERNAL_INPUT_ID, g->input};
+  for (size_t k = 0; k < g->n_outputs; k++)
+    ext[1 + k] = (struct xnn_external_value){EXTERNAL_OUTPUT_ID + (uint32_t)k,
+                                             g->outputs[k].data};
+  return xnn_setup_runtime_v2(g->runtime, 1 + g->n_outputs, ext);
 }
 
 mvb_status mvb_graph_build(mvb_model_file *file, pthreadpool_t threadpool,
@@ -1184,31 +1254,19 @@ mvb_status mvb_graph_build(mvb_model_file *file, pthreadpool_t threadpool,
                    xnn_status_text(xs));
   }
   size_t input_idx = 0;
-  if (s == MVB_OK) s = check_ops_and_find_output(&b, &input_idx);
+  if (s == MVB_OK) s = check_ops_and_find_outputs(&b, &input_idx);
   if (s == MVB_OK) s = visit(&b, input_idx);
-  if (s == MVB_OK) s = visit(&b, b.output_node);
-  if (s == MVB_OK) {
-    g->input_count =
-        product(b.values[input_idx].dims, b.values[input_idx].rank);
-    g->output_count =
-        product(b.values[b.output_node].dims, b.values[b.output_node].rank);
-    g->input = alloc_io(g->input_count);
-    g->output = alloc_io(g->output_count);
-    if (!g->input || !g->output)
-      s = mvb_fail(err, MVB_ERR_OUT_OF_MEMORY, "out of memory for tensors");
-  }
+  for (size_t k = 0; s == MVB_OK && k < b.n_outputs; k++)
+    s = visit(&b, b.output_nodes[k]);
+  if (s == MVB_OK) s = alloc_buffers(&b, input_idx, g, err);
   if (s == MVB_OK) {
     xs = xnn_create_runtime_v2(b.subgraph, threadpool, 0, &g->runtime);
     if (xs == xnn_status_success) {
       release_packed(&b);
       xs = xnn_reshape_runtime(g->runtime);
     }
-    if (xs == xnn_status_success) s = check_output_shape(g, err);
-    if (xs == xnn_status_success && s == MVB_OK) {
-      struct xnn_external_value ext[2] = {{EXTERNAL_INPUT_ID, g->input},
-                                          {EXTERNAL_OUTPUT_ID, g->output}};
-      xs = xnn_setup_runtime_v2(g->runtime, 2, ext);
-    }
+    if (xs == xnn_status_success) s = check_output_shapes(g, err);
+    if (xs == xnn_status_success && s == MVB_OK) xs = setup(g);
     if (xs != xnn_status_success && s == MVB_OK)
       s = mvb_fail(err,
                    xs == xnn_status_out_of_memory ? MVB_ERR_OUT_OF_MEMORY
@@ -1239,16 +1297,29 @@ mvb_status mvb_graph_invoke(mvb_graph *graph, mvb_error *err) {
   return MVB_OK;
 }
 
-const float *mvb_graph_output(const mvb_graph *graph) { return graph->output; }
-
 size_t mvb_graph_output_count(const mvb_graph *graph) {
-  return graph->output_count;
+  return graph->n_outputs;
+}
+
+const float *mvb_graph_output(const mvb_graph *graph, size_t k) {
+  return k < graph->n_outputs ? graph->outputs[k].data : NULL;
+}
+
+size_t mvb_graph_output_size(const mvb_graph *graph, size_t k) {
+  return k < graph->n_outputs ? graph->outputs[k].count : 0;
+}
+
+int mvb_graph_output_shape(const mvb_graph *graph, size_t k, size_t *dims) {
+  if (k >= graph->n_outputs) return 0;
+  const graph_output *o = &graph->outputs[k];
+  memcpy(dims, o->dims, (size_t)o->rank * sizeof *dims);
+  return o->rank;
 }
 
 void mvb_graph_free(mvb_graph *graph) {
   if (!graph) return;
   if (graph->runtime) xnn_delete_runtime(graph->runtime);
   free(graph->input);
-  free(graph->output);
+  for (size_t k = 0; k < graph->n_outputs; k++) free(graph->outputs[k].data);
   free(graph);
 }

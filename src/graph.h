@@ -13,7 +13,7 @@
 
 typedef struct mvb_graph mvb_graph;
 
-/* Builds a runtime for file's signature input -> output with batch 1.
+/* Builds a runtime for file's signature input -> outputs with batch 1.
  * Weights that XNNPACK packs into its own buffers are released from file
  * (mvb_const_release), so one float copy of them stays alive; file must
  * outlive the graph (constants used unpacked, e.g. an AddV2 operand, stay
@@ -25,10 +25,16 @@ mvb_status mvb_graph_build(mvb_model_file *file, pthreadpool_t threadpool,
 float *mvb_graph_input(mvb_graph *graph);
 size_t mvb_graph_input_count(const mvb_graph *graph);
 
-/* Runs the graph; afterwards mvb_graph_output holds the result. */
+/* Runs the graph; afterwards each output's buffer holds its values. */
 mvb_status mvb_graph_invoke(mvb_graph *graph, mvb_error *err);
-const float *mvb_graph_output(const mvb_graph *graph);
+
+/* The outputs, in the signature's order: k < mvb_graph_output_count. The
+ * buffers live as long as the graph (zeros before the first invoke). */
 size_t mvb_graph_output_count(const mvb_graph *graph);
+const float *mvb_graph_output(const mvb_graph *graph, size_t k);
+size_t mvb_graph_output_size(const mvb_graph *graph, size_t k); /* values */
+/* Writes output k's dims (batch first) to dims[MVB_MAX_RANK]; its rank. */
+int mvb_graph_output_shape(const mvb_graph *graph, size_t k, size_t *dims);
 
 void mvb_graph_free(mvb_graph *graph); /* NULL is allowed */
 

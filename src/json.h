@@ -78,4 +78,14 @@ bool mvb_json_double(const mvb_json *json, int i, double *out);
 
 bool mvb_json_bool(const mvb_json *json, int i, bool *out);
 
+/* Walking a container at token i: its member count, its first member, and
+ * the member after c (see the loop at the top of this file). */
+static inline int mvb_json_children(const mvb_json *json, int i) {
+  return json->tokens[i].size;
+}
+static inline int mvb_json_first(int i) { return i + 1; }
+static inline int mvb_json_next(const mvb_json *json, int c) {
+  return json->tokens[c].next;
+}
+
 #endif

@@ -10,8 +10,10 @@
  * signature's input H x W, "bilinear-antialias", mean 0.5 and std 0.5 per
  * channel (pixels scaled to [-1, 1], as InceptionV3 expects). Unknown keys
  * inside "preprocess" are errors (a typo must not silently change the
- * tensor); other keys under "mvb" (labels, thresholds, temperature) are
- * informational and ignored here.
+ * tensor). The verdict's rules, also under "mvb" (model_mvb.c documents
+ * them), name which output holds which class and the thresholds; without
+ * them the first output is one value, P(mountain), judged 0.35 / 0.65.
+ * Other keys under "mvb" (labels, temperature) are informational.
  *
  * A graph whose input is not an (N, H, W, C) image still loads, with
  * preprocess.height and width 0: it can be run on raw tensors but not
@@ -28,7 +30,7 @@
 #include "image.h"
 #include "mvb.h"
 
-#define MVB_MAX_RANK 6
+#define MVB_MAX_OUTPUTS 8 /* signature outputs a model may have */
 
 typedef enum mvb_dtype { MVB_DTYPE_F32 = 0, MVB_DTYPE_I32 = 1 } mvb_dtype;
 
@@ -85,6 +87,33 @@ typedef struct mvb_node {
   size_t n_attrs;
 } mvb_node;
 
+/* One signature output: the tensor a caller reads. */
+typedef struct mvb_output_ref {
+  char *name; /* as the signature writes it, e.g. "Identity:0" */
+  char *node; /* the node ("Identity") */
+  int index;  /* the ":N" of name */
+} mvb_output_ref;
+
+/* What the "probabilities" output holds at each position. */
+typedef enum mvb_class_name {
+  MVB_CLASS_NAME_BEACH = 0,
+  MVB_CLASS_NAME_MOUNTAIN = 1,
+  MVB_CLASS_NAME_NEITHER = 2,
+} mvb_class_name;
+
+/* How outputs become a verdict ("mvb".outputs and "mvb".verdict). */
+typedef struct mvb_rules {
+  /* Index into outputs of the class probabilities, or -1: the first output
+   * is one value, P(mountain) (the original system's sigmoid). */
+  int probabilities;
+  int n_classes;        /* entries of class_at (2 or 3) */
+  int class_at[3];      /* position in the output -> mvb_class_name */
+  float mountain_above; /* score > this: mountain */
+  float beach_below;    /* score < this: beach */
+  float neither_above;  /* P(neither) > this: neither */
+  float unsure_above;   /* P(neither) > this (and not neither): not sure */
+} mvb_rules;
+
 typedef struct mvb_model_file {
   mvb_node *nodes; /* (n_nodes) in model.json order */
   size_t n_nodes;
@@ -93,9 +122,10 @@ typedef struct mvb_model_file {
   char *input_node; /* signature input, e.g. "input_1" (":0" removed) */
   int64_t input_shape[MVB_MAX_RANK]; /* from the signature; -1 = batch */
   int input_rank;
-  char *output_node; /* signature output, e.g. "Identity" */
-  int output_index;  /* the ":N" of the output name */
+  mvb_output_ref outputs[MVB_MAX_OUTPUTS]; /* signature order */
+  size_t n_outputs;
   mvb_preprocess preprocess;
+  mvb_rules rules;
 } mvb_model_file;
 
 /* Parses model.json text plus its shards (in manifest order: groups in

@@ -26,8 +26,9 @@ mvb_options mvb_default_options(void) {
   memset(&o, 0, sizeof o);
   o.num_threads = 1;
   o.max_image_pixels = MVB_DEFAULT_MAX_IMAGE_PIXELS;
-  o.mountain_above = 0.65f;
-  o.beach_below = 0.35f;
+  o.mountain_above = NAN; /* the model's rules */
+  o.beach_below = NAN;
+  o.neither_above = NAN;
   return o;
 }
 
@@ -51,23 +52,63 @@ static void log_line(const mvb_model *m, const char *line) {
   if (m->options.log) m->options.log(m->options.log_user, line);
 }
 
+/* A threshold option: NAN (the model's) or a number in [0, 1]. */
+static bool threshold_ok(float t) {
+  return isnan(t) || (t >= 0.0f && t <= 1.0f);
+}
+
 static mvb_status check_options(mvb_model *m) {
   const mvb_options *o = &m->options;
-  if (!(o->beach_below >= 0.0f && o->beach_below <= o->mountain_above &&
-        o->mountain_above <= 1.0f))
+  if (!threshold_ok(o->beach_below) || !threshold_ok(o->mountain_above) ||
+      !threshold_ok(o->neither_above) || o->beach_below > o->mountain_above)
     return mvb_fail(&m->error, MVB_ERR_INVALID_ARGUMENT,
-                    "thresholds must satisfy 0 <= beach_below (%g) <= "
-                    "mountain_above (%g) <= 1",
-                    o->beach_below, o->mountain_above);
+                    "thresholds must be NAN (the model's) or satisfy 0 <= "
+                    "beach_below (%g) <= mountain_above (%g) <= 1 and 0 <= "
+                    "neither_above (%g) <= 1",
+                    o->beach_below, o->mountain_above, o->neither_above);
   if (o->max_image_pixels == 0)
     return mvb_fail(&m->error, MVB_ERR_INVALID_ARGUMENT,
                     "max_image_pixels must be at least 1");
   return MVB_OK;
 }
 
+/* The model's verdict rules, with the options' overrides applied. */
+static mvb_status apply_option_rules(mvb_model *m) {
+  mvb_rules *r = &m->file.rules;
+  const mvb_options *o = &m->options;
+  if (!isnan(o->mountain_above)) r->mountain_above = o->mountain_above;
+  if (!isnan(o->beach_below)) r->beach_below = o->beach_below;
+  if (!isnan(o->neither_above)) {
+    r->neither_above = o->neither_above;
+    if (r->unsure_above > r->neither_above) r->unsure_above = o->neither_above;
+  }
+  if (r->beach_below > r->mountain_above)
+    return mvb_fail(&m->error, MVB_ERR_INVALID_ARGUMENT,
+                    "verdict thresholds: beach_below (%g) is above "
+                    "mountain_above (%g) once the options are applied to the "
+                    "model's rules",
+                    r->beach_below, r->mountain_above);
+  return MVB_OK;
+}
+
+/* The output the verdict reads must hold what the rules say it holds. */
+static mvb_status check_verdict_output(mvb_model *m) {
+  const mvb_rules *r = &m->file.rules;
+  size_t k = r->probabilities >= 0 ? (size_t)r->probabilities : 0;
+  size_t want = r->probabilities >= 0 ? (size_t)r->n_classes : 1;
+  size_t got = mvb_graph_output_size(m->graph, k);
+  if (got == want) return MVB_OK;
+  /* Models that only run raw tensors (op tests) need no verdict. */
+  if (r->probabilities < 0) return MVB_OK;
+  return mvb_fail(&m->error, MVB_ERR_SHAPE,
+                  "output %s has %zu values; mvb.outputs lists %zu classes",
+                  m->file.outputs[k].name, got, want);
+}
+
 /* Shared tail of both loaders: the parsed file becomes a runtime. */
 static mvb_status build(mvb_model *m) {
   mvb_status s = check_options(m);
+  if (s == MVB_OK) s = apply_option_rules(m);
   if (s != MVB_OK) return s;
   if (m->options.num_threads > 1) {
     m->threadpool = pthreadpool_create((size_t)m->options.num_threads);
@@ -77,6 +118,7 @@ static mvb_status build(mvb_model *m) {
                       m->options.num_threads);
   }
   s = mvb_graph_build(&m->file, m->threadpool, &m->graph, &m->error);
+  if (s == MVB_OK) s = check_verdict_output(m);
   if (s == MVB_OK) log_line(m, "model loaded");
   return s;
 }
@@ -149,28 +191,69 @@ static mvb_status require_loaded(mvb_model *m) {
   return MVB_OK;
 }
 
-/* Runs the graph on its (already filled) input and reads one score. */
+/* The verdict from the probabilities, by the model's rules. */
+static void decide(const mvb_rules *r, mvb_result *res) {
+  const float *p = res->probability;
+  float bm = p[MVB_CLASS_BEACH] + p[MVB_CLASS_MOUNTAIN];
+  res->score = bm > 0.0f ? p[MVB_CLASS_MOUNTAIN] / bm : 0.5f;
+  if (res->has_neither && p[MVB_CLASS_NEITHER] > r->neither_above)
+    res->verdict = MVB_NEITHER;
+  else if (res->has_neither && p[MVB_CLASS_NEITHER] > r->unsure_above)
+    res->verdict = MVB_NOT_SURE;
+  else
+    res->verdict =
+        mvb_verdict_for_score(res->score, r->mountain_above, r->beach_below);
+  switch (res->verdict) {
+    case MVB_BEACH: res->confidence = p[MVB_CLASS_BEACH]; break;
+    case MVB_MOUNTAIN: res->confidence = p[MVB_CLASS_MOUNTAIN]; break;
+    case MVB_NEITHER: res->confidence = p[MVB_CLASS_NEITHER]; break;
+    case MVB_NOT_SURE: res->confidence = fmaxf(fmaxf(p[0], p[1]), p[2]); break;
+  }
+}
+
+/* Reads the class probabilities from the output the rules name. */
+static mvb_status read_probabilities(mvb_model *m, mvb_result *res) {
+  const mvb_rules *r = &m->file.rules;
+  memset(res, 0, sizeof *res);
+  if (r->probabilities < 0) {
+    float score = mvb_graph_output(m->graph, 0)[0];
+    if (mvb_graph_output_size(m->graph, 0) != 1)
+      return mvb_fail(&m->error, MVB_ERR_SHAPE,
+                      "the model outputs %zu values; a classifier without "
+                      "mvb.outputs must output one score",
+                      mvb_graph_output_size(m->graph, 0));
+    if (!(score >= 0.0f && score <= 1.0f))
+      return mvb_fail(&m->error, MVB_ERR_BACKEND,
+                      "the model's score %g is not a probability in [0, 1]",
+                      score);
+    res->probability[MVB_CLASS_BEACH] = 1.0f - score;
+    res->probability[MVB_CLASS_MOUNTAIN] = score;
+    return MVB_OK;
+  }
+  const float *out = mvb_graph_output(m->graph, (size_t)r->probabilities);
+  float sum = 0.0f;
+  for (int k = 0; k < r->n_classes; k++) {
+    if (!(out[k] >= 0.0f && out[k] <= 1.0f))
+      return mvb_fail(&m->error, MVB_ERR_BACKEND,
+                      "the model's probability %g (class %d) is not in "
+                      "[0, 1]",
+                      out[k], k);
+    res->probability[r->class_at[k]] = out[k];
+    sum += out[k];
+    res->has_neither |= r->class_at[k] == MVB_CLASS_NEITHER;
+  }
+  if (!(fabsf(sum - 1.0f) <= 1e-3f))
+    return mvb_fail(&m->error, MVB_ERR_BACKEND,
+                    "the model's class probabilities add up to %g, not 1", sum);
+  return MVB_OK;
+}
+
+/* Runs the graph on its (already filled) input and judges the outputs. */
 static mvb_status score_input(mvb_model *m, mvb_result *result) {
   mvb_status s = mvb_graph_invoke(m->graph, &m->error);
-  if (s != MVB_OK) return s;
-  if (mvb_graph_output_count(m->graph) != 1)
-    return mvb_fail(&m->error, MVB_ERR_SHAPE,
-                    "the model outputs %zu values; a classifier must output "
-                    "one score",
-                    mvb_graph_output_count(m->graph));
-  float score = mvb_graph_output(m->graph)[0];
-  if (!(score >= 0.0f && score <= 1.0f))
-    return mvb_fail(&m->error, MVB_ERR_BACKEND,
-                    "the model's score %g is not a probability in [0, 1]",
-                    score);
-  result->score = score;
-  result->verdict = mvb_verdict_for_score(score, m->options.mountain_above,
-                                          m->options.beach_below);
-  result->confidence = result->verdict == MVB_MOUNTAIN ? score
-                       : result->verdict == MVB_BEACH
-                           ? 1.0f - score
-                           : fmaxf(score, 1.0f - score);
-  return MVB_OK;
+  if (s == MVB_OK) s = read_probabilities(m, result);
+  if (s == MVB_OK) decide(&m->file.rules, result);
+  return s;
 }
 
 /* Any graph model loads (the op tests feed raw tensors), but only one whose
@@ -244,14 +327,44 @@ mvb_status mvb_run_tensor(mvb_model *model, const float *input,
     return mvb_fail(&model->error, MVB_ERR_SHAPE,
                     "input has %zu values; the model expects %zu", input_count,
                     expected);
+  for (size_t i = 0; i < input_count; i++)
+    if (!isfinite(input[i]))
+      return mvb_fail(&model->error, MVB_ERR_INVALID_ARGUMENT,
+                      "input value %zu is %g; inputs must be finite", i,
+                      input[i]);
   memcpy(mvb_graph_input(model->graph), input, expected * sizeof *input);
   s = mvb_graph_invoke(model->graph, &model->error);
   if (s != MVB_OK) return s;
-  size_t n = mvb_graph_output_count(model->graph);
+  size_t n = mvb_graph_output_size(model->graph, 0);
   *output_count = n;
-  memcpy(output, mvb_graph_output(model->graph),
+  memcpy(output, mvb_graph_output(model->graph, 0),
          (n < capacity ? n : capacity) * sizeof *output);
   return MVB_OK;
+}
+
+size_t mvb_output_count(const mvb_model *model) {
+  return model && model->graph ? mvb_graph_output_count(model->graph) : 0;
+}
+
+const char *mvb_output_name(const mvb_model *model, size_t i) {
+  return i < mvb_output_count(model) ? model->file.outputs[i].name : NULL;
+}
+
+size_t mvb_output_size(const mvb_model *model, size_t i) {
+  return i < mvb_output_count(model) ? mvb_graph_output_size(model->graph, i)
+                                     : 0;
+}
+
+int mvb_output_shape(const mvb_model *model, size_t i, int64_t *dims) {
+  if (i >= mvb_output_count(model) || !dims) return 0;
+  size_t d[MVB_MAX_RANK];
+  int rank = mvb_graph_output_shape(model->graph, i, d);
+  for (int k = 0; k < rank; k++) dims[k] = (int64_t)d[k];
+  return rank;
+}
+
+const float *mvb_output_data(const mvb_model *model, size_t i) {
+  return i < mvb_output_count(model) ? mvb_graph_output(model->graph, i) : NULL;
 }
 
 void mvb_model_input_shape(const mvb_model *model, int *height, int *width,
@@ -288,6 +401,7 @@ const char *mvb_verdict_name(mvb_verdict verdict) {
     case MVB_BEACH: return "beach";
     case MVB_MOUNTAIN: return "mountain";
     case MVB_NOT_SURE: return "not sure";
+    case MVB_NEITHER: return "neither";
   }
   return "unknown";
 }

@@ -1,24 +1,37 @@
 /* mvb.h: mountain-vs-beach, a photo classifier that runs TensorFlow.js graph
- * models (model.json + uint8 weight shards) on XNNPACK.
+ * models (model.json + uint8 weight shards) on XNNPACK. */
+
+/* The formatter would reflow the example into broken code: */
+/* clang-format off */
+/* Usage (tests/c/test_header_example.c compiles and runs this block):
  *
- * Usage:
- *
+ * EXAMPLE-BEGIN
  *     mvb_options opts = mvb_default_options();
- *     mvb_model *model = mvb_model_create(&opts);       // NULL only if out of
- * memory if (!model) return 1; if (mvb_model_load_dir(model, "weights") !=
- * MVB_OK) { fprintf(stderr, "%s\n", mvb_model_error(model));
+ *     mvb_model *model = mvb_model_create(&opts);   // NULL only if out of memory
+ *     if (!model) return 1;
+ *     if (mvb_model_load_dir(model, "weights") != MVB_OK) {
+ *         fprintf(stderr, "%s\n", mvb_model_error(model));
  *         mvb_model_free(model);
  *         return 1;
  *     }
  *     mvb_result r;
- *     if (mvb_classify_encoded(model, jpeg_bytes, jpeg_size, &r) == MVB_OK)
+ *     if (mvb_classify_encoded(model, jpeg_bytes, jpeg_size, &r) == MVB_OK) {
  *         printf("%s %.1f%% (score %.4f)\n", mvb_verdict_name(r.verdict),
  *                100.0f * r.confidence, r.score);
- *     else
+ *         if (r.has_neither)
+ *             printf("P(neither) %.3f\n", r.probability[MVB_CLASS_NEITHER]);
+ *         for (size_t i = 0; i < mvb_output_count(model); i++)  // every output
+ *             printf("%s: %zu values\n", mvb_output_name(model, i),
+ *                    mvb_output_size(model, i));
+ *     } else {
  *         fprintf(stderr, "%s\n", mvb_model_error(model));
+ *     }
  *     mvb_model_free(model);
- *
- * Thread safety: one mvb_model may be used by one thread at a time; distinct
+ * EXAMPLE-END
+ */
+/* clang-format on */
+
+/* Thread safety: one mvb_model may be used by one thread at a time; distinct
  * models share nothing and may be used concurrently.
  *
  * Failure contract: every function that can fail returns an mvb_status; on
@@ -53,17 +66,35 @@ typedef enum mvb_status {
 typedef enum mvb_verdict {
   MVB_BEACH = 0,
   MVB_MOUNTAIN = 1,
-  MVB_NOT_SURE = 2,
+  MVB_NOT_SURE = 2, /* in between, or both in one photo */
+  MVB_NEITHER = 3,  /* no beach and no mountain (models with that class) */
 } mvb_verdict;
+
+/* Positions in mvb_result.probability. */
+typedef enum mvb_class {
+  MVB_CLASS_BEACH = 0,
+  MVB_CLASS_MOUNTAIN = 1,
+  MVB_CLASS_NEITHER = 2,
+  MVB_CLASS_COUNT = 3,
+} mvb_class;
+
+/* The verdict rules when model.json's "mvb".verdict gives none. */
+#define MVB_DEFAULT_MOUNTAIN_ABOVE 0.65f
+#define MVB_DEFAULT_BEACH_BELOW 0.35f
+#define MVB_DEFAULT_NEITHER_ABOVE 0.5f
 
 /* Receives diagnostic lines (never errors; those come back as statuses). */
 typedef void (*mvb_log_fn)(void *user, const char *message);
 
+/* The three thresholds override the model's own verdict rules (model.json's
+ * "mvb".verdict) when set to a number in [0, 1]; NAN (the default) keeps
+ * the model's. */
 typedef struct mvb_options {
   int num_threads;           /* >= 1; 1 runs on the calling thread only */
   uint64_t max_image_pixels; /* decoded width*height above this is refused */
-  float mountain_above;      /* score > this: mountain (default 0.65) */
-  float beach_below;         /* score < this: beach (default 0.35) */
+  float mountain_above;      /* score > this: mountain */
+  float beach_below;         /* score < this: beach */
+  float neither_above;       /* P(neither) > this: neither */
   mvb_log_fn log;            /* may be NULL */
   void *log_user;            /* passed to log unchanged */
 } mvb_options;
@@ -71,15 +102,19 @@ typedef struct mvb_options {
 #define MVB_DEFAULT_MAX_IMAGE_PIXELS ((uint64_t)50000000) /* 50 megapixels */
 
 typedef struct mvb_result {
-  float score;         /* the model's output: 0 = beach, 1 = mountain */
-  mvb_verdict verdict; /* from score and the options' thresholds */
-  float confidence;    /* score for mountain, 1 - score for beach,
-                          max(score, 1 - score) when not sure; in [0, 1] */
+  float score;         /* P(mountain) among beach + mountain: 0 = beach,
+                          1 = mountain (a one-output model's output) */
+  mvb_verdict verdict; /* from the probabilities and the verdict rules */
+  float confidence;    /* the probability of the verdict's class; when not
+                          sure, the largest of the three; in [0, 1] */
+  float probability[MVB_CLASS_COUNT]; /* by mvb_class; a model without a
+                          "neither" class gives 1 - score, score, 0 */
+  int has_neither;                    /* 1 if the model judges "neither" */
 } mvb_result;
 
 typedef struct mvb_model mvb_model;
 
-/* One thread, 50 MP image limit, thresholds 0.65 / 0.35, no log. */
+/* One thread, 50 MP image limit, the model's verdict rules, no log. */
 mvb_options mvb_default_options(void);
 
 /* Creates an empty handle; options are copied (NULL means defaults).
@@ -122,10 +157,26 @@ mvb_status mvb_classify_rgba(mvb_model *model, const uint8_t *rgba, int width,
 
 /* Runs the graph on a raw float32 NHWC input of exactly
  * mvb_model_input_size() values and copies the first output into output
- * (capacity values); *output_count receives the output's element count. */
+ * (capacity values); *output_count receives the output's element count.
+ * Every output can then be read with mvb_output_*. Inputs that are NaN or
+ * infinite are refused. */
 mvb_status mvb_run_tensor(mvb_model *model, const float *input,
                           size_t input_count, float *output, size_t capacity,
                           size_t *output_count);
+
+/* The outputs of the last run (classify or run_tensor), in the model's
+ * signature order: i < mvb_output_count(). Names are the signature's (e.g.
+ * "Identity:0"). Data pointers belong to the handle and stay valid until the
+ * next load or free; the next run overwrites them. Out-of-range i gives
+ * NULL / 0. */
+size_t mvb_output_count(const mvb_model *model);
+const char *mvb_output_name(const mvb_model *model, size_t i);
+size_t mvb_output_size(const mvb_model *model, size_t i); /* values */
+/* Copies output i's dims (batch first, at most MVB_MAX_RANK) into
+ * dims; returns the rank (0 if there is no output i). */
+int mvb_output_shape(const mvb_model *model, size_t i, int64_t *dims);
+const float *mvb_output_data(const mvb_model *model, size_t i);
+#define MVB_MAX_RANK 6 /* of any tensor, outputs included */
 
 /* The loaded model's input as (height, width, channels); 0s before load. */
 void mvb_model_input_shape(const mvb_model *model, int *height, int *width,
@@ -139,10 +190,11 @@ const char *mvb_model_error(const mvb_model *model);
 /* Frees everything the handle owns; NULL is allowed. */
 void mvb_model_free(mvb_model *model);
 
+/* The rule for a model with one output (P(mountain)). */
 mvb_verdict mvb_verdict_for_score(float score, float mountain_above,
                                   float beach_below);
-const char *mvb_verdict_name(mvb_verdict verdict); /* "beach", "mountain",
-                                                      "not sure" */
+/* "beach", "mountain", "not sure", "neither" */
+const char *mvb_verdict_name(mvb_verdict verdict);
 const char *mvb_status_name(mvb_status status);
 
 #ifdef __cplusplus

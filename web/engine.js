@@ -1,9 +1,8 @@
-// engine.js: the one module that talks to the wasm exports (src/wasm_api.c, ABI 1).
+// engine.js: the one module that talks to the wasm exports (src/wasm_api.c, ABI 2).
 // It runs in a page, in a (module) Web Worker and under Node 20. Everything else in
 // web/ goes through this API; see docs/design.md "web/engine.js".
 
-const ABI_VERSION = 1;
-const VERDICTS = ['beach', 'mountain', 'not sure'];
+const ABI_VERSION = 2;
 const STATUS_NAMES = [
   'ok', 'invalid argument', 'out of memory', 'i/o error', 'model format', 'unsupported',
   'shape', 'image', 'image too large', 'backend', 'state',
@@ -13,8 +12,12 @@ export const Status = Object.freeze({
   OK: 0, INVALID_ARGUMENT: 1, OUT_OF_MEMORY: 2, IO: 3, MODEL_FORMAT: 4, UNSUPPORTED: 5,
   SHAPE: 6, IMAGE: 7, IMAGE_TOO_LARGE: 8, BACKEND: 9, STATE: 10,
 });
-const DEFAULT_THRESHOLDS = [0.35, 0.65]; // [beach below, mountain above]
 const DEFAULT_MAX_PIXELS = 50e6;
+// mvbw_classify_* write these floats, in this order (src/wasm_api.c RESULT_*).
+const RESULT = Object.freeze({
+  SCORE: 0, VERDICT: 1, CONFIDENCE: 2, P_BEACH: 3, P_MOUNTAIN: 4, P_NEITHER: 5, HAS_NEITHER: 6,
+});
+const RESULT_FLOATS = 7;
 
 export class MvbError extends Error {
   constructor(status, message) {
@@ -112,7 +115,7 @@ export async function loadEngine(options = {}) {
     throw new MvbError(Status.BACKEND, `cannot start the ${variant} engine: ${e && e.message ? e.message : e}`);
   }
   const abi = M._mvbw_abi_version();
-  if (abi !== ABI_VERSION) {
+  if (abi !== ABI_VERSION || M._mvbw_result_floats() !== RESULT_FLOATS) {
     throw new MvbError(Status.UNSUPPORTED, `engine ABI ${abi}, this engine.js speaks ${ABI_VERSION}`);
   }
   // Node 20 has no navigator.hardwareConcurrency; ask the OS there.
@@ -129,6 +132,13 @@ class Engine {
     this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
     this.handle = 0;
     this.meta = null;
+    // Verdict names come from the engine (mvb_verdict_name): one truth.
+    this.verdicts = [];
+    for (let code = 0; ; code++) {
+      const p = M._mvbw_verdict_name(code);
+      if (!p) break;
+      this.verdicts.push(M.UTF8ToString(p));
+    }
   }
 
   // Views must be re-made after every call: memory growth replaces the buffer, and in
@@ -169,10 +179,10 @@ class Engine {
       throw new MvbError(Status.MODEL_FORMAT, `model.json is not valid JSON: ${e.message}`);
     }
     const meta = parsed && typeof parsed.mvb === 'object' ? parsed.mvb : null;
-    const t = meta && Array.isArray(meta.thresholds) ? meta.thresholds : DEFAULT_THRESHOLDS;
-    // A fresh handle per model: the thresholds are fixed at creation.
+    // A fresh handle per model. The verdict rules are the model's own (model.json's
+    // "mvb".verdict, read by the engine): NaN keeps each of them.
     if (this.handle) { this.M._mvbw_free(this.handle); this.handle = 0; }
-    const h = this.M._mvbw_create(this.threads, t[1], t[0], this.maxPixels);
+    const h = this.M._mvbw_create(this.threads, NaN, NaN, NaN, this.maxPixels);
     if (!h) throw new MvbError(Status.OUT_OF_MEMORY, 'out of wasm memory creating the model handle');
     this.handle = h;
 
@@ -216,11 +226,37 @@ class Engine {
     }
   }
 
+  // { score, verdict, confidence, probabilities: { beach, mountain[, neither] } }:
+  // score = P(mountain) among beach + mountain; neither only for models that judge it.
   result(out) {
-    const v = this.f32().slice(out >> 2, (out >> 2) + 3);
-    const verdict = VERDICTS[Math.round(v[1])];
-    if (!verdict) throw new MvbError(Status.BACKEND, `engine returned verdict code ${v[1]}`);
-    return { score: v[0], verdict, confidence: v[2] };
+    const v = this.f32().slice(out >> 2, (out >> 2) + RESULT_FLOATS);
+    const verdict = this.verdicts[Math.round(v[RESULT.VERDICT])];
+    if (!verdict) throw new MvbError(Status.BACKEND, `engine returned verdict code ${v[RESULT.VERDICT]}`);
+    const probabilities = { beach: v[RESULT.P_BEACH], mountain: v[RESULT.P_MOUNTAIN] };
+    if (v[RESULT.HAS_NEITHER]) probabilities.neither = v[RESULT.P_NEITHER];
+    return { score: v[RESULT.SCORE], verdict, confidence: v[RESULT.CONFIDENCE], probabilities };
+  }
+
+  // The outputs of the last classify or run, in the model's signature order:
+  // [{ name, shape, data: Float32Array (a copy) }].
+  outputs() {
+    this.requireModel();
+    const list = [];
+    const dims = this.alloc(4 * 8);
+    try {
+      const n = this.M._mvbw_output_count(this.handle);
+      for (let i = 0; i < n; i++) {
+        const rank = this.M._mvbw_output_shape(this.handle, i, dims);
+        const shape = Array.from(new Int32Array(this.u8().buffer, dims, rank));
+        const size = this.M._mvbw_output_size(this.handle, i);
+        const p = this.M._mvbw_output_data(this.handle, i);
+        const name = this.M.UTF8ToString(this.M._mvbw_output_name(this.handle, i));
+        list.push({ name, shape, data: this.f32().slice(p >> 2, (p >> 2) + size) });
+      }
+    } finally {
+      this.M._free(dims);
+    }
+    return list;
   }
 
   // Encoded JPEG/PNG/BMP/GIF bytes; other formats fail with status IMAGE (7).
@@ -229,7 +265,7 @@ class Engine {
     if (!(bytes instanceof Uint8Array)) bytes = new Uint8Array(bytes);
     if (bytes.length === 0) throw new MvbError(Status.IMAGE, 'the file is empty');
     const p = this.alloc(bytes.length);
-    const out = this.alloc(12);
+    const out = this.alloc(4 * RESULT_FLOATS);
     try {
       this.u8().set(bytes, p);
       this.check(this.M._mvbw_classify_encoded(this.handle, p, bytes.length, out), 'classifying the image');
@@ -247,7 +283,7 @@ class Engine {
       throw new MvbError(Status.INVALID_ARGUMENT, `pixels: ${rgba.length} bytes do not hold ${width}x${height} RGBA`);
     }
     const p = this.alloc(rgba.length);
-    const out = this.alloc(12);
+    const out = this.alloc(4 * RESULT_FLOATS);
     try {
       this.u8().set(rgba, p);
       this.check(this.M._mvbw_classify_rgba(this.handle, p, width, height, out), 'classifying the pixels');

@@ -192,8 +192,10 @@ static void parses_nodes_inputs_and_signature(void) {
   EXPECT(f.input_rank == 4 && f.input_shape[0] == -1 && f.input_shape[1] == 4 &&
              f.input_shape[2] == 5 && f.input_shape[3] == 3,
          "input shape");
-  EXPECT(f.output_node && !strcmp(f.output_node, "out") && f.output_index == 0,
-         "output %s:%d", f.output_node, f.output_index);
+  EXPECT(f.n_outputs == 1 && !strcmp(f.outputs[0].node, "out") &&
+             f.outputs[0].index == 0,
+         "%zu outputs, first %s:%d", f.n_outputs, f.outputs[0].node,
+         f.outputs[0].index);
 
   const mvb_node *conv = mvb_model_file_node(&f, "conv");
   REQUIRE(conv && !strcmp(conv->op, "_FusedConv2D"), "conv");
@@ -459,10 +461,28 @@ static void rejects_wrong_types(void) {
                  MVB_ERR_MODEL_FORMAT, "node[0]", "empty name");
 }
 
-static void rejects_several_inputs(void) {
-  EXPECT_FAILURE(
+static void reads_outputs_as_a_list_within_limits(void) {
+  mvb_model_file f;
+  mvb_error err = {{0}};
+  mvb_status s = parse(
       edit("\"outputs\": {", "\"outputs\": {\"b:0\": {\"name\": \"b:0\"}, "),
-      MVB_ERR_UNSUPPORTED, "2 outputs", "\"b:0\", \"out:0\"");
+      &f, &err);
+  REQUIRE(s == MVB_OK, "two outputs: %s", err.message);
+  EXPECT(f.n_outputs == 2 && !strcmp(f.outputs[0].name, "b:0") &&
+             !strcmp(f.outputs[0].node, "b") &&
+             !strcmp(f.outputs[1].name, "out:0"),
+         "%zu outputs", f.n_outputs);
+  mvb_model_file_free(&f);
+  char nine[600] = "\"outputs\": {";
+  for (int k = 0; k < 8; k++)
+    snprintf(nine + strlen(nine), sizeof nine - strlen(nine),
+             "\"o%d:0\": {\"name\": \"o%d:0\"}, ", k, k);
+  EXPECT_FAILURE(edit("\"outputs\": {", nine), MVB_ERR_UNSUPPORTED, "9 outputs",
+                 "at most 8");
+  EXPECT_FAILURE(edit("\"outputs\": {",
+                      "\"outputs\": {\"o:0\": {\"name\": "
+                      "\"out:0\"}, "),
+                 MVB_ERR_MODEL_FORMAT, "two signature outputs", "out:0");
   EXPECT_FAILURE(
       edit("\"inputs\": {", "\"inputs\": {\"y:0\": {\"name\": \"y:0\"}, "),
       MVB_ERR_UNSUPPORTED, "2 inputs", "\"y:0\", \"x:0\"");
@@ -740,8 +760,9 @@ static void parses_the_original_model(void) {
              f.input_shape[1] == 200 && f.input_shape[2] == 200 &&
              f.input_shape[3] == 3,
          "input shape");
-  EXPECT(!strcmp(f.input_node, "input_1") && !strcmp(f.output_node, "Identity"),
-         "%s -> %s", f.input_node, f.output_node);
+  EXPECT(!strcmp(f.input_node, "input_1") && f.n_outputs == 1 &&
+             !strcmp(f.outputs[0].node, "Identity"),
+         "%s -> %s", f.input_node, f.outputs[0].node);
   EXPECT(f.preprocess.height == 200 && f.preprocess.width == 200 &&
              f.preprocess.mean[0] == 0.5f,
          "default preprocess");
@@ -774,7 +795,8 @@ int main(void) {
   failed += test_run("rejects_every_truncation", rejects_every_truncation);
   failed += test_run("survives_byte_mutations", survives_byte_mutations);
   failed += test_run("rejects_wrong_types", rejects_wrong_types);
-  failed += test_run("rejects_several_inputs", rejects_several_inputs);
+  failed += test_run("reads_outputs_as_a_list_within_limits",
+                     reads_outputs_as_a_list_within_limits);
   failed += test_run("checks_shard_sizes", checks_shard_sizes);
   failed += test_run("rejects_unsupported_dtypes", rejects_unsupported_dtypes);
   failed +=

@@ -1,12 +1,18 @@
-/* test_util.h: a tiny harness for the native C tests (header only).
- *
+/* test_util.h: a tiny harness for the native C tests (header only). */
+/* clang-format off */
+/*
  *     static void parses_x(void) {
  *       REQUIRE(p != NULL, "no p");          // records and returns
  *       EXPECT(x == 3, "x is %d", x);        // records and goes on
  *     }
- *     int main(void) { int failed = 0; failed += test_run("parses_x",
- * parses_x); return failed ? 1 : 0; }
- *
+ *     int main(void) {
+ *       int failed = 0;
+ *       failed += test_run("parses_x", parses_x);
+ *       return failed ? 1 : 0;
+ *     }
+ */
+/* clang-format on */
+/*
  * Each case prints "ok - name", "ok - name # SKIP reason" or
  * "not ok - name: line N: message" (the first failed expectation).
  * Include this header first: it asks for POSIX (mkdtemp, nftw).

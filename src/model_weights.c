@@ -1,0 +1,433 @@
+/* model_weights.c: the weightsManifest plan (dtype, quantization, byte
+ * count of every weight), checked against the shards, then dequantized. */
+#include "model_parse.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum quant {
+  QUANT_NONE,
+  QUANT_UINT8,
+  QUANT_UINT16,
+  QUANT_FLOAT16
+} quant;
+
+/* How one weight is stored in its group's shards. */
+typedef struct weight_plan {
+  int group;
+  quant quant;
+  double min, scale; /* uint8 / uint16: value = min + scale * q */
+  size_t bytes;      /* in the shards */
+} weight_plan;
+
+/* The weightsManifest, checked for shape: groups with "paths" and
+ * "weights" arrays. Missing means no weights. */
+mvb_status mvb_read_manifest(const mvb_json *j, int *manifest, size_t *n_paths,
+                             size_t *n_weights, mvb_error *err) {
+  *manifest = mvb_json_find(j, 0, "weightsManifest");
+  *n_paths = *n_weights = 0;
+  if (*manifest < 0) return MVB_OK;
+  mvb_status status = mvb_expect(j, *manifest, MVB_JSON_ARRAY, "the document",
+                                 "weightsManifest", err);
+  if (status != MVB_OK) return status;
+  int g = mvb_json_first(*manifest);
+  for (int k = 0; k < mvb_json_children(j, *manifest);
+       k++, g = mvb_json_next(j, g)) {
+    char ctx[48];
+    snprintf(ctx, sizeof ctx, "weightsManifest[%d]", k);
+    if (!mvb_json_is(j, g, MVB_JSON_OBJECT))
+      return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, g,
+                          "%s must be an object", ctx);
+    int paths = mvb_json_find(j, g, "paths");
+    int weights = mvb_json_find(j, g, "weights");
+    if ((status = mvb_expect(j, paths, MVB_JSON_ARRAY, ctx, "paths", err)) ||
+        (status = mvb_expect(j, weights, MVB_JSON_ARRAY, ctx, "weights", err)))
+      return status;
+    int p = mvb_json_first(paths);
+    for (int n = 0; n < mvb_json_children(j, paths);
+         n++, p = mvb_json_next(j, p))
+      if (!mvb_json_is(j, p, MVB_JSON_STRING) ||
+          j->tokens[p].end == j->tokens[p].start)
+        return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, p,
+                            "%s: paths must be non-empty strings", ctx);
+    *n_paths += (size_t)mvb_json_children(j, paths);
+    *n_weights += (size_t)mvb_json_children(j, weights);
+  }
+  return MVB_OK;
+}
+
+static const char *dtype_name(const mvb_json *j, int tok, char *buf,
+                              size_t size) {
+  if (!mvb_json_is(j, tok, MVB_JSON_STRING)) return "(not a string)";
+  const mvb_json_token *t = &j->tokens[tok];
+  snprintf(buf, size, "%.*s", t->end - t->start > 40 ? 40 : t->end - t->start,
+           j->text + t->start);
+  return buf;
+}
+
+/* Reads one manifest entry: name, dtype, shape, quantization, byte size.
+ * Checks sizes for overflow; allocates only the name. */
+static mvb_status plan_weight(const mvb_json *j, int tok, int group,
+                              mvb_const *c, weight_plan *plan, mvb_error *err) {
+  char ctx[360], buf[48];
+  mvb_status status;
+  snprintf(ctx, sizeof ctx, "weightsManifest[%d].weights entry", group);
+  if (!mvb_json_is(j, tok, MVB_JSON_OBJECT))
+    return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, tok,
+                        "%s must be an object", ctx);
+  status = mvb_take_string(j, mvb_json_find(j, tok, "name"), ctx, "name",
+                           &c->name, err);
+  if (status != MVB_OK) return status;
+  snprintf(ctx, sizeof ctx, "weight \"%.300s\"", c->name);
+  plan->group = group;
+
+  int dtype = mvb_json_find(j, tok, "dtype");
+  if (mvb_json_streq(j, dtype, "float32"))
+    c->dtype = MVB_DTYPE_F32;
+  else if (mvb_json_streq(j, dtype, "int32"))
+    c->dtype = MVB_DTYPE_I32;
+  else if (dtype < 0)
+    return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, tok, "%s has no dtype",
+                        ctx);
+  else
+    return mvb_bad_json(err, MVB_ERR_UNSUPPORTED, j, dtype,
+                        "%s has dtype \"%s\"; supported: float32, int32", ctx,
+                        dtype_name(j, dtype, buf, sizeof buf));
+
+  size_t elem = 4;
+  int q = mvb_json_find(j, tok, "quantization");
+  if (q >= 0) {
+    if ((status = mvb_expect(j, q, MVB_JSON_OBJECT, ctx, "quantization", err)))
+      return status;
+    int qd = mvb_json_find(j, q, "dtype");
+    if (mvb_json_streq(j, qd, "uint8"))
+      plan->quant = QUANT_UINT8, elem = 1;
+    else if (mvb_json_streq(j, qd, "uint16"))
+      plan->quant = QUANT_UINT16, elem = 2;
+    else if (mvb_json_streq(j, qd, "float16"))
+      plan->quant = QUANT_FLOAT16, elem = 2;
+    else
+      return mvb_bad_json(
+          err, MVB_ERR_UNSUPPORTED, j, qd < 0 ? q : qd,
+          "%s has quantization dtype \"%s\"; supported: uint8, "
+          "uint16, float16",
+          ctx, qd < 0 ? "(none)" : dtype_name(j, qd, buf, sizeof buf));
+    if (plan->quant != QUANT_FLOAT16 &&
+        (!mvb_json_double(j, mvb_json_find(j, q, "min"), &plan->min) ||
+         !mvb_json_double(j, mvb_json_find(j, q, "scale"), &plan->scale) ||
+         !isfinite(plan->min) || !isfinite(plan->scale)))
+      return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, q,
+                          "%s: quantization needs finite \"min\" and \"scale\"",
+                          ctx);
+  }
+
+  int shape = mvb_json_find(j, tok, "shape");
+  if ((status = mvb_expect(j, shape, MVB_JSON_ARRAY, ctx, "shape", err)))
+    return status;
+  int rank = mvb_json_children(j, shape);
+  if (rank > MVB_MAX_RANK)
+    return mvb_bad_json(err, MVB_ERR_UNSUPPORTED, j, shape,
+                        "%s has rank %d; at most %d is supported", ctx, rank,
+                        MVB_MAX_RANK);
+  /* Every float copy must fit in size_t bytes. */
+  size_t count = 1, limit = SIZE_MAX / sizeof(float);
+  int d = mvb_json_first(shape);
+  for (int k = 0; k < rank; k++, d = mvb_json_next(j, d)) {
+    int64_t v;
+    if (!mvb_json_int64(j, d, &v) || v < 0)
+      return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, d,
+                          "%s: shape[%d] must be a non-negative integer", ctx,
+                          k);
+    c->shape[k] = v;
+  }
+  c->rank = rank;
+  bool empty = false;
+  for (int k = 0; k < rank; k++) empty = empty || c->shape[k] == 0;
+  for (int k = 0; k < rank && !empty; k++) {
+    uint64_t v = (uint64_t)c->shape[k];
+    if (count > limit / v)
+      return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, shape,
+                          "%s: its shape has too many elements for memory",
+                          ctx);
+    count *= (size_t)v;
+  }
+  if (empty) count = 0;
+  c->count = count;
+  plan->bytes = count * elem;
+  return MVB_OK;
+}
+
+/* The tfjs converter cuts a group's bytes into shards of one fixed size
+ * (the last one shorter). Recovers that size as the most common size of the
+ * shards but the last, so that a message can name the one shard that
+ * differs. Returns 0 if no single size explains the group. */
+static size_t likely_shard_size(const size_t *sizes, size_t n, uint64_t need) {
+  if (n < 2) return 0;
+  size_t *s = malloc((n - 1) * sizeof *s), best = 0, best_run = 0;
+  if (!s) return 0;
+  memcpy(s, sizes, (n - 1) * sizeof *s);
+  for (size_t a = 0; a < n - 1; a++) /* insertion sort: n is small */
+    for (size_t b = a; b > 0 && s[b - 1] > s[b]; b--) {
+      size_t t = s[b];
+      s[b] = s[b - 1];
+      s[b - 1] = t;
+    }
+  for (size_t a = 0, b; a < n - 1; a = b) {
+    for (b = a; b < n - 1 && s[b] == s[a]; b++) {
+    }
+    /* n shards of this size must leave 1..size bytes for the last one */
+    uint64_t before = (uint64_t)s[a] * (n - 1);
+    /* ties go to the larger size: a truncated shard is the odd one out */
+    if (s[a] > 0 && before < need && need - before <= s[a] && b - a >= best_run)
+      best = s[a], best_run = b - a;
+  }
+  free(s);
+  return best;
+}
+
+/* The group's shards hold have bytes where its weights need need: names the
+ * shard that differs from the converter's layout. */
+static mvb_status shard_mismatch(const mvb_json *j, int paths, int group,
+                                 const size_t *sizes, size_t n, uint64_t need,
+                                 uint64_t have, mvb_error *err) {
+  size_t unit = n == 1 ? (size_t)need : likely_shard_size(sizes, n, need);
+  size_t blame = n - 1;
+  uint64_t expected = 0;
+  if (unit > 0) {
+    for (size_t k = 0; k < n; k++) {
+      uint64_t at = (uint64_t)unit * k;
+      uint64_t want = k + 1 < n ? unit : (need > at ? need - at : 0);
+      if (sizes[k] != want) {
+        blame = k;
+        expected = want;
+        break;
+      }
+    }
+  }
+  int p = mvb_json_first(paths);
+  for (size_t k = 0; k < blame; k++) p = mvb_json_next(j, p);
+  const mvb_json_token *t = &j->tokens[p];
+  const char *how = have < need ? "short" : "long";
+  if (unit > 0)
+    return mvb_fail(err, MVB_ERR_MODEL_FORMAT,
+                    "weight group %d: shard \"%.*s\" (%zu of %zu) is too %s: "
+                    "%zu bytes, expected %llu (the group's weights need %llu "
+                    "bytes, its shards hold %llu)",
+                    group, t->end - t->start > 200 ? 200 : t->end - t->start,
+                    j->text + t->start, blame + 1, n, how, sizes[blame],
+                    (unsigned long long)expected, (unsigned long long)need,
+                    (unsigned long long)have);
+  return mvb_fail(err, MVB_ERR_MODEL_FORMAT,
+                  "weight group %d: shards are too %s: the group's weights "
+                  "need %llu bytes but its %zu shards hold %llu (last shard "
+                  "\"%.*s\", %zu bytes)",
+                  group, how, (unsigned long long)need, n,
+                  (unsigned long long)have,
+                  t->end - t->start > 200 ? 200 : t->end - t->start,
+                  j->text + t->start, sizes[n - 1]);
+}
+
+/* Reads a group's bytes in order across its shards. */
+typedef struct shard_cursor {
+  const uint8_t *const *shards;
+  const size_t *sizes;
+  size_t shard, offset;
+} shard_cursor;
+
+static void cursor_read(shard_cursor *c, uint8_t *dst, size_t n) {
+  while (n > 0) {
+    size_t left = c->sizes[c->shard] - c->offset;
+    if (left == 0) {
+      c->shard++;
+      c->offset = 0;
+      continue;
+    }
+    size_t take = n < left ? n : left;
+    memcpy(dst, c->shards[c->shard] + c->offset, take);
+    c->offset += take;
+    dst += take;
+    n -= take;
+  }
+}
+
+static float half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h >> 15) << 31, exp = h >> 10 & 0x1f,
+           mant = h & 0x3ff, bits;
+  if (exp == 0) { /* zero or subnormal: mant * 2^-24 */
+    float f = ldexpf((float)mant, -24);
+    return sign ? -f : f;
+  }
+  if (exp == 31)
+    bits = sign | 0x7f800000u | mant << 13; /* inf, nan */
+  else
+    bits = sign | (exp + 112) << 23 | mant << 13;
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+static double affine(const weight_plan *plan, unsigned q) {
+  return plan->min + plan->scale * q;
+}
+
+/* Element k of a chunk as the weight's real value. */
+static double element(const uint8_t *b, size_t k, const weight_plan *plan,
+                      mvb_dtype dtype) {
+  switch (plan->quant) {
+    case QUANT_UINT8: return affine(plan, b[k]);
+    case QUANT_UINT16:
+      return affine(plan, (unsigned)(b[2 * k] | b[2 * k + 1] << 8));
+    case QUANT_FLOAT16:
+      return half_to_float((uint16_t)(b[2 * k] | b[2 * k + 1] << 8));
+    case QUANT_NONE: break;
+  }
+  uint32_t bits = (uint32_t)b[4 * k] | (uint32_t)b[4 * k + 1] << 8 |
+                  (uint32_t)b[4 * k + 2] << 16 | (uint32_t)b[4 * k + 3] << 24;
+  if (dtype == MVB_DTYPE_I32) {
+    int32_t i;
+    memcpy(&i, &bits, sizeof i);
+    return i;
+  }
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+/* Allocates c's data and fills it from the cursor. Dequantization computes
+ * in double and rounds once, as TensorFlow.js does; quantized int32 values
+ * are rounded like Math.round. */
+static mvb_status load_weight(shard_cursor *cursor, mvb_const *c,
+                              const weight_plan *plan, mvb_error *err) {
+  size_t alloc = c->count ? c->count : 1;
+  if (c->dtype == MVB_DTYPE_F32)
+    c->f32 = malloc(alloc * sizeof *c->f32);
+  else
+    c->i32 = malloc(alloc * sizeof *c->i32);
+  if (!c->f32 && !c->i32)
+    return mvb_fail(err, MVB_ERR_OUT_OF_MEMORY,
+                    "out of memory for weight \"%.300s\" (%zu values)", c->name,
+                    c->count);
+  size_t elem = c->count ? plan->bytes / c->count : 1;
+  uint8_t chunk[4096];
+  /* uint8 -> float32 is nearly every byte of a converted model: one table
+   * of the 256 values it can take keeps it to a load per element. */
+  float table[256];
+  bool by_table = plan->quant == QUANT_UINT8 && c->dtype == MVB_DTYPE_F32;
+  for (int b = 0; by_table && b < 256; b++)
+    table[b] = (float)affine(plan, (unsigned)b);
+  for (size_t done = 0; done < c->count;) {
+    size_t n = c->count - done < sizeof chunk / elem ? c->count - done
+                                                     : sizeof chunk / elem;
+    cursor_read(cursor, chunk, n * elem);
+    for (size_t k = 0; by_table && k < n; k++)
+      c->f32[done + k] = table[chunk[k]];
+    for (size_t k = 0; !by_table && k < n; k++) {
+      double v = element(chunk, k, plan, c->dtype);
+      if (c->dtype == MVB_DTYPE_F32) {
+        c->f32[done + k] = (float)v;
+        continue;
+      }
+      if (plan->quant != QUANT_NONE) v = floor(v + 0.5);
+      if (!(v >= INT32_MIN && v <= INT32_MAX))
+        return mvb_fail(err, MVB_ERR_MODEL_FORMAT,
+                        "weight \"%.300s\": value %d dequantizes to %g, "
+                        "outside int32",
+                        c->name, (int)(done + k), v);
+      c->i32[done + k] = (int32_t)v;
+    }
+    done += n;
+  }
+  return MVB_OK;
+}
+
+mvb_status mvb_read_weights(const mvb_json *j, const uint8_t *const *shards,
+                            const size_t *shard_sizes, size_t shard_count,
+                            mvb_model_file *out, mvb_error *err) {
+  int manifest;
+  size_t n_paths, n_weights;
+  weight_plan *plans = NULL;
+  const char **names = NULL;
+  mvb_status status =
+      mvb_read_manifest(j, &manifest, &n_paths, &n_weights, err);
+  if (status != MVB_OK) return status;
+  if (n_paths != shard_count)
+    return mvb_fail(err, MVB_ERR_MODEL_FORMAT,
+                    "model.json's weightsManifest names %zu shard files but "
+                    "%zu shards were given",
+                    n_paths, shard_count);
+  for (size_t k = 0; k < shard_count; k++)
+    if (!shards[k] && shard_sizes[k])
+      return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "shard %zu is NULL", k);
+  if (manifest < 0) return MVB_OK; /* a graph without weights */
+  /* One spare element: calloc(0) may return NULL. */
+  out->consts = calloc(n_weights + 1, sizeof *out->consts);
+  plans = calloc(n_weights + 1, sizeof *plans);
+  names = malloc((n_weights + 1) * sizeof *names);
+  if (!out->consts || !plans || !names) {
+    status = mvb_out_of_memory(err, "the weightsManifest");
+    goto done;
+  }
+  out->n_consts = n_weights;
+
+  /* First every size, against the shards, before any weight's data. */
+  size_t w = 0, first_shard = 0;
+  int g = mvb_json_first(manifest);
+  for (int group = 0; group < mvb_json_children(j, manifest);
+       group++, g = mvb_json_next(j, g)) {
+    int paths = mvb_json_find(j, g, "paths");
+    int weights = mvb_json_find(j, g, "weights");
+    size_t n = (size_t)mvb_json_children(j, paths);
+    uint64_t need = 0, have = 0;
+    int t = mvb_json_first(weights);
+    for (int k = 0; k < mvb_json_children(j, weights);
+         k++, t = mvb_json_next(j, t), w++) {
+      status = plan_weight(j, t, group, &out->consts[w], &plans[w], err);
+      if (status != MVB_OK) goto done;
+      names[w] = out->consts[w].name;
+      if (need > UINT64_MAX - plans[w].bytes) {
+        status = mvb_fail(err, MVB_ERR_MODEL_FORMAT,
+                          "weight group %d: byte count overflows", group);
+        goto done;
+      }
+      need += plans[w].bytes;
+    }
+    for (size_t k = 0; k < n; k++) have += shard_sizes[first_shard + k];
+    if (need != have) {
+      if (n == 0) {
+        status = mvb_fail(err, MVB_ERR_MODEL_FORMAT,
+                          "weight group %d has no shard paths but its "
+                          "weights need %llu bytes",
+                          group, (unsigned long long)need);
+      } else {
+        status = shard_mismatch(j, paths, group, shard_sizes + first_shard, n,
+                                need, have, err);
+      }
+      goto done;
+    }
+    first_shard += n;
+  }
+  status = mvb_check_unique(names, n_weights, "weights", err);
+  if (status != MVB_OK) goto done;
+
+  w = 0;
+  first_shard = 0;
+  g = mvb_json_first(manifest);
+  for (int group = 0; group < mvb_json_children(j, manifest);
+       group++, g = mvb_json_next(j, g)) {
+    int weights = mvb_json_find(j, g, "weights");
+    shard_cursor cursor = {shards + first_shard, shard_sizes + first_shard, 0,
+                           0};
+    for (int k = 0; k < mvb_json_children(j, weights); k++, w++)
+      if ((status = load_weight(&cursor, &out->consts[w], &plans[w], err)))
+        goto done;
+    first_shard += (size_t)mvb_json_children(j, mvb_json_find(j, g, "paths"));
+  }
+
+done:
+  free(plans);
+  free(names);
+  return status;
+}

@@ -1,0 +1,43 @@
+/* test_header_example.c: the usage example atop src/mvb.h, cut out by
+ * CMakeLists.txt into mvb_header_example.inc, compiled here as it stands and
+ * run on a real photo with the shipped weights: the example cannot rot. */
+#include "test_util.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mvb.h"
+
+/* The example's free names: jpeg_bytes and jpeg_size; it returns 1 on a
+ * failure it reports, and falls off the end otherwise. */
+static int run_example(const uint8_t *jpeg_bytes, size_t jpeg_size) {
+#include "mvb_header_example.inc"
+  return 0;
+}
+
+static uint8_t *read_all(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  uint8_t *data = malloc(1 << 22);
+  *size = data ? fread(data, 1, 1 << 22, f) : 0;
+  fclose(f);
+  return data;
+}
+
+static void header_example_compiles_and_classifies(void) {
+  size_t size = 0;
+  uint8_t *jpeg = read_all("web/examples/picos-de-europa.jpg", &size);
+  if (!jpeg) {
+    SKIP("web/examples/picos-de-europa.jpg is missing");
+    return;
+  }
+  EXPECT(run_example(jpeg, size) == 0, "the example reported a failure");
+  free(jpeg);
+}
+
+int main(void) {
+  int failed = 0;
+  failed += test_run("header_example_compiles_and_classifies",
+                     header_example_compiles_and_classifies);
+  return failed ? 1 : 0;
+}
