@@ -2,11 +2,15 @@
 #define _DEFAULT_SOURCE /* realpath, readlink */
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "file_io.h"
 #include "mvb.h"
 
 static const char USAGE[] =
@@ -20,7 +24,13 @@ static const char USAGE[] =
     "          if any failed. Without --model, the weights/ folder of this\n"
     "          checkout is used.\n"
     "run       feeds a raw little-endian float32 NHWC tensor to the graph and\n"
-    "          writes its first output as raw float32.\n";
+    "          writes its first output as raw float32.\n"
+    "--threads N  runs on N threads, at most one per core online: a larger\n"
+    "          N only slows the run, so it is lowered, with a note.\n"
+    "\n"
+    "File names and messages are printed with control characters escaped\n"
+    "(\\x1b, \\u202e). A failed write of the results is reported, and the\n"
+    "exit status is then 1.\n";
 
 typedef struct args {
   const char *command;
@@ -33,37 +43,138 @@ typedef struct args {
   int n_files;
 } args;
 
-/* Reads a whole file; returns NULL and sets errno on failure. */
-static unsigned char *read_file(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  unsigned char *data = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) {
-    if (len == cap) {
-      cap = cap ? 2 * cap : 1 << 16;
-      unsigned char *grown = realloc(data, cap);
-      if (!grown) {
-        free(data);
-        fclose(f);
-        errno = ENOMEM;
-        return NULL;
-      }
-      data = grown;
+/* ---- text that cannot take over a terminal ----------------------------
+ * File names, model.json strings and the messages quoting them are
+ * untrusted: an ESC in a name could drive the terminal, a U+202E could show
+ * the line reversed, a stray 0xFF would make a JSON line invalid. */
+
+/* Length of the valid UTF-8 sequence at p (its code point in *cp), or 0 if
+ * there is none: overlong, surrogate, past U+10FFFF or cut short. */
+static size_t utf8_next(const unsigned char *p, uint32_t *cp) {
+  size_t n;
+  uint32_t c, min;
+  if (p[0] < 0x80) {
+    *cp = p[0];
+    return 1;
+  } else if ((p[0] & 0xe0) == 0xc0) {
+    n = 2, c = p[0] & 0x1f, min = 0x80;
+  } else if ((p[0] & 0xf0) == 0xe0) {
+    n = 3, c = p[0] & 0x0f, min = 0x800;
+  } else if ((p[0] & 0xf8) == 0xf0) {
+    n = 4, c = p[0] & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  for (size_t i = 1; i < n; i++) {
+    if ((p[i] & 0xc0) != 0x80) return 0; /* also stops at the NUL */
+    c = c << 6 | (p[i] & 0x3f);
+  }
+  if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+  *cp = c;
+  return n;
+}
+
+/* Code points a terminal acts on instead of showing: C0 and C1 controls,
+ * DEL, and the bidi embeddings, overrides and isolates. */
+static int is_control(uint32_t c) {
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) ||
+         (c >= 0x2066 && c <= 0x2069);
+}
+
+/* Writes s with every control escaped. As text: \x1b for a control below
+ * 0x80, \u202e above, and \xff for a byte that is not UTF-8 (a terminal in
+ * a legacy charset would read 0x9b as CSI). As the inside of a JSON string:
+ * controls as \u00XX and such a byte as \ufffd, because JSON text must be
+ * Unicode; U+FFFD, the replacement character, then stands for the byte, so
+ * the name cannot be recovered from the JSON but the line still parses. */
+static void put_escaped(FILE *f, const char *s, int json) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    uint32_t c = 0;
+    size_t n = utf8_next(p, &c);
+    if (n == 0) {
+      if (json)
+        fputs("\\ufffd", f);
+      else
+        fprintf(f, "\\x%02x", *p);
+      n = 1;
+    } else if (json && (c == '"' || c == '\\')) {
+      fprintf(f, "\\%c", (int)c);
+    } else if (is_control(c) && (json || c >= 0x80)) {
+      fprintf(f, "\\u%04x", (unsigned)c);
+    } else if (is_control(c)) {
+      fprintf(f, "\\x%02x", (unsigned)c);
+    } else {
+      fwrite(p, 1, n, f);
     }
-    size_t got = fread(data + len, 1, cap - len, f);
-    len += got;
-    if (got == 0) break;
+    p += n;
   }
-  int failed = ferror(f);
-  fclose(f);
-  if (failed) {
-    free(data);
-    errno = EIO;
-    return NULL;
+}
+
+static void put_text(FILE *f, const char *s) { put_escaped(f, s, 0); }
+
+/* "mvb: " + the message + newline on stderr, escaped as a whole: the
+ * arguments quote file names, model.json and the engine's messages. */
+static void say(const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static void say(const char *format, ...) {
+  char small[1024], *text = small;
+  va_list ap, again;
+  va_start(ap, format);
+  va_copy(again, ap);
+  int n = vsnprintf(small, sizeof small, format, ap);
+  if (n >= (int)sizeof small) {
+    /* Out of memory, the message's first 1023 bytes are still worth it. */
+    char *big = malloc((size_t)n + 1);
+    if (big) {
+      vsnprintf(big, (size_t)n + 1, format, again);
+      text = big;
+    }
   }
-  *size = len;
-  return data;
+  va_end(again);
+  va_end(ap);
+  fputs("mvb: ", stderr);
+  put_text(stderr, n < 0 ? format : text);
+  fputc('\n', stderr);
+  if (text != small) free(text);
+}
+
+/* Results that never arrive are a failure like any other: a full disk
+ * behind stdout is said once, and the run ends with status 1. */
+static int stdout_ok(void) {
+  static int reported;
+  int e = fflush(stdout) != 0 ? errno : 0;
+  if (!e && !ferror(stdout)) return 1;
+  if (!reported)
+    say("cannot write the results to standard output%s%s", e ? ": " : "",
+        e ? strerror(e) : "");
+  reported = 1;
+  return 0;
+}
+
+/* --threads N. More threads than cores online only wait on each other (64
+ * on 2 cores took 11-13 s a photo instead of 0.05 s), so a larger N is
+ * lowered to the cores, with a note rather than an error. */
+static int parse_threads(const char *text, int *threads) {
+  char *end;
+  errno = 0;
+  long n = strtol(text, &end, 10);
+  if (end == text || *end || n < 1) {
+    say("--threads needs a number of at least 1, not \"%s\"", text);
+    return -1;
+  }
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cores < 1) cores = 1; /* unknown: the calling thread alone */
+  if (n > cores || errno == ERANGE) {
+    say("--threads %s is more than the %ld core%s online; using %ld", text,
+        cores, cores == 1 ? "" : "s", cores);
+    n = cores;
+  }
+  *threads = n > INT_MAX ? INT_MAX : (int)n;
+  return 0;
 }
 
 static int parse_args(int argc, char **argv, args *a) {
@@ -85,17 +196,11 @@ static int parse_args(int argc, char **argv, args *a) {
     } else if (strcmp(arg, "--output") == 0 && has_value) {
       a->output = argv[++i];
     } else if (strcmp(arg, "--threads") == 0 && has_value) {
-      char *end;
-      long t = strtol(argv[++i], &end, 10);
-      if (*end || t < 1 || t > 64) {
-        fprintf(stderr, "mvb: --threads needs a number from 1 to 64\n");
-        return -1;
-      }
-      a->threads = (int)t;
+      if (parse_threads(argv[++i], &a->threads) != 0) return -1;
     } else if (strcmp(arg, "--") == 0) {
       while (++i < argc) a->files[a->n_files++] = argv[i];
     } else if (arg[0] == '-' && arg[1] != '\0') {
-      fprintf(stderr, "mvb: unknown or incomplete option %s\n", arg);
+      say("unknown or incomplete option %s", arg);
       return -1;
     } else {
       a->files[a->n_files++] = argv[i];
@@ -129,17 +234,10 @@ static const char *default_model_dir(char *buf, size_t size) {
   return is_model_dir("weights") ? "weights" : NULL;
 }
 
-/* Prints s as a JSON string literal. */
+/* Prints s as a JSON string literal (put_escaped says how). */
 static void print_json_string(const char *s) {
   putchar('"');
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      printf("\\%c", *p);
-    else if (*p < 0x20)
-      printf("\\u%04x", *p);
-    else
-      putchar(*p);
-  }
+  put_escaped(stdout, s, 1);
   putchar('"');
 }
 
@@ -151,17 +249,20 @@ static void print_error(const args *a, const char *file, const char *message) {
     print_json_string(message);
     printf("}\n");
   }
-  fprintf(stderr, "mvb: %s: %s\n", file, message);
+  say("%s: %s", file, message);
 }
 
 static int classify_files(mvb_model *model, const args *a) {
   int failures = 0;
   for (int i = 0; i < a->n_files; i++) {
+    if (!stdout_ok()) return 1; /* an error line before this file */
     const char *file = a->files[i];
     size_t size = 0;
-    unsigned char *bytes = read_file(file, &size);
-    if (!bytes) {
-      print_error(a, file, strerror(errno));
+    uint8_t *bytes = NULL;
+    mvb_error err;
+    if (mvb_read_file(file, "image", MVB_MAX_IMAGE_FILE_BYTES, &bytes, &size,
+                      &err) != MVB_OK) {
+      print_error(a, file, err.message);
       failures++;
       continue;
     }
@@ -179,43 +280,55 @@ static int classify_files(mvb_model *model, const args *a) {
       printf(",\"verdict\":\"%s\",\"confidence\":%.6f,\"score\":%.6f}\n",
              mvb_verdict_name(r.verdict), r.confidence, r.score);
     } else {
-      printf("%s: %s %.1f%% (score %.4f)\n", file, mvb_verdict_name(r.verdict),
+      put_text(stdout, file);
+      printf(": %s %.1f%% (score %.4f)\n", mvb_verdict_name(r.verdict),
              100.0f * r.confidence, r.score);
     }
-    fflush(stdout);
+    if (!stdout_ok()) return 1;
   }
+  if (!stdout_ok()) return 1;
   return failures ? 1 : 0;
+}
+
+/* Writes the run's output. A full disk may show only at fclose, and is
+ * said then too, not just returned. */
+static int write_floats(const char *path, const float *values, size_t count) {
+  FILE *f = fopen(path, "wb");
+  if (!f) {
+    say("cannot write %s: %s", path, strerror(errno));
+    return -1;
+  }
+  errno = 0;
+  int e = fwrite(values, sizeof *values, count, f) == count ? 0 : errno;
+  if (fclose(f) != 0 && !e) e = errno;
+  if (!e) return 0;
+  say("cannot write %s: %s", path, strerror(e));
+  return -1;
 }
 
 static int run_tensor(mvb_model *model, const args *a) {
   size_t size = 0;
-  unsigned char *bytes = read_file(a->input, &size);
-  if (!bytes) {
-    fprintf(stderr, "mvb: %s: %s\n", a->input, strerror(errno));
+  uint8_t *bytes = NULL;
+  mvb_error err;
+  if (mvb_read_file(a->input, "input tensor", MVB_MAX_TENSOR_FILE_BYTES, &bytes,
+                    &size, &err) != MVB_OK) {
+    say("%s", err.message);
     return 1;
   }
   int rc = 1;
   size_t capacity = 1 << 20, count = 0;
   float *out = malloc(capacity * sizeof *out);
   if (!out) {
-    fprintf(stderr, "mvb: out of memory\n");
+    say("out of memory");
   } else if (size % sizeof(float) != 0) {
-    fprintf(stderr, "mvb: %s: %zu bytes is not a whole number of float32\n",
-            a->input, size);
+    say("%s: %zu bytes is not a whole number of float32", a->input, size);
   } else if (mvb_run_tensor(model, (const float *)bytes, size / sizeof(float),
                             out, capacity, &count) != MVB_OK) {
-    fprintf(stderr, "mvb: %s\n", mvb_model_error(model));
+    say("%s", mvb_model_error(model));
   } else if (count > capacity) {
-    fprintf(stderr, "mvb: output has %zu values, more than %zu\n", count,
-            capacity);
-  } else {
-    FILE *f = fopen(a->output, "wb");
-    if (!f || fwrite(out, sizeof *out, count, f) != count) {
-      fprintf(stderr, "mvb: cannot write %s: %s\n", a->output, strerror(errno));
-    } else {
-      rc = 0;
-    }
-    if (f && fclose(f) != 0) rc = 1;
+    say("output has %zu values, more than %zu", count, capacity);
+  } else if (write_floats(a->output, out, count) == 0) {
+    rc = 0;
   }
   free(out);
   free(bytes);
@@ -227,7 +340,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 &&
       (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     fputs(USAGE, stdout);
-    return 0;
+    return stdout_ok() ? 0 : 1;
   }
   if (parse_args(argc, argv, &a) != 0) {
     fputs(USAGE, stderr);
@@ -245,7 +358,7 @@ int main(int argc, char **argv) {
   char found[PATH_MAX];
   if (!a.model_dir) a.model_dir = default_model_dir(found, sizeof found);
   if (!a.model_dir) {
-    fprintf(stderr, "mvb: no weights/ folder found; pass --model DIR\n");
+    say("no weights/ folder found; pass --model DIR");
     free(a.files);
     return 2;
   }
@@ -254,14 +367,14 @@ int main(int argc, char **argv) {
   mvb_model *model = mvb_model_create(&opts);
   int rc = 2;
   if (!model) {
-    fprintf(stderr, "mvb: out of memory\n");
+    say("out of memory");
   } else if (mvb_model_load_dir(model, a.model_dir) != MVB_OK) {
-    fprintf(stderr, "mvb: cannot load model from %s: %s\n", a.model_dir,
-            mvb_model_error(model));
+    say("cannot load model from %s: %s", a.model_dir, mvb_model_error(model));
   } else {
     rc = is_classify ? classify_files(model, &a) : run_tensor(model, &a);
   }
   mvb_model_free(model);
   free(a.files);
+  if (!stdout_ok() && rc == 0) rc = 1;
   return rc;
 }
