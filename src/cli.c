@@ -17,8 +17,10 @@ static const char USAGE[] =
     "usage: mvb classify [--model DIR] [--json] [--threads N] IMAGE...\n"
     "       mvb run --model DIR --input IN.f32 --output OUT.f32 [--threads N]\n"
     "\n"
-    "classify  prints the verdict (mountain, beach or not sure), the\n"
-    "          confidence and the model's score for each image; with --json,\n"
+    "classify  prints the verdict (mountain, beach, not sure or neither),\n"
+    "          the confidence, the model's score (P(mountain) among beach and\n"
+    "          mountain) and its class probabilities for each image; with "
+    "--json,\n"
     "          one JSON object per line. A file that cannot be read or\n"
     "          decoded is reported and the rest go on; the exit status is 1\n"
     "          if any failed. Without --model, the weights/ folder of this\n"
@@ -252,6 +254,31 @@ static void print_error(const args *a, const char *file, const char *message) {
   say("%s: %s", file, message);
 }
 
+/* One result: a line of text, or one JSON object per line. The class
+ * probabilities follow the score; "neither" only for models that judge it. */
+static void print_result(const args *a, const char *file, const mvb_result *r) {
+  const float *p = r->probability;
+  if (a->json) {
+    printf("{\"file\":");
+    print_json_string(file);
+    printf(
+        ",\"verdict\":\"%s\",\"confidence\":%.6f,\"score\":%.6f,"
+        "\"probabilities\":{\"beach\":%.6f,\"mountain\":%.6f",
+        mvb_verdict_name(r->verdict), r->confidence, r->score,
+        p[MVB_CLASS_BEACH], p[MVB_CLASS_MOUNTAIN]);
+    if (r->has_neither) printf(",\"neither\":%.6f", p[MVB_CLASS_NEITHER]);
+    printf("}}\n");
+    return;
+  }
+  put_text(stdout, file);
+  printf(": %s %.1f%% (score %.4f", mvb_verdict_name(r->verdict),
+         100.0f * r->confidence, r->score);
+  if (r->has_neither)
+    printf("; beach %.3f, mountain %.3f, neither %.3f", p[MVB_CLASS_BEACH],
+           p[MVB_CLASS_MOUNTAIN], p[MVB_CLASS_NEITHER]);
+  printf(")\n");
+}
+
 static int classify_files(mvb_model *model, const args *a) {
   int failures = 0;
   for (int i = 0; i < a->n_files; i++) {
@@ -274,16 +301,7 @@ static int classify_files(mvb_model *model, const args *a) {
       failures++;
       continue;
     }
-    if (a->json) {
-      printf("{\"file\":");
-      print_json_string(file);
-      printf(",\"verdict\":\"%s\",\"confidence\":%.6f,\"score\":%.6f}\n",
-             mvb_verdict_name(r.verdict), r.confidence, r.score);
-    } else {
-      put_text(stdout, file);
-      printf(": %s %.1f%% (score %.4f)\n", mvb_verdict_name(r.verdict),
-             100.0f * r.confidence, r.score);
-    }
+    print_result(a, file, &r);
     if (!stdout_ok()) return 1;
   }
   if (!stdout_ok()) return 1;

@@ -99,6 +99,12 @@ def read_manifest(data_dir):
     return rows
 
 
+def read_manifest_all(data_dir):
+    """Every row of manifest.csv, labels as they are (no class, no split)."""
+    with open(os.path.join(data_dir, "manifest.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def load_engine_input(path, size):
     """The engine's preprocessing up to the bytes: EXIF orientation applied,
     whole image, no crop, PIL BILINEAR (antialiased when shrinking) to

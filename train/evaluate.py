@@ -1,71 +1,130 @@
-"""Accuracy on the held-out validation split (beach + mountain images; see
-data.py for how the split is drawn), per source and overall.
+"""What the model says on held-out photos, counted the way a user sees it.
 
     /usr/bin/python3 train/evaluate.py --engine build/native/mvb [--model weights]
     /usr/bin/python3 train/evaluate.py --graph weights          # exported files, Python reference
     /usr/bin/python3 train/evaluate.py --checkpoint RUN/final.pt [--temperature T]
     /usr/bin/python3 train/evaluate.py --graph weights --checkpoint RUN/final.pt  # + agreement
+    options: --grey (also black-and-white copies), --sizes (engine: 100..4000 px copies),
+             --near (how the left-out Places near: categories are called), --json FILE
 
---engine runs the native CLI (`mvb classify --model DIR --json FILES...`,
-many files per call) on the original JPEGs, so decoding, resizing and
-normalization are the engine's own. Accuracy counts score > 0.5 as mountain;
-"unsure" is the share of scores in [0.35, 0.65] (the page's "not sure"
-band), reported with the accuracy on the images outside it. Glacier and
-forest are not scored (neither is beach or mountain); --glacier prints how
-the validation glacier images (snowy peaks and ice) are called, for
-information.
+Rows: the validation split (data.py): beach and mountain photos of every
+source, and "neither" photos (Intel's buildings/street/forest test split,
+Places neither categories held out of training whole ("unseen"), and a
+slice of the trained ones). A checkpoint trained with --exclude SOURCE is
+also judged on every beach/mountain photo of that source (cross-source).
+
+Beach/mountain accuracy counts score > 0.5 as mountain (score = P(mountain)
+among beach + mountain); "not sure" and "neither" are the engine's verdicts
+by the model's rules (verdict.py mirrors src/mvb.c). For neither photos,
+"flagged" = verdict neither or not sure. Calibration: expected calibration
+error per class (one-vs-rest, 10 bins) at T = 1 and at the model's T.
+
+--engine runs the native CLI (`mvb classify --json`, many files per call)
+on the original JPEGs: decoding, resizing and normalization are the
+engine's own.
 """
 import argparse
 import json
 import os
 import subprocess
 import sys
+import tempfile
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see train.py
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from PIL import Image  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import data  # noqa: E402
 import graph_ref  # noqa: E402
+import verdict  # noqa: E402
+from model import BEACH, MOUNTAIN, NEITHER  # noqa: E402
 
 REPO = os.path.dirname(HERE)
-LOW, HIGH = 0.35, 0.65
 
 
-def verdicts(prob):
-    return np.where(prob > HIGH, "mountain", np.where(prob < LOW, "beach", "not sure"))
+def group_of(r):
+    """The reporting group of a row: its source for beach/mountain photos,
+    neither:unseen / neither:SOURCE for neither photos."""
+    if r["y"] == NEITHER:
+        return "neither:" + ("unseen" if data.held_out_category(r["path"]) else r["source"])
+    return r["source"]
 
 
-def report(prob, rows, title):
-    """Prints and returns {source: {...}} for beach/mountain rows."""
-    truth = np.array([r["label"] == "mountain" for r in rows])
-    sources = sorted({r["source"] for r in rows})
+def eval_rows(data_dir, excluded=()):
+    return [r for r in data.read_manifest(data_dir) if r["y"] in (BEACH, MOUNTAIN, NEITHER) and (
+        r["part"] == "val" or (r["source"] in excluded and r["y"] != NEITHER))]
+
+
+def ece(probs, rows, cls, bins=10):
+    """Expected calibration error of P(cls) against (y == cls)."""
+    p = probs[:, cls]
+    t = np.array([r["y"] == cls for r in rows], dtype=float)
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    return float(sum(abs(p[idx == b].mean() - t[idx == b].mean()) * np.mean(idx == b)
+                     for b in range(bins) if np.any(idx == b)))
+
+
+def report(probs, rows, rules, title):
+    """Prints and returns per-group figures."""
+    v = verdict.verdicts(probs, rules)
+    s = verdict.scores(probs)
     out = {}
     print(title)
-    print("  %-14s %6s %9s %8s %12s" % ("source", "images", "accuracy", "unsure", "acc. outside"))
-    for src in sources + ["overall"]:
-        m = np.array([src == "overall" or r["source"] == src for r in rows])
-        p, t = prob[m], truth[m]
-        sure = (p < LOW) | (p > HIGH)
-        acc = float(np.mean((p > 0.5) == t))
-        sure_acc = float(np.mean((p[sure] > 0.5) == t[sure])) if sure.any() else float("nan")
-        out[src] = {"images": int(m.sum()), "correct": int(np.sum((p > 0.5) == t)), "accuracy": acc,
-                    "unsure": float(1 - sure.mean()), "accuracy_outside_unsure": sure_acc}
-        print("  %-14s %6d %8.2f%% %7.1f%% %11.2f%%" % (src, m.sum(), 100 * acc, 100 * (1 - sure.mean()),
-                                                       100 * sure_acc))
+    print("  %-22s %6s %9s %8s %9s %12s" % ("beach/mountain", "images", "accuracy", "unsure",
+                                          "neither", "acc. sure"))
+    bm = [r["y"] != NEITHER for r in rows]
+    groups = sorted({group_of(r) for r, b in zip(rows, bm) if b})
+    for g in groups + ["overall"]:
+        m = np.array([b and (g == "overall" or group_of(r) == g) for r, b in zip(rows, bm)])
+        if not m.any():
+            continue
+        truth = np.array([r["y"] == MOUNTAIN for r in rows])[m]
+        ok = (s[m] > 0.5) == truth
+        sure = np.isin(v[m], ("beach", "mountain"))
+        sure_ok = (v[m][sure] == np.where(truth[sure], "mountain", "beach"))
+        out[g] = {"images": int(m.sum()), "correct": int(ok.sum()), "accuracy": float(ok.mean()),
+                  "not_sure": float(np.mean(v[m] == "not sure")),
+                  "neither": float(np.mean(v[m] == "neither")),
+                  "accuracy_sure": float(sure_ok.mean()) if sure.any() else float("nan")}
+        o = out[g]
+        print("  %-22s %6d %8.2f%% %7.1f%% %8.1f%% %11.2f%%" % (
+            g, o["images"], 100 * o["accuracy"], 100 * o["not_sure"], 100 * o["neither"],
+            100 * o["accuracy_sure"]))
+    ngroups = sorted({group_of(r) for r, b in zip(rows, bm) if not b})
+    if ngroups:
+        print("  %-22s %6s %9s %8s %8s %9s" % ("neither photos", "images", "flagged", "neither",
+                                             "beach", "mountain"))
+    for g in ngroups:
+        m = np.array([not b and group_of(r) == g for r, b in zip(rows, bm)])
+        vv = v[m]
+        out[g] = {"images": int(m.sum()), "flagged": float(np.mean(np.isin(vv, ("neither", "not sure")))),
+                  "neither": float(np.mean(vv == "neither")), "beach": float(np.mean(vv == "beach")),
+                  "mountain": float(np.mean(vv == "mountain"))}
+        o = out[g]
+        print("  %-22s %6d %8.1f%% %7.1f%% %7.1f%% %8.1f%%" % (
+            g, o["images"], 100 * o["flagged"], 100 * o["neither"], 100 * o["beach"],
+            100 * o["mountain"]))
     return out
 
 
-def val_rows(data_dir, labels=("beach", "mountain")):
-    return [r for r in data.read_manifest(data_dir) if r["part"] == "val" and r["label"] in labels]
+def calibration(logits_fn, rows, t):
+    """ECE per exported class at T = 1 and at T."""
+    res = {}
+    for name, temp in (("T=1", 1.0), ("T=%.4f" % t, t)):
+        probs = logits_fn(temp)
+        res[name] = {c: ece(probs, rows, i) for i, c in enumerate(("beach", "mountain", "neither"))}
+        print("  calibration %-9s ECE beach %.4f, mountain %.4f, neither %.4f" % (
+            name, *res[name].values()))
+    return res
 
 
-def engine_scores(exe, model_dir, data_dir, rows, batch=200):
-    """Scores from the native CLI, in row order."""
-    paths = [os.path.join(data_dir, r["path"]) for r in rows]
+def engine_probs(exe, model_dir, paths, batch=200):
+    """(N, 3) from the native CLI, in path order."""
     got = {}
     for i in range(0, len(paths), batch):
         chunk = paths[i:i + batch]
@@ -74,31 +133,54 @@ def engine_scores(exe, model_dir, data_dir, rows, batch=200):
         for line in res.stdout.splitlines():
             if line.strip().startswith("{"):
                 obj = json.loads(line)
-                got[os.path.normpath(obj["file"])] = float(obj["score"])
+                p = obj["probabilities"]
+                got[os.path.normpath(obj["file"])] = (p["beach"], p["mountain"], p.get("neither", 0.0))
         missing = [p for p in chunk if os.path.normpath(p) not in got]
         if missing:
-            raise RuntimeError("%s gave no score for %d file(s), e.g. %s; stderr: %s"
+            raise RuntimeError("%s gave no result for %d file(s), e.g. %s; stderr: %s"
                                % (exe, len(missing), missing[0], res.stderr.strip()[:500]))
     return np.array([got[os.path.normpath(p)] for p in paths])
 
 
-def model_size(model_dir):
-    meta = graph_ref.load_model_json(model_dir)["mvb"]["preprocess"]
-    return meta["size"][0]
+def model_json(model_dir):
+    return graph_ref.load_model_json(model_dir)
 
 
-def graph_scores(model_dir, images_u8, batch=128):
+def graph_probs(model_dir, images_u8, batch=128):
     out = []
     for i in range(0, len(images_u8), batch):
         x = data.to_input(images_u8[i:i + batch]).permute(0, 2, 3, 1).numpy()
-        out.append(graph_ref.run(model_dir, x, dtype=torch.float32)[:, 0])
+        y = graph_ref.run(model_dir, x, dtype=torch.float32)
+        if y.shape[1] == 1:  # a one-score model: P(mountain)
+            y = np.stack([1 - y[:, 0], y[:, 0], np.zeros(len(y))], axis=1)
+        out.append(y)
     return np.concatenate(out)
 
 
-def checkpoint_scores(checkpoint, images_u8, temperature):
+def checkpoint_logits(checkpoint, images_u8):
     import export
     net, _ = export.load_net(checkpoint)
-    return torch.sigmoid(export.logits_of(net, images_u8) / temperature).numpy()
+    return export.logits_of(net, images_u8)
+
+
+def grey(images_u8):
+    g = (0.299 * images_u8[..., 0] + 0.587 * images_u8[..., 1] + 0.114 * images_u8[..., 2])
+    return np.repeat(np.clip(np.rint(g), 0, 255).astype(np.uint8)[..., None], 3, axis=3)
+
+
+def resized_copies(data_dir, rows, side, tmp):
+    """JPEG copies of rows with short side `side` (quality 90), for the engine."""
+    paths = []
+    for k, r in enumerate(rows):
+        with Image.open(os.path.join(data_dir, r["path"])) as im:
+            im = im.convert("RGB")
+            w, h = im.size
+            f = side / min(w, h)
+            im = im.resize((max(1, round(w * f)), max(1, round(h * f))), Image.BICUBIC)
+            p = os.path.join(tmp, "%d-%05d.jpg" % (side, k))
+            im.save(p, quality=90)
+            paths.append(p)
+    return paths
 
 
 def main(argv=None):
@@ -110,57 +192,86 @@ def main(argv=None):
     p.add_argument("--checkpoint", help="PyTorch checkpoint (float)")
     p.add_argument("--temperature", type=float,
                    help="for --checkpoint; default: the one in --graph's (or --model's) model.json, else 1")
+    p.add_argument("--exclude", action="append", default=[],
+                   help="also judge every beach/mountain photo of this source (default: the "
+                        "checkpoint's own --exclude)")
+    p.add_argument("--grey", action="store_true", help="also black-and-white copies (graph/checkpoint)")
+    p.add_argument("--sizes", action="store_true",
+                   help="engine: 300 beach/mountain photos resized to 100 and 4000 px")
+    p.add_argument("--near", action="store_true", help="how the left-out near: categories are called")
     p.add_argument("--json", help="write the results here")
-    p.add_argument("--glacier", action="store_true", help="also show the verdicts on glacier images")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
-    rows = val_rows(args.data)
-    results, scores = {}, {}
-    if args.engine:
-        scores["engine"] = engine_scores(args.engine, args.model, args.data, rows)
-        results["engine"] = report(scores["engine"], rows, "C engine (%s, %s):" % (args.engine, args.model))
-    images = None
-    if args.graph or args.checkpoint:
-        if args.graph:
-            size = model_size(args.graph)
-        else:
-            size = torch.load(args.checkpoint, map_location="cpu")["size"]
-        images = data.decode_all(args.data, rows, size)
-    if args.graph:
-        scores["graph"] = graph_scores(args.graph, images)
-        results["graph"] = report(scores["graph"], rows, "exported graph, uint8 weights (%s):" % args.graph)
+    excluded = list(args.exclude)
+    size = None
     if args.checkpoint:
-        t = args.temperature
-        if t is None:
-            beside = args.graph or args.model
-            t = 1.0
-            if os.path.exists(os.path.join(beside, "model.json")):
-                t = graph_ref.load_model_json(beside)["mvb"].get("temperature", 1.0)
-        scores["float"] = checkpoint_scores(args.checkpoint, images, t)
-        results["float"] = report(scores["float"], rows, "PyTorch float checkpoint (T=%.4f):" % t)
-    names = list(scores)
+        ck = torch.load(args.checkpoint, map_location="cpu")
+        excluded += ck.get("args", {}).get("exclude", []) if not args.exclude else []
+        size = ck["size"]
+    beside = args.graph or args.model
+    mvb = model_json(beside).get("mvb", {}) if os.path.exists(os.path.join(beside, "model.json")) else {}
+    rules = verdict.rules_of(mvb)
+    if args.graph:
+        size = mvb["preprocess"]["size"][0]
+    rows = eval_rows(args.data, excluded)
+    results, probs = {"rules": rules, "excluded": excluded}, {}
+    paths = [os.path.join(args.data, r["path"]) for r in rows]
+    if args.engine:
+        probs["engine"] = engine_probs(args.engine, args.model, paths)
+        results["engine"] = report(probs["engine"], rows, rules, "C engine (%s, %s):" % (args.engine, args.model))
+    images = data.decode_all(args.data, rows, size) if size else None
+    if args.graph:
+        probs["graph"] = graph_probs(args.graph, images)
+        results["graph"] = report(probs["graph"], rows, rules, "exported graph, uint8 weights (%s):" % args.graph)
+    if args.checkpoint:
+        t = args.temperature if args.temperature is not None else mvb.get("temperature", 1.0)
+        z = checkpoint_logits(args.checkpoint, images)
+        probs["float"] = torch.softmax(z / t, dim=1).numpy()
+        results["float"] = report(probs["float"], rows, rules, "PyTorch float checkpoint (T=%.4f):" % t)
+        results["calibration"] = calibration(lambda tt: torch.softmax(z / tt, dim=1).numpy(), rows, t)
+        if args.grey:
+            zg = checkpoint_logits(args.checkpoint, grey(images))
+            results["float_grey"] = report(torch.softmax(zg / t, dim=1).numpy(), rows, rules,
+                                           "black-and-white copies, PyTorch float (T=%.4f):" % t)
+    elif args.graph and args.grey:
+        results["graph_grey"] = report(graph_probs(args.graph, grey(images)), rows, rules,
+                                       "black-and-white copies, exported graph:")
+    for name, pr in probs.items():
+        v = verdict.verdicts(pr, rules)
+        results.setdefault("verdict_share", {})[name] = {k: float(np.mean(v == k)) for k in verdict.NAMES}
+    names = list(probs)
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
-            a, b = scores[names[i]], scores[names[j]]
-            agree = float(np.mean(verdicts(a) == verdicts(b)))
-            results["%s_vs_%s" % (names[i], names[j])] = {"verdict_agreement": agree,
-                                                           "max_abs_diff": float(np.abs(a - b).max())}
-            print("%s vs %s: verdicts agree on %.2f%% of %d, max |d score| %.3g"
-                  % (names[i], names[j], 100 * agree, len(a), np.abs(a - b).max()))
-    if args.glacier:
-        g_rows = val_rows(args.data, ("glacier",))
+            a, b = probs[names[i]], probs[names[j]]
+            agree = float(np.mean(verdict.verdicts(a, rules) == verdict.verdicts(b, rules)))
+            d = float(np.abs(verdict.scores(a) - verdict.scores(b)).max())
+            dp = float(np.abs(a - b).max())
+            results["%s_vs_%s" % (names[i], names[j])] = {"verdict_agreement": agree, "max_abs_d_score": d,
+                                                           "max_abs_d_prob": dp}
+            print("%s vs %s: verdicts agree on %.2f%% of %d, max |d score| %.3g, max |d prob| %.3g"
+                  % (names[i], names[j], 100 * agree, len(a), d, dp))
+    if args.engine and args.sizes:
+        bm = [r for r in rows if r["y"] != NEITHER][::max(1, len([r for r in rows if r["y"] != NEITHER]) // 300)]
+        with tempfile.TemporaryDirectory() as tmp:
+            for side in (100, 4000):
+                pr = engine_probs(args.engine, args.model, resized_copies(args.data, bm, side, tmp), batch=20)
+                results["engine_%dpx" % side] = report(pr, bm, rules, "C engine, copies with short side %d px:" % side)
+    if args.near and (args.engine or args.graph or args.checkpoint):
+        near = [r for r in data.read_manifest_all(args.data) if r["label"].startswith("near:")
+                and data.class_of(r["label"]) is None]
         if args.engine:
-            g = engine_scores(args.engine, args.model, args.data, g_rows)
-        elif args.graph:
-            g = graph_scores(args.graph, data.decode_all(args.data, g_rows, model_size(args.graph)))
+            pr = engine_probs(args.engine, args.model, [os.path.join(args.data, r["path"]) for r in near])
         else:
-            g = None
-        if g is not None:
-            v = verdicts(g)
-            share = {k: float(np.mean(v == k)) for k in ("mountain", "not sure", "beach")}
-            results["glacier"] = dict(share, images=len(g_rows))
-            print("glacier (%d, not scored): %s" % (len(g_rows), ", ".join(
-                "%s %.1f%%" % (k, 100 * x) for k, x in share.items())))
+            pr = graph_probs(args.graph, data.decode_all(args.data, near, size)) if args.graph else None
+        if pr is not None:
+            v = verdict.verdicts(pr, rules)
+            print("left-out near: categories (not trained, no right answer):")
+            res = {}
+            for cat in sorted({r["label"][5:] for r in near}):
+                m = np.array([r["label"][5:] == cat for r in near])
+                res[cat] = {k: float(np.mean(v[m] == k)) for k in verdict.NAMES}
+                print("  %-14s %s" % (cat, ", ".join("%s %3.0f%%" % (k, 100 * x) for k, x in res[cat].items())))
+            results["near"] = res
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -6,9 +6,11 @@
 The graph (NHWC) uses only: Placeholder, Const, _FusedConv2D (batch norm
 folded in; fused BiasAdd or BiasAdd+Relu; padding SAME, which is what the
 network computes, see model.py), AddV2, Relu, Mean (axes [1,2]),
-_FusedMatMul, Sigmoid, Identity. The 4-class head is folded into one logit,
-z_mountain - z_beach, divided by the calibration temperature, so the single
-output is the calibrated P(mountain).
+_FusedMatMul, Softmax, Identity. The head keeps the exported classes' rows
+(beach, mountain, neither; the auxiliary glacier row is dropped), divided by
+the calibration temperature, so the output is the calibrated softmax.
+model.json's "mvb" key says so ("outputs") and carries the verdict rules
+("verdict") that the engine applies.
 
 Weights: one group, every float tensor uint8-quantized per tensor the way
 tfjs-converter does it (range widened to include 0, min nudged so that 0 is
@@ -27,10 +29,11 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import data  # noqa: E402
-from model import BEACH, MOUNTAIN, BasicBlock, Net  # noqa: E402
+import verdict  # noqa: E402
+from model import BEACH, EXPORTED, MOUNTAIN, NEITHER, BasicBlock, Net  # noqa: E402
 
 SHARD_BYTES = 4194304
-THRESHOLDS = (0.35, 0.65)
+OUTPUT = "Identity:0"
 
 
 def b64(s):
@@ -127,21 +130,23 @@ def build_graph(net, size, temperature):
     axes = g.const("pool/axes", np.array([1, 2], dtype=np.int32))
     x = g.op("pool/mean", "Mean", [x, axes],
              {"T": {"type": "DT_FLOAT"}, "Tidx": {"type": "DT_INT32"}, "keep_dims": {"b": False}})
-    w = net.fc.weight.detach().double()
-    b = net.fc.bias.detach().double()
-    head_w = ((w[MOUNTAIN] - w[BEACH]) / temperature).numpy().astype(np.float32).reshape(-1, 1)
-    head_b = ((b[MOUNTAIN] - b[BEACH]) / temperature).numpy().astype(np.float32).reshape(1)
-    x = g.op("head/logit", "_FusedMatMul",
+    k = len(EXPORTED)
+    w = net.fc.weight.detach().double()[:k]
+    b = net.fc.bias.detach().double()[:k]
+    head_w = (w / temperature).t().numpy().astype(np.float32)
+    head_b = (b / temperature).numpy().astype(np.float32)
+    x = g.op("head/logits", "_FusedMatMul",
              [x, g.const("head/weights", head_w), g.const("head/bias", head_b)],
              {"T": {"type": "DT_FLOAT"}, "transpose_a": {"b": False}, "transpose_b": {"b": False},
               "num_args": {"i": "1"}, "epsilon": {"f": 0},
               "fused_ops": {"list": {"s": [b64("BiasAdd")]}}})
-    x = g.op("head/sigmoid", "Sigmoid", [x], f32)
+    x = g.op("head/softmax", "Softmax", [x], f32)
     g.op("Identity", "Identity", [x], f32)
     return g
 
 
-def write_model(g, out_dir, size, mean, std, extra_mvb=None, quantize=True, float_bias=False):
+def write_model(g, out_dir, size, mean, std, extra_mvb=None, quantize=True, float_bias=False,
+                outputs=1):
     """Quantizes (unless quantize is False: float32 weights, for tests;
     float_bias keeps the 1-D bias tensors float32, as tfjs-converter does
     when told to quantize only some tensors),
@@ -170,8 +175,7 @@ def write_model(g, out_dir, size, mean, std, extra_mvb=None, quantize=True, floa
             f.write(blob[i * SHARD_BYTES:(i + 1) * SHARD_BYTES])
     tshape = lambda dims: {"dim": [{"size": str(d)} for d in dims]}
     mvb = {"preprocess": {"size": [size, size], "resize": "bilinear-antialias",
-                          "mean": list(mean), "std": list(std)},
-           "labels": {"0": "beach", "1": "mountain"}, "thresholds": list(THRESHOLDS)}
+                          "mean": list(mean), "std": list(std)}}
     mvb.update(extra_mvb or {})
     model = {
         "format": "graph-model",
@@ -179,7 +183,7 @@ def write_model(g, out_dir, size, mean, std, extra_mvb=None, quantize=True, floa
         "convertedBy": "mountain-vs-beach train/export.py",
         "signature": {
             "inputs": {"input:0": {"name": "input:0", "dtype": "DT_FLOAT", "tensorShape": tshape([-1, size, size, 3])}},
-            "outputs": {"Identity:0": {"name": "Identity:0", "dtype": "DT_FLOAT", "tensorShape": tshape([-1, 1])}},
+            "outputs": {OUTPUT: {"name": OUTPUT, "dtype": "DT_FLOAT", "tensorShape": tshape([-1, outputs])}},
         },
         "modelTopology": {"node": g.nodes, "library": {}, "versions": {"producer": 1395}},
         "weightsManifest": [{"paths": paths, "weights": manifest}],
@@ -193,17 +197,18 @@ def write_model(g, out_dir, size, mean, std, extra_mvb=None, quantize=True, floa
 
 @torch.no_grad()
 def logits_of(net, images_u8, batch=256):
+    """(N, len(EXPORTED)) logits of the exported classes, float64."""
     out = []
     for i in range(0, len(images_u8), batch):
-        z = net(data.to_input(images_u8[i:i + batch]))
-        out.append(z[:, MOUNTAIN] - z[:, BEACH])
+        out.append(net(data.to_input(images_u8[i:i + batch]))[:, :len(EXPORTED)])
     return torch.cat(out).double()
 
 
 def fit_temperature(z, y):
-    """The T minimizing the log loss of sigmoid(z / T) (grid, then refine)."""
-    y = torch.as_tensor(y, dtype=torch.float64)
-    nll = lambda t: torch.nn.functional.binary_cross_entropy_with_logits(z / t, y).item()
+    """The T minimizing the log loss of softmax(z / T) over the exported
+    classes (grid, then refine). y: class indices."""
+    y = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    nll = lambda t: torch.nn.functional.cross_entropy(z / t, y).item()
     grid = np.exp(np.linspace(np.log(0.2), np.log(5.0), 161))
     best = min(grid, key=nll)
     fine = np.linspace(best * 0.97, best * 1.03, 61)
@@ -212,7 +217,7 @@ def fit_temperature(z, y):
 
 def calibration_rows(data_dir):
     return [r for r in data.read_manifest(data_dir)
-            if r["part"] == "calib" and r["label"] in ("beach", "mountain")]
+            if r["part"] == "calib" and r["y"] in (BEACH, MOUNTAIN, NEITHER)]
 
 
 def main(argv=None):
@@ -226,6 +231,12 @@ def main(argv=None):
     p.add_argument("--float", action="store_true", help="float32 weights (tests only; 4x larger)")
     p.add_argument("--float-bias", action="store_true",
                    help="keep biases float32 (a few KB): halves the quantization error of the score")
+    p.add_argument("--mountain-above", type=float, default=verdict.DEFAULTS["mountain_above"])
+    p.add_argument("--beach-below", type=float, default=verdict.DEFAULTS["beach_below"])
+    p.add_argument("--neither-above", type=float, default=verdict.DEFAULTS["neither_above"])
+    p.add_argument("--unsure-above", type=float, default=None,
+                   help="P(neither) above which (and not neither) the verdict is not sure; "
+                        "default: --neither-above (no such band)")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     net, ck = load_net(args.checkpoint)
@@ -235,13 +246,18 @@ def main(argv=None):
     if args.calibrate:
         rows = calibration_rows(args.data)
         z = logits_of(net, data.decode_all(args.data, rows, size))
-        y = [r["label"] == "mountain" for r in rows]
-        t = fit_temperature(z, y)
+        t = fit_temperature(z, [r["y"] for r in rows])
         print("temperature %.4f fitted on %d calib images" % (t, len(rows)))
     extra["temperature"] = t
+    extra["outputs"] = {OUTPUT: {"kind": "probabilities", "classes": list(EXPORTED)}}
+    rules = {"mountain_above": args.mountain_above, "beach_below": args.beach_below,
+             "neither_above": args.neither_above}
+    if args.unsure_above is not None:
+        rules["unsure_above"] = args.unsure_above
+    extra["verdict"] = rules
     g = build_graph(net, size, t)
     paths = write_model(g, args.out, size, ck["mean"], ck["std"], extra, quantize=not args.float,
-                        float_bias=args.float_bias)
+                        float_bias=args.float_bias, outputs=len(EXPORTED))
     total = sum(os.path.getsize(x) for x in paths)
     print("wrote %s: %d nodes, %d weights, %d shard(s), %d bytes"
           % (os.path.join(args.out, "model.json"), len(g.nodes), len(g.weights), len(paths), total))

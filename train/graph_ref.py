@@ -122,6 +122,8 @@ def run(model_dir, x, dtype=torch.float64):
             values[name] = _fused_tail(y, attr, name)
         elif op == "Sigmoid":
             values[name] = torch.sigmoid(ins[0])
+        elif op == "Softmax":
+            values[name] = torch.softmax(ins[0], dim=-1)
         elif op == "Identity":
             values[name] = ins[0]
         else:
