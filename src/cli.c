@@ -26,7 +26,8 @@ static const char USAGE[] =
     "          if any failed. Without --model, the weights/ folder of this\n"
     "          checkout is used.\n"
     "run       feeds a raw little-endian float32 NHWC tensor to the graph and\n"
-    "          writes its first output as raw float32.\n"
+    "          writes its outputs, one after another in the model's signature\n"
+    "          order, as raw float32.\n"
     "--threads N  runs on N threads, at most one per core online: a larger\n"
     "          N only slows the run, so it is lowered, with a note.\n"
     "\n"
@@ -308,16 +309,22 @@ static int classify_files(mvb_model *model, const args *a) {
   return failures ? 1 : 0;
 }
 
-/* Writes the run's output. A full disk may show only at fclose, and is
- * said then too, not just returned. */
-static int write_floats(const char *path, const float *values, size_t count) {
+/* Writes every output of the run, in the signature's order, as one raw
+ * float32 file. A full disk may show only at fclose, and is said then too,
+ * not just returned. */
+static int write_outputs(const char *path, const mvb_model *model) {
   FILE *f = fopen(path, "wb");
   if (!f) {
     say("cannot write %s: %s", path, strerror(errno));
     return -1;
   }
   errno = 0;
-  int e = fwrite(values, sizeof *values, count, f) == count ? 0 : errno;
+  int e = 0;
+  for (size_t i = 0; i < mvb_output_count(model) && !e; i++) {
+    size_t n = mvb_output_size(model, i);
+    if (fwrite(mvb_output_data(model, i), sizeof(float), n, f) != n)
+      e = errno ? errno : EIO;
+  }
   if (fclose(f) != 0 && !e) e = errno;
   if (!e) return 0;
   say("cannot write %s: %s", path, strerror(e));
@@ -325,7 +332,7 @@ static int write_floats(const char *path, const float *values, size_t count) {
 }
 
 static int run_tensor(mvb_model *model, const args *a) {
-  size_t size = 0;
+  size_t size = 0, count = 0;
   uint8_t *bytes = NULL;
   mvb_error err;
   if (mvb_read_file(a->input, "input tensor", MVB_MAX_TENSOR_FILE_BYTES, &bytes,
@@ -334,21 +341,11 @@ static int run_tensor(mvb_model *model, const args *a) {
     return 1;
   }
   int rc = 1;
-  size_t capacity = 1 << 20, count = 0;
-  float *out = malloc(capacity * sizeof *out);
-  if (!out) {
-    say("out of memory");
-  } else if (size % sizeof(float) != 0) {
-    say("%s: %zu bytes is not a whole number of float32", a->input, size);
-  } else if (mvb_run_tensor(model, (const float *)bytes, size / sizeof(float),
-                            out, capacity, &count) != MVB_OK) {
+  if (mvb_run_tensor(model, (const float *)bytes, size / sizeof(float),
+                     /*output=*/NULL, /*capacity=*/0, &count) != MVB_OK)
     say("%s", mvb_model_error(model));
-  } else if (count > capacity) {
-    say("output has %zu values, more than %zu", count, capacity);
-  } else if (write_floats(a->output, out, count) == 0) {
+  else if (write_outputs(a->output, model) == 0)
     rc = 0;
-  }
-  free(out);
   free(bytes);
   return rc;
 }

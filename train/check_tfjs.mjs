@@ -1,6 +1,8 @@
 // Runs a graph model (model.json + shards in a directory) in TensorFlow.js
-// and prints its scores as JSON, so the exported weights can be compared
-// with the Python reference (train/graph_ref.py) and the C engine.
+// and prints its outputs as JSON, so the exported weights can be compared
+// with the Python reference (train/graph_ref.py) and the C engine. Every
+// signature output is written, in the signature's order, each for the
+// whole batch (with one input this is the layout of `mvb run --output`).
 //
 //   node train/check_tfjs.mjs --model weights --input x.f32 [--output y.f32]
 //
@@ -74,7 +76,13 @@ if (!Number.isInteger(n) || n < 1) {
   console.error(`${input}: ${x.length} floats is not a whole number of ${h}x${w}x${c} inputs`);
   process.exit(1);
 }
-const y = tf.tidy(() => model.predict(tf.tensor4d(x, [n, h, w, c])).dataSync());
+const sig = JSON.parse(readFileSync(path.join(modelDir, 'model.json'), 'utf8')).signature;
+const names = Object.values(sig.outputs).map((o) => o.name);
+const parts = tf.tidy(() => {
+  const outs = model.execute(tf.tensor4d(x, [n, h, w, c]), names);
+  return (Array.isArray(outs) ? outs : [outs]).map((t) => Array.from(t.dataSync()));
+});
+const y = parts.flat();
 if (output) writeFileSync(output, Buffer.from(new Float32Array(y).buffer));
-console.log(JSON.stringify(Array.from(y)));
+console.log(JSON.stringify(y));
 console.error(`tfjs ${tf.version.tfjs} backend ${tf.getBackend()}: ${n} input(s) of ${h}x${w}x${c}`);

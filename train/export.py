@@ -34,6 +34,7 @@ from model import BEACH, EXPORTED, MOUNTAIN, NEITHER, BasicBlock, Net  # noqa: E
 
 SHARD_BYTES = 4194304
 OUTPUT = "Identity:0"
+HEATMAP = "heatmap:0"
 
 
 def b64(s):
@@ -127,6 +128,7 @@ def build_graph(net, size, temperature):
         skip = x if block.shortcut is None else g.conv(p + "/shortcut", x, block.shortcut)
         y = g.op(p + "/add", "AddV2", [y, skip], f32)
         x = g.op(p + "/relu", "Relu", [y], f32)
+    features = x
     axes = g.const("pool/axes", np.array([1, 2], dtype=np.int32))
     x = g.op("pool/mean", "Mean", [x, axes],
              {"T": {"type": "DT_FLOAT"}, "Tidx": {"type": "DT_INT32"}, "keep_dims": {"b": False}})
@@ -142,11 +144,23 @@ def build_graph(net, size, temperature):
               "fused_ops": {"list": {"s": [b64("BiasAdd")]}}})
     x = g.op("head/softmax", "Softmax", [x], f32)
     g.op("Identity", "Identity", [x], f32)
+    # Class activation maps: the head applied at every cell of the last
+    # feature map (a 1x1 convolution with the head's weights, no bias), so
+    # that the logits are the maps' means plus the bias: the map shows
+    # exactly where each class's evidence lies.
+    cam = g.const("cam/weights", head_w.reshape(1, 1, *head_w.shape))
+    g.op("cam/conv", "Conv2D", [features, cam], {
+        "T": {"type": "DT_FLOAT"}, "data_format": {"s": b64("NHWC")},
+        "strides": {"list": {"i": ["1", "1", "1", "1"]}},
+        "dilations": {"list": {"i": ["1", "1", "1", "1"]}},
+        "padding": {"s": b64("VALID")}, "explicit_paddings": {"list": {}},
+        "use_cudnn_on_gpu": {"b": True}})
+    g.op("heatmap", "Identity", ["cam/conv"], f32)
     return g
 
 
 def write_model(g, out_dir, size, mean, std, extra_mvb=None, quantize=True, float_bias=False,
-                outputs=1):
+                outputs=1, grid=0):
     """Quantizes (unless quantize is False: float32 weights, for tests;
     float_bias keeps the 1-D bias tensors float32, as tfjs-converter does
     when told to quantize only some tensors),
@@ -183,7 +197,9 @@ def write_model(g, out_dir, size, mean, std, extra_mvb=None, quantize=True, floa
         "convertedBy": "mountain-vs-beach train/export.py",
         "signature": {
             "inputs": {"input:0": {"name": "input:0", "dtype": "DT_FLOAT", "tensorShape": tshape([-1, size, size, 3])}},
-            "outputs": {OUTPUT: {"name": OUTPUT, "dtype": "DT_FLOAT", "tensorShape": tshape([-1, outputs])}},
+            "outputs": dict({OUTPUT: {"name": OUTPUT, "dtype": "DT_FLOAT", "tensorShape": tshape([-1, outputs])}},
+                            **({HEATMAP: {"name": HEATMAP, "dtype": "DT_FLOAT",
+                                          "tensorShape": tshape([-1, grid, grid, outputs])}} if grid else {})),
         },
         "modelTopology": {"node": g.nodes, "library": {}, "versions": {"producer": 1395}},
         "weightsManifest": [{"paths": paths, "weights": manifest}],
@@ -213,6 +229,12 @@ def fit_temperature(z, y):
     best = min(grid, key=nll)
     fine = np.linspace(best * 0.97, best * 1.03, 61)
     return float(min(fine, key=nll))
+
+
+def heatmap_grid(net, size):
+    """The side of the last feature map for a size x size input."""
+    with torch.no_grad():
+        return int(net.layers(net.stem(torch.zeros(1, 3, size, size))).shape[2])
 
 
 def calibration_rows(data_dir):
@@ -249,7 +271,10 @@ def main(argv=None):
         t = fit_temperature(z, [r["y"] for r in rows])
         print("temperature %.4f fitted on %d calib images" % (t, len(rows)))
     extra["temperature"] = t
-    extra["outputs"] = {OUTPUT: {"kind": "probabilities", "classes": list(EXPORTED)}}
+    grid = heatmap_grid(net, size)
+    extra["outputs"] = {OUTPUT: {"kind": "probabilities", "classes": list(EXPORTED)},
+                        HEATMAP: {"kind": "heatmap", "classes": list(EXPORTED),
+                                  "grid": [grid, grid]}}
     rules = {"mountain_above": args.mountain_above, "beach_below": args.beach_below,
              "neither_above": args.neither_above}
     if args.unsure_above is not None:
@@ -257,7 +282,7 @@ def main(argv=None):
     extra["verdict"] = rules
     g = build_graph(net, size, t)
     paths = write_model(g, args.out, size, ck["mean"], ck["std"], extra, quantize=not args.float,
-                        float_bias=args.float_bias, outputs=len(EXPORTED))
+                        float_bias=args.float_bias, outputs=len(EXPORTED), grid=grid)
     total = sum(os.path.getsize(x) for x in paths)
     print("wrote %s: %d nodes, %d weights, %d shard(s), %d bytes"
           % (os.path.join(args.out, "model.json"), len(g.nodes), len(g.weights), len(paths), total))

@@ -78,7 +78,8 @@ def _conv(x, w, b, attr, dtype):
     elif _s(attr, "padding") != "VALID":
         raise ValueError("padding %s" % _s(attr, "padding"))
     wt = torch.from_numpy(w).to(dtype).permute(3, 2, 0, 1)
-    y = F.conv2d(xc, wt, torch.from_numpy(b).to(dtype), stride=(sh, sw))
+    bias = None if b is None else torch.from_numpy(b).to(dtype)
+    y = F.conv2d(xc, wt, bias, stride=(sh, sw))
     return y.permute(0, 2, 3, 1)
 
 
@@ -97,7 +98,12 @@ def _fused_tail(y, attr, name):
 
 
 def run(model_dir, x, dtype=torch.float64):
-    """x: float (N,H,W,3) array -> (N, outputs) scores."""
+    """x: float (N,H,W,3) array -> the first signature output, (N, ...)."""
+    return run_all(model_dir, x, dtype)[0]
+
+
+def run_all(model_dir, x, dtype=torch.float64):
+    """x: float (N,H,W,3) array -> every signature output, in order."""
     model = load_model_json(model_dir)
     weights = read_weights(model_dir, model)
     values = {}
@@ -117,6 +123,8 @@ def run(model_dir, x, dtype=torch.float64):
         elif op == "Mean":
             axes = [int(a) for a in np.asarray(ins[1]).reshape(-1)]
             values[name] = ins[0].mean(dim=axes, keepdim=attr.get("keep_dims", {}).get("b", False))
+        elif op == "Conv2D":
+            values[name] = _conv(ins[0], ins[1], None, attr, dtype)
         elif op == "_FusedMatMul":
             y = ins[0] @ torch.from_numpy(ins[1]).to(dtype) + torch.from_numpy(ins[2]).to(dtype)
             values[name] = _fused_tail(y, attr, name)
@@ -128,8 +136,7 @@ def run(model_dir, x, dtype=torch.float64):
             values[name] = ins[0]
         else:
             raise ValueError("%s: op %s not supported by the reference" % (name, op))
-    out = list(model["signature"]["outputs"].values())[0]["name"].split(":")[0]
-    return values[out].numpy()
+    return [values[o["name"].split(":")[0]].numpy() for o in model["signature"]["outputs"].values()]
 
 
 def main(argv=None):

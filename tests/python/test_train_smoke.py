@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.join(ROOT, "train"))
 HAVE_DATA = os.path.exists(os.path.join(DATA, "manifest.csv"))
 TFJS = os.path.join(ROOT, "tests", "node_modules", "@tensorflow", "tfjs")
 ENGINE = os.path.join(ROOT, "build", "native", "mvb")
-ALLOWED_OPS = {"Placeholder", "Const", "_FusedConv2D", "AddV2", "Relu", "Mean", "_FusedMatMul",
-               "Sigmoid", "Identity"}
+ALLOWED_OPS = {"Placeholder", "Const", "_FusedConv2D", "Conv2D", "AddV2", "Relu", "Mean",
+               "_FusedMatMul", "Softmax", "Identity"}
 
 
 @unittest.skipUnless(HAVE_DATA, "../shared/data is absent: training smoke test skipped")
@@ -94,7 +94,7 @@ class TrainingSmokeTest(unittest.TestCase):
         import torch
         net, _ = export.load_net(self.checkpoint)
         t = graph_ref.load_model_json(self.out)["mvb"]["temperature"]
-        want = torch.sigmoid(export.logits_of(net, self.images) / t).numpy()
+        want = torch.softmax(export.logits_of(net, self.images) / t, dim=1).numpy()
         # Float export: the same graph without quantization must match exactly.
         flt = os.path.join(self.tmp, "float")
         with open(os.devnull, "w") as quiet:
@@ -104,9 +104,9 @@ class TrainingSmokeTest(unittest.TestCase):
                              "--float"])
             finally:
                 sys.stdout = old
-        got_float = graph_ref.run(flt, self.x)[:, 0]
+        got_float = graph_ref.run(flt, self.x)
         self.assertLess(np.abs(got_float - want).max(), 1e-5)
-        got_q = graph_ref.run(self.out, self.x)[:, 0]
+        got_q = graph_ref.run(self.out, self.x)
         self.assertLess(np.abs(got_q - want).max(), 0.05)
 
     @unittest.skipUnless(os.path.isdir(TFJS), "tests/node_modules has no @tensorflow/tfjs: tfjs check skipped")
@@ -117,7 +117,7 @@ class TrainingSmokeTest(unittest.TestCase):
         subprocess.run(["node", os.path.join(ROOT, "train", "check_tfjs.mjs"), "--model", self.out,
                         "--input", xin, "--output", yout], check=True, capture_output=True)
         got = np.fromfile(yout, "<f4")
-        want = graph_ref.run(self.out, self.x)[:, 0]
+        want = np.concatenate([o.reshape(-1) for o in graph_ref.run_all(self.out, self.x)])
         self.assertLess(np.abs(got - want).max(), 1e-5)
 
     @unittest.skipUnless(os.access(ENGINE, os.X_OK), "build/native/mvb not built: engine check skipped")
@@ -129,10 +129,10 @@ class TrainingSmokeTest(unittest.TestCase):
             x.tofile(xin)
             subprocess.run([ENGINE, "run", "--model", self.out, "--input", xin, "--output", yout],
                            check=True, capture_output=True)
-            got.append(np.fromfile(yout, "<f4")[0])
-        got = np.array(got)
-        want = graph_ref.run(self.out, self.x)[:, 0]
-        self.assertLess(np.abs(got - want).max(), 1e-5)
+            got.append(np.fromfile(yout, "<f4"))
+        outs = graph_ref.run_all(self.out, self.x)
+        want = np.stack([np.concatenate([o[i].reshape(-1) for o in outs]) for i in range(len(self.x))])
+        self.assertLess(np.abs(np.array(got) - want).max(), 1e-5)
 
 
 if __name__ == "__main__":

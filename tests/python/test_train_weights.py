@@ -1,8 +1,9 @@
 """The shipped model in weights/: the files are what PROVENANCE.md says
 (sha256), within the size budget, use only ops the engine implements, and
-give the same scores in the Python reference (train/graph_ref.py), in
-TensorFlow.js 4.22 (train/check_tfjs.mjs, when tests/node_modules has it) and
-in the C engine (build/native/mvb, when built), |d score| < 1e-5.
+give the same outputs (every signature output: the class probabilities and
+the heatmap) in the Python reference (train/graph_ref.py), in TensorFlow.js
+4.22 (train/check_tfjs.mjs, when tests/node_modules has it) and in the C
+engine (build/native/mvb, when built), |d| < 1e-5.
 
 Needs no data set: the inputs are seeded synthetic photo-like images.
 Run: /usr/bin/python3 -m unittest discover -s tests/python -v
@@ -23,8 +24,8 @@ sys.path.insert(0, os.path.join(ROOT, "train"))
 TFJS = os.path.join(ROOT, "tests", "node_modules", "@tensorflow", "tfjs")
 ENGINE = os.path.join(ROOT, "build", "native", "mvb")
 SHARD_LIMIT = 4194304
-ALLOWED_OPS = {"Placeholder", "Const", "_FusedConv2D", "AddV2", "Relu", "Mean", "_FusedMatMul",
-               "Sigmoid", "Identity"}
+ALLOWED_OPS = {"Placeholder", "Const", "_FusedConv2D", "Conv2D", "AddV2", "Relu", "Mean",
+               "_FusedMatMul", "Softmax", "Identity"}
 
 
 def synthetic_inputs(model, count=6, seed=7):
@@ -51,7 +52,8 @@ class ShippedWeightsTest(unittest.TestCase):
         cls.model = graph_ref.load_model_json(WEIGHTS)
         cls.paths = [os.path.join(WEIGHTS, p) for g in cls.model["weightsManifest"] for p in g["paths"]]
         cls.x = synthetic_inputs(cls.model)
-        cls.want = graph_ref.run(WEIGHTS, cls.x)[:, 0]
+        cls.outs = graph_ref.run_all(WEIGHTS, cls.x)
+        cls.want = cls.outs[0]  # the class probabilities, (N, classes)
         cls.tmp = tempfile.TemporaryDirectory(prefix="mvb-weights-")
 
     @classmethod
@@ -81,11 +83,25 @@ class ShippedWeightsTest(unittest.TestCase):
             if w["dtype"] == "float32":
                 self.assertEqual(w["quantization"]["dtype"], "uint8", w["name"])
         outputs = self.model["signature"]["outputs"]
-        self.assertEqual(len(outputs), 1)
+        described = self.model["mvb"]["outputs"]
+        self.assertEqual(set(outputs), set(described))
+        self.assertEqual(described[list(outputs)[0]],
+                         {"kind": "probabilities", "classes": ["beach", "mountain", "neither"]})
 
-    def test_scores_are_probabilities_that_depend_on_the_image(self):
+    def test_outputs_are_probabilities_that_depend_on_the_image(self):
         self.assertTrue(np.all((self.want > 0) & (self.want < 1)))
-        self.assertGreater(np.ptp(self.want), 1e-4)
+        np.testing.assert_allclose(self.want.sum(axis=1), 1.0, atol=1e-6)
+        self.assertGreater(np.ptp(self.want[:, 1] / (self.want[:, 0] + self.want[:, 1])), 1e-4)
+
+    def test_heatmap_means_are_the_logits_less_the_bias(self):
+        # Softmax over (the heatmap's per-class mean + the head's bias) is the
+        # probabilities output: the map is exactly the evidence behind them.
+        import graph_ref
+        heat = self.outs[1]
+        bias = graph_ref.read_weights(WEIGHTS, self.model)["head/bias"].astype(np.float64)
+        z = heat.mean(axis=(1, 2)) + bias
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(p / p.sum(axis=1, keepdims=True), self.want, atol=1e-6)
 
     @unittest.skipUnless(os.path.isdir(TFJS), "tests/node_modules has no @tensorflow/tfjs: tfjs check skipped")
     def test_tensorflow_js_gives_the_reference_scores(self):
@@ -94,8 +110,9 @@ class ShippedWeightsTest(unittest.TestCase):
         subprocess.run(["node", os.path.join(ROOT, "train", "check_tfjs.mjs"), "--model", WEIGHTS,
                         "--input", xin, "--output", yout], check=True, capture_output=True)
         got = np.fromfile(yout, "<f4")
-        self.assertEqual(got.shape, self.want.shape)
-        self.assertLess(np.abs(got - self.want).max(), 1e-5)
+        want = np.concatenate([o.reshape(-1) for o in self.outs])  # per output, whole batch
+        self.assertEqual(got.shape, want.shape)
+        self.assertLess(np.abs(got - want).max(), 1e-5)
 
     @unittest.skipUnless(os.access(ENGINE, os.X_OK), "build/native/mvb not built: engine check skipped")
     def test_engine_gives_the_reference_scores(self):
@@ -105,8 +122,10 @@ class ShippedWeightsTest(unittest.TestCase):
             x.tofile(xin)
             subprocess.run([ENGINE, "run", "--model", WEIGHTS, "--input", xin, "--output", yout],
                            check=True, capture_output=True)
-            got.append(np.fromfile(yout, "<f4")[0])
-        self.assertLess(np.abs(np.array(got) - self.want).max(), 1e-5)
+            got.append(np.fromfile(yout, "<f4"))
+        # Per image, every output in signature order.
+        want = np.stack([np.concatenate([o[i].reshape(-1) for o in self.outs]) for i in range(len(self.x))])
+        self.assertLess(np.abs(np.array(got) - want).max(), 1e-5)
 
 
 if __name__ == "__main__":
