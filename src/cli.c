@@ -30,6 +30,10 @@ static const char USAGE[] =
     "          order, as raw float32.\n"
     "--threads N  runs on N threads, at most one per core online: a larger\n"
     "          N only slows the run, so it is lowered, with a note.\n"
+    "--precision f32|int8  the arithmetic of convolutions and matrix\n"
+    "          products, f32 by default; int8 requantizes their weights at\n"
+    "          load and quantizes their inputs at every run; the other ops\n"
+    "          stay f32.\n"
     "\n"
     "File names and messages are printed with control characters escaped\n"
     "(\\x1b, \\u202e). A failed write of the results is reported, and the\n"
@@ -44,6 +48,7 @@ typedef struct args {
   int threads;
   char **files;
   int n_files;
+  mvb_precision precision;
 } args;
 
 /* ---- text that cannot take over a terminal ----------------------------
@@ -180,6 +185,18 @@ static int parse_threads(const char *text, int *threads) {
   return 0;
 }
 
+static int parse_precision(const char *text, mvb_precision *precision) {
+  if (strcmp(text, "f32") == 0) {
+    *precision = MVB_PRECISION_F32;
+  } else if (strcmp(text, "int8") == 0) {
+    *precision = MVB_PRECISION_INT8;
+  } else {
+    say("--precision is f32 or int8, not \"%s\"", text);
+    return -1;
+  }
+  return 0;
+}
+
 static int parse_args(int argc, char **argv, args *a) {
   memset(a, 0, sizeof *a);
   a->threads = 1;
@@ -200,6 +217,8 @@ static int parse_args(int argc, char **argv, args *a) {
       a->output = argv[++i];
     } else if (strcmp(arg, "--threads") == 0 && has_value) {
       if (parse_threads(argv[++i], &a->threads) != 0) return -1;
+    } else if (strcmp(arg, "--precision") == 0 && has_value) {
+      if (parse_precision(argv[++i], &a->precision) != 0) return -1;
     } else if (strcmp(arg, "--") == 0) {
       while (++i < argc) a->files[a->n_files++] = argv[i];
     } else if (arg[0] == '-' && arg[1] != '\0') {
@@ -379,6 +398,7 @@ int main(int argc, char **argv) {
   }
   mvb_options opts = mvb_default_options();
   opts.num_threads = a.threads;
+  opts.precision = a.precision;
   mvb_model *model = mvb_model_create(&opts);
   int rc = 2;
   if (!model) {

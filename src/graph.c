@@ -15,6 +15,8 @@
 #include <string.h>
 #include <xnnpack.h>
 
+#include "quantize.h"
+
 /* External values: the input, then output k as EXTERNAL_OUTPUT_ID + k. */
 enum {
   EXTERNAL_INPUT_ID = 0,
@@ -34,14 +36,22 @@ typedef struct value {
 
 typedef struct builder {
   mvb_model_file *file;
+  mvb_precision precision;
   xnn_subgraph_t subgraph;
   value *values; /* (n_nodes) */
   bool *keep;    /* (n_consts) read by XNNPACK at run time, not packed */
   size_t output_nodes[MVB_MAX_OUTPUTS]; /* node computing signature output k */
   size_t n_outputs;
-  float **temp; /* static buffers we made (transposed filters, zero
-                   biases); XNNPACK packs them, so freed after create */
+  void **temp; /* static buffers we made (transposed filters, zero biases,
+                  int8 weights and scales); XNNPACK packs them, so freed
+                  after create */
   size_t n_temp, cap_temp;
+  /* int8 precision only: */
+  unsigned *const_uses; /* (n_consts) node inputs reading each, through
+                           Identity nodes */
+  uint32_t *qd8;        /* (n_qd8) the qd8 copy of XNNPACK value i, or
+                           XNN_INVALID_VALUE_ID */
+  size_t n_qd8;
   mvb_error *err;
 } builder;
 
@@ -260,24 +270,32 @@ static mvb_status define_kept_const(builder *b, const mvb_node *n,
   return define_static(b, n, c->f32, c->rank, dims, id);
 }
 
-static mvb_status temp_buffer(builder *b, const mvb_node *n, size_t count,
-                              float **out) {
+/* Keeps p (from malloc) until the runtime is created; frees it if it
+ * cannot. */
+static mvb_status temp_adopt(builder *b, const mvb_node *n, void *p) {
   if (b->n_temp == b->cap_temp) {
     size_t cap = b->cap_temp ? 2 * b->cap_temp : 16;
-    float **grown = realloc(b->temp, cap * sizeof *grown);
-    if (!grown)
+    void **grown = realloc(b->temp, cap * sizeof *grown);
+    if (!grown) {
+      free(p);
       return mvb_fail(b->err, MVB_ERR_OUT_OF_MEMORY, "node %s: out of memory",
                       n->name);
+    }
     b->temp = grown;
     b->cap_temp = cap;
   }
+  b->temp[b->n_temp++] = p;
+  return MVB_OK;
+}
+
+static mvb_status temp_buffer(builder *b, const mvb_node *n, size_t count,
+                              float **out) {
   float *p = calloc(count ? count : 1, sizeof *p);
   if (!p)
     return mvb_fail(b->err, MVB_ERR_OUT_OF_MEMORY,
                     "node %s: out of memory for %zu weights", n->name, count);
-  b->temp[b->n_temp++] = p;
   *out = p;
-  return MVB_OK;
+  return temp_adopt(b, n, p);
 }
 
 /* Bias for a conv or matmul: the constant of input i, or zeros if none. */
@@ -340,6 +358,96 @@ static mvb_status fused_activation(builder *b, const mvb_node *n, float *lo,
     }
   }
   return MVB_OK;
+}
+
+/* ---- weights and int8 operands (mvb_options.precision) ------------------ */
+
+/* Weights as XNNPACK's per-output-channel int8 (qcint8, channel dimension
+ * 0), requantized from c's floats (laid out as l says) into dims. The float
+ * copy is released at once unless another node still reads it, so int8
+ * never holds more floats than f32 does. */
+static mvb_status int8_weights(builder *b, const mvb_node *n,
+                               const mvb_const *c, const mvb_qlayout *l,
+                               int rank, const size_t *dims, uint32_t *id) {
+  size_t k = (size_t)(c - b->file->consts);
+  if (!c->f32)
+    return mvb_fail(b->err, MVB_ERR_STATE,
+                    "node %s (%s): weight %s was released before its last "
+                    "reader",
+                    n->name, n->op, c->name);
+  mvb_qweights q;
+  mvb_error why;
+  mvb_status s = mvb_quantize_channels(c->f32, l, c->name, &q, &why);
+  if (s != MVB_OK) {
+    mvb_qweights_free(&q);
+    return mvb_fail(b->err, s, "node %s (%s): %s", n->name, n->op, why.message);
+  }
+  s = temp_adopt(b, n, q.scale);
+  if (s != MVB_OK) {
+    free(q.data);
+    return s;
+  }
+  s = temp_adopt(b, n, q.data);
+  if (s != MVB_OK) return s;
+  if (b->const_uses[k] <= 1 && !b->keep[k])
+    mvb_const_release(&b->file->consts[k]);
+  enum xnn_status xs = xnn_define_channelwise_quantized_tensor_value(
+      b->subgraph, xnn_datatype_qcint8, q.scale, (size_t)rank,
+      /*channel_dim=*/0, dims, q.data, XNN_INVALID_VALUE_ID, /*flags=*/0, id);
+  return check_xnn(b, xs, n, "define int8 weight tensor");
+}
+
+/* A convolution's or matmul's weights in XNNPACK's layout, dims (channels
+ * first): gathered from c as l says into a float copy, or in int8
+ * precision requantized to int8. */
+static mvb_status gathered_weights(builder *b, const mvb_node *n,
+                                   const mvb_const *c, const mvb_qlayout *l,
+                                   int rank, const size_t *dims, uint32_t *id) {
+  if (b->precision == MVB_PRECISION_INT8)
+    return int8_weights(b, n, c, l, rank, dims, id);
+  float *copy = NULL;
+  mvb_status s = temp_buffer(b, n, l->channels * l->per_channel, &copy);
+  if (s != MVB_OK) return s;
+  for (size_t ch = 0; ch < l->channels; ch++)
+    for (size_t e = 0; e < l->per_channel; e++)
+      copy[ch * l->per_channel + e] =
+          c->f32[ch * l->channel_stride + e * l->element_stride];
+  return define_static(b, n, copy, rank, dims, id);
+}
+
+/* What a convolution or matmul reads of x: x itself, or for int8 weights
+ * its qd8 copy (XNNPACK then picks the qd8 x qc8w operator), which a
+ * convert node quantizes at every run with one scale per image of an
+ * (N, H, W, C) input or per row of an (M, K) one. Made once per value and
+ * shared by all its readers (InceptionV3's branches). */
+static mvb_status weights_input(builder *b, const mvb_node *n, const value *x,
+                                uint32_t *id) {
+  *id = x->id;
+  if (b->precision != MVB_PRECISION_INT8) return MVB_OK;
+  if (x->id >= b->n_qd8) {
+    size_t cap = 2 * b->n_qd8 > x->id ? 2 * b->n_qd8 : (size_t)x->id + 1;
+    uint32_t *grown = realloc(b->qd8, cap * sizeof *grown);
+    if (!grown)
+      return mvb_fail(b->err, MVB_ERR_OUT_OF_MEMORY, "node %s: out of memory",
+                      n->name);
+    for (size_t i = b->n_qd8; i < cap; i++) grown[i] = XNN_INVALID_VALUE_ID;
+    b->qd8 = grown;
+    b->n_qd8 = cap;
+  }
+  if (b->qd8[x->id] != XNN_INVALID_VALUE_ID) {
+    *id = b->qd8[x->id];
+    return MVB_OK;
+  }
+  enum xnn_status xs = xnn_define_dynamically_quantized_tensor_value(
+      b->subgraph, xnn_datatype_qdint8, (size_t)x->rank,
+      /*num_nonbatch_dims=*/(size_t)x->rank - 1, x->dims, XNN_INVALID_VALUE_ID,
+      /*flags=*/0, id);
+  if (xs == xnn_status_success)
+    xs = xnn_define_unary(b->subgraph, xnn_unary_convert, /*params=*/NULL,
+                          x->id, *id, /*flags=*/0);
+  mvb_status s = check_xnn(b, xs, n, "quantize the input to int8");
+  if (s == MVB_OK) b->qd8[x->id] = *id;
+  return s;
 }
 
 /* ---- spatial parameters (convolutions and pools) ------------------------ */
@@ -514,23 +622,19 @@ static mvb_status read_conv(builder *b, const mvb_node *n, bool fused,
   return s;
 }
 
-/* The filter as XNNPACK wants it, the bias (input 2 when fused, zeros
- * otherwise) and the output tensor (1, out_h, out_w, channels). */
+/* The bias (input 2 when fused, zeros otherwise) and the output tensor
+ * (batch, out_h, out_w, channels). */
 static mvb_status conv_operands(builder *b, const mvb_node *n, bool fused,
-                                const conv_setup *c, const float *filter,
-                                const size_t *filter_dims, size_t channels,
-                                value *out, uint32_t *filter_id,
-                                uint32_t *bias_id) {
-  mvb_status s = define_static(b, n, filter, 4, filter_dims, filter_id);
-  if (s == MVB_OK)
-    s = bias_value(b, n, fused ? 2 : n->n_inputs, channels, bias_id);
+                                const conv_setup *c, size_t channels,
+                                value *out, uint32_t *bias_id) {
+  mvb_status s = bias_value(b, n, fused ? 2 : n->n_inputs, channels, bias_id);
   size_t odims[4] = {c->x->dims[0], c->p.out_h, c->p.out_w, channels};
   if (s == MVB_OK) s = define_output(b, n, out, 4, odims);
   return s;
 }
 
 /* Conv2D and _FusedConv2D: filter (kh, kw, in/groups, out) is transposed
- * to XNNPACK's (out, kh, kw, in/groups). */
+ * to XNNPACK's (out, kh, kw, in/groups), in int8 precision as int8. */
 static mvb_status conv2d(builder *b, const mvb_node *n, value *out,
                          bool fused) {
   conv_setup c = {0};
@@ -547,27 +651,19 @@ static mvb_status conv2d(builder *b, const mvb_node *n, value *out,
                     n->name, n->op, filter->name, group_in, cin);
   size_t groups = cin / group_in;
 
-  float *ohwi = NULL;
-  s = temp_buffer(b, n, filter->count, &ohwi);
-  if (s != MVB_OK) return s;
-  const float *hwio = filter->f32;
-  for (size_t y = 0; y < kh; y++)
-    for (size_t xx = 0; xx < kw; xx++)
-      for (size_t i = 0; i < group_in; i++)
-        for (size_t o = 0; o < cout; o++)
-          ohwi[((o * kh + y) * kw + xx) * group_in + i] =
-              hwio[((y * kw + xx) * group_in + i) * cout + o];
-
-  uint32_t filter_id, bias_id;
+  uint32_t input_id, filter_id, bias_id;
   size_t fdims[4] = {cout, kh, kw, group_in};
-  s = conv_operands(b, n, fused, &c, ohwi, fdims, cout, out, &filter_id,
-                    &bias_id);
+  mvb_qlayout hwio = {cout, kh * kw * group_in, /*channel_stride=*/1,
+                      /*element_stride=*/cout};
+  s = gathered_weights(b, n, filter, &hwio, 4, fdims, &filter_id);
+  if (s == MVB_OK) s = weights_input(b, n, c.x, &input_id);
+  if (s == MVB_OK) s = conv_operands(b, n, fused, &c, cout, out, &bias_id);
   if (s != MVB_OK) return s;
   const spatial *p = &c.p;
   enum xnn_status xs = xnn_define_convolution_2d(
       b->subgraph, p->top, p->right, p->bottom, p->left, p->kh, p->kw, p->sh,
       p->sw, p->dh, p->dw, (uint32_t)groups, group_in, cout / groups, c.lo,
-      c.hi, c.x->id, filter_id, bias_id, out->id, /*flags=*/0);
+      c.hi, input_id, filter_id, bias_id, out->id, /*flags=*/0);
   return check_xnn(b, xs, n, "convolution");
 }
 
@@ -580,7 +676,8 @@ static mvb_status op_fused_conv2d(builder *b, const mvb_node *n, value *out) {
 }
 
 /* Depthwise: TensorFlow's (kh, kw, in, multiplier) filter is already
- * XNNPACK's (1, kh, kw, in * multiplier) in memory. */
+ * XNNPACK's (1, kh, kw, in * multiplier) in memory. Always f32: XNNPACK
+ * has no dynamically quantized depthwise convolution. */
 static mvb_status depthwise(builder *b, const mvb_node *n, value *out,
                             bool fused) {
   conv_setup c = {0};
@@ -596,8 +693,9 @@ static mvb_status depthwise(builder *b, const mvb_node *n, value *out,
                     n->name, n->op, filter->name, cin, c.x->dims[3]);
   uint32_t filter_id, bias_id;
   size_t fdims[4] = {1, kh, kw, cin * mult};
-  s = conv_operands(b, n, fused, &c, filter->f32, fdims, cin * mult, out,
-                    &filter_id, &bias_id);
+  s = define_static(b, n, filter->f32, 4, fdims, &filter_id);
+  if (s == MVB_OK)
+    s = conv_operands(b, n, fused, &c, cin * mult, out, &bias_id);
   if (s != MVB_OK) return s;
   const spatial *p = &c.p;
   enum xnn_status xs = xnn_define_depthwise_convolution_2d(
@@ -991,7 +1089,8 @@ static mvb_status op_squeeze(builder *b, const mvb_node *n, value *out) {
 }
 
 /* MatMul / _FusedMatMul: x (M, K) times a constant (K, N), or (N, K) with
- * transpose_b. */
+ * transpose_b. f32 weights are used as they lie; int8 ones are written
+ * (N, K). */
 static mvb_status matmul(builder *b, const mvb_node *n, value *out,
                          bool fused) {
   value *x = NULL;
@@ -1015,17 +1114,24 @@ static mvb_status matmul(builder *b, const mvb_node *n, value *out,
                     n->name, n->op, w->name, k, x->dims[1]);
   float lo = -INFINITY, hi = INFINITY;
   if (fused) s = fused_activation(b, n, &lo, &hi);
-  uint32_t w_id, bias_id;
+  uint32_t input_id, w_id, bias_id;
+  bool int8 = b->precision == MVB_PRECISION_INT8;
   size_t wdims[2] = {(size_t)w->shape[0], (size_t)w->shape[1]};
-  if (s == MVB_OK) s = define_static(b, n, w->f32, 2, wdims, &w_id);
+  size_t nk[2] = {cols, k};
+  mvb_qlayout l = {cols, k, /*channel_stride=*/transposed ? k : 1,
+                   /*element_stride=*/transposed ? 1 : cols};
+  if (s == MVB_OK)
+    s = int8 ? gathered_weights(b, n, w, &l, 2, nk, &w_id)
+             : define_static(b, n, w->f32, 2, wdims, &w_id);
+  if (s == MVB_OK) s = weights_input(b, n, x, &input_id);
   if (s == MVB_OK)
     s = bias_value(b, n, fused ? 2 : n->n_inputs, cols, &bias_id);
   size_t odims[2] = {x->dims[0], cols};
   if (s == MVB_OK) s = define_output(b, n, out, 2, odims);
   if (s != MVB_OK) return s;
   enum xnn_status xs = xnn_define_fully_connected(
-      b->subgraph, lo, hi, x->id, w_id, bias_id, out->id,
-      transposed ? 0 : XNN_FLAG_TRANSPOSE_WEIGHTS);
+      b->subgraph, lo, hi, input_id, w_id, bias_id, out->id,
+      transposed || int8 ? 0 : XNN_FLAG_TRANSPOSE_WEIGHTS);
   return check_xnn(b, xs, n, "fully connected");
 }
 
@@ -1166,6 +1272,43 @@ static void free_builder(builder *b) {
   free(b->temp);
   free(b->values);
   free(b->keep);
+  free(b->const_uses);
+  free(b->qd8);
+}
+
+/* Identity hops followed from a reader to its constant. A longer chain
+ * leaves every weight counted as read twice (released after create, as in
+ * f32), which keeps a hostile chain from making the count quadratic. */
+#define MAX_IDENTITY_HOPS 16
+
+/* How many node inputs read each constant, through Identity nodes, so
+ * that int8 weights can release their floats when they are the only
+ * reader. */
+static mvb_status count_const_uses(builder *b) {
+  const mvb_model_file *f = b->file;
+  b->const_uses = calloc(f->n_consts ? f->n_consts : 1, sizeof *b->const_uses);
+  if (!b->const_uses)
+    return mvb_fail(b->err, MVB_ERR_OUT_OF_MEMORY,
+                    "out of memory counting the readers of %zu weights",
+                    f->n_consts);
+  bool too_deep = false;
+  for (size_t i = 0; i < f->n_nodes; i++) {
+    if (strcmp(f->nodes[i].op, "Identity") == 0) continue;
+    for (size_t j = 0; j < f->nodes[i].n_inputs; j++) {
+      const mvb_node *src = mvb_model_file_node(f, f->nodes[i].inputs[j].node);
+      for (int hops = 0; src && strcmp(src->op, "Identity") == 0 &&
+                         src->n_inputs > 0 && hops <= MAX_IDENTITY_HOPS;
+           hops++)
+        src = mvb_model_file_node(f, src->inputs[0].node);
+      too_deep |= src && strcmp(src->op, "Identity") == 0;
+      const mvb_const *c = src && strcmp(src->op, "Const") == 0
+                               ? mvb_model_file_const(f, src->name)
+                               : NULL;
+      if (c) b->const_uses[c - f->consts]++;
+    }
+  }
+  for (size_t k = 0; too_deep && k < f->n_consts; k++) b->const_uses[k] = 2;
+  return MVB_OK;
 }
 
 static float *alloc_io(size_t count) {
@@ -1235,9 +1378,10 @@ static enum xnn_status setup(mvb_graph *g) {
 }
 
 mvb_status mvb_graph_build(mvb_model_file *file, pthreadpool_t threadpool,
-                           mvb_graph **out, mvb_error *err) {
+                           mvb_precision precision, mvb_graph **out,
+                           mvb_error *err) {
   *out = NULL;
-  builder b = {.file = file, .err = err};
+  builder b = {.file = file, .precision = precision, .err = err};
   mvb_graph *g = calloc(1, sizeof *g);
   b.values = calloc(file->n_nodes ? file->n_nodes : 1, sizeof *b.values);
   b.keep = calloc(file->n_consts ? file->n_consts : 1, sizeof *b.keep);
@@ -1255,6 +1399,7 @@ mvb_status mvb_graph_build(mvb_model_file *file, pthreadpool_t threadpool,
   }
   size_t input_idx = 0;
   if (s == MVB_OK) s = check_ops_and_find_outputs(&b, &input_idx);
+  if (s == MVB_OK && precision == MVB_PRECISION_INT8) s = count_const_uses(&b);
   if (s == MVB_OK) s = visit(&b, input_idx);
   for (size_t k = 0; s == MVB_OK && k < b.n_outputs; k++)
     s = visit(&b, b.output_nodes[k]);

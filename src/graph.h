@@ -17,9 +17,13 @@ typedef struct mvb_graph mvb_graph;
  * Weights that XNNPACK packs into its own buffers are released from file
  * (mvb_const_release), so one float copy of them stays alive; file must
  * outlive the graph (constants used unpacked, e.g. an AddV2 operand, stay
- * referenced). threadpool may be NULL and must outlive the graph. */
+ * referenced). threadpool may be NULL and must outlive the graph. With
+ * MVB_PRECISION_INT8, convolution and matmul weights become per-channel
+ * int8 (quantize.h) and their inputs are quantized at every run; every
+ * other op stays f32. */
 mvb_status mvb_graph_build(mvb_model_file *file, pthreadpool_t threadpool,
-                           mvb_graph **out, mvb_error *err);
+                           mvb_precision precision, mvb_graph **out,
+                           mvb_error *err);
 
 /* The input buffer to fill before mvb_graph_invoke: (H, W, C) floats. */
 float *mvb_graph_input(mvb_graph *graph);

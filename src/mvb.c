@@ -69,6 +69,11 @@ static mvb_status check_options(mvb_model *m) {
   if (o->max_image_pixels == 0)
     return mvb_fail(&m->error, MVB_ERR_INVALID_ARGUMENT,
                     "max_image_pixels must be at least 1");
+  if (o->precision != MVB_PRECISION_F32 && o->precision != MVB_PRECISION_INT8)
+    return mvb_fail(&m->error, MVB_ERR_INVALID_ARGUMENT,
+                    "precision %d is neither MVB_PRECISION_F32 nor "
+                    "MVB_PRECISION_INT8",
+                    (int)o->precision);
   return MVB_OK;
 }
 
@@ -117,7 +122,8 @@ static mvb_status build(mvb_model *m) {
                       "cannot create a pool of %d threads",
                       m->options.num_threads);
   }
-  s = mvb_graph_build(&m->file, m->threadpool, &m->graph, &m->error);
+  s = mvb_graph_build(&m->file, m->threadpool, m->options.precision, &m->graph,
+                      &m->error);
   if (s == MVB_OK) s = check_verdict_output(m);
   if (s == MVB_OK) log_line(m, "model loaded");
   return s;

@@ -83,6 +83,15 @@ typedef enum mvb_class {
 #define MVB_DEFAULT_BEACH_BELOW 0.35f
 #define MVB_DEFAULT_NEITHER_ABOVE 0.5f
 
+/* The arithmetic of convolutions and matrix products. */
+typedef enum mvb_precision {
+  MVB_PRECISION_F32 = 0,  /* float32 throughout (the default) */
+  MVB_PRECISION_INT8 = 1, /* weights requantized at load to int8 per output
+                             channel, inputs quantized to int8 at every run,
+                             float32 out; ops without an int8 kernel
+                             (depthwise, pools, ...) stay float32 */
+} mvb_precision;
+
 /* Receives diagnostic lines (never errors; those come back as statuses). */
 typedef void (*mvb_log_fn)(void *user, const char *message);
 
@@ -97,6 +106,7 @@ typedef struct mvb_options {
   float neither_above;       /* P(neither) > this: neither */
   mvb_log_fn log;            /* may be NULL */
   void *log_user;            /* passed to log unchanged */
+  mvb_precision precision;   /* MVB_PRECISION_F32 unless set */
 } mvb_options;
 
 #define MVB_DEFAULT_MAX_IMAGE_PIXELS ((uint64_t)50000000) /* 50 megapixels */
@@ -114,7 +124,8 @@ typedef struct mvb_result {
 
 typedef struct mvb_model mvb_model;
 
-/* One thread, 50 MP image limit, the model's verdict rules, no log. */
+/* One thread, 50 MP image limit, the model's verdict rules, no log,
+ * float32. */
 mvb_options mvb_default_options(void);
 
 /* Creates an empty handle; options are copied (NULL means defaults).
