@@ -1,13 +1,14 @@
 /* wasm_api.c: the functions the JavaScript loader (web/engine.js) calls.
  * A thin layer over mvb.h that keeps every argument a number or a heap
- * offset; see docs/design.md for the contract (ABI version 2: results
- * carry the class probabilities, outputs are a list). */
+ * offset; see docs/design.md for the contract (ABI version 3: results
+ * carry the class probabilities, outputs are a list, mvbw_create takes the
+ * precision). */
 #include <emscripten/emscripten.h>
 #include <stdint.h>
 
 #include "mvb.h"
 
-#define MVB_WASM_ABI_VERSION 2
+#define MVB_WASM_ABI_VERSION 3
 
 /* What mvbw_classify_* write to out, as floats, in this order. */
 enum {
@@ -32,13 +33,15 @@ EMSCRIPTEN_KEEPALIVE const char *mvbw_verdict_name(int verdict) {
 }
 
 /* Returns a handle (0 when out of memory); max_pixels <= 0 keeps the
- * default limit; a NaN threshold keeps the model's rule. */
+ * default limit; a NaN threshold keeps the model's rule; precision is an
+ * mvb_precision (0 f32, 1 int8; another value fails at load). */
 EMSCRIPTEN_KEEPALIVE mvb_model *mvbw_create(int threads, float mountain_above,
                                             float beach_below,
                                             float neither_above,
-                                            double max_pixels) {
+                                            double max_pixels, int precision) {
   mvb_options o = mvb_default_options();
   o.num_threads = threads;
+  o.precision = (mvb_precision)precision;
   o.mountain_above = mountain_above;
   o.beach_below = beach_below;
   o.neither_above = neither_above;

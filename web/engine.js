@@ -1,8 +1,8 @@
-// engine.js: the one module that talks to the wasm exports (src/wasm_api.c, ABI 2).
+// engine.js: the one module that talks to the wasm exports (src/wasm_api.c, ABI 3).
 // It runs in a page, in a (module) Web Worker and under Node 20. Everything else in
 // web/ goes through this API; see docs/design.md "web/engine.js".
 
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 const STATUS_NAMES = [
   'ok', 'invalid argument', 'out of memory', 'i/o error', 'model format', 'unsupported',
   'shape', 'image', 'image too large', 'backend', 'state',
@@ -56,6 +56,14 @@ export function chooseVariant(requested) {
   return f.threads ? 'simd-threads' : 'simd';
 }
 
+// mvb_precision (src/mvb.h): how convolutions and matrix products compute.
+const PRECISIONS = Object.freeze({ f32: 0, int8: 1 });
+
+function checkPrecision(requested) {
+  if (requested === undefined || Object.hasOwn(PRECISIONS, requested)) return;
+  throw new MvbError(Status.INVALID_ARGUMENT, `unknown precision "${requested}" (use "f32" or "int8")`);
+}
+
 function moduleFileName(variant) {
   return variant === 'simd-threads' ? 'mvb-simd-threads' : 'mvb-simd';
 }
@@ -85,6 +93,7 @@ function toImportUrl(s) {
 
 export async function loadEngine(options = {}) {
   const variant = chooseVariant(options.variant);
+  checkPrecision(options.precision);
   const base = toImportUrl(dirUrl(options.wasmUrl ?? './wasm/'));
   const name = moduleFileName(variant);
   const jsUrl = new URL(`${name}.js`, base).href;
@@ -130,6 +139,7 @@ class Engine {
     this.variant = variant;
     this.threads = threads;
     this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+    this.precision = options.precision ?? 'f32';
     this.handle = 0;
     this.meta = null;
     // Verdict names come from the engine (mvb_verdict_name): one truth.
@@ -182,7 +192,7 @@ class Engine {
     // A fresh handle per model. The verdict rules are the model's own (model.json's
     // "mvb".verdict, read by the engine): NaN keeps each of them.
     if (this.handle) { this.M._mvbw_free(this.handle); this.handle = 0; }
-    const h = this.M._mvbw_create(this.threads, NaN, NaN, NaN, this.maxPixels);
+    const h = this.M._mvbw_create(this.threads, NaN, NaN, NaN, this.maxPixels, PRECISIONS[this.precision]);
     if (!h) throw new MvbError(Status.OUT_OF_MEMORY, 'out of wasm memory creating the model handle');
     this.handle = h;
 
