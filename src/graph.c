@@ -101,7 +101,7 @@ static size_t node_index(const builder *b, const mvb_node *n) {
   return (size_t)(n - b->file->nodes);
 }
 
-/* The node's index in f->nodes, or -1. */
+/* The node's index in f->nodes, or -1 (hashed: O(1) on average). */
 static long find_node(const mvb_model_file *f, const char *name) {
   const mvb_node *n = mvb_model_file_node(f, name);
   return n ? (long)(n - f->nodes) : -1;
@@ -1182,32 +1182,63 @@ static op_fn find_op(const char *name) {
 
 /* ---- traversal ---------------------------------------------------------- */
 
-/* Defines node idx after its inputs (depth first from the output), so
- * model.json's node order does not matter and unused nodes cost nothing. */
-static mvb_status visit(builder *b, size_t idx) {
+/* A node on the walk's stack, and the next of its inputs to look at. */
+typedef struct frame {
+  size_t node;
+  size_t input;
+} frame;
+
+/* Pushes node idx unless it is defined already; meeting a node that is
+ * still on the stack means the graph has a cycle. */
+static mvb_status enter(builder *b, frame *stack, size_t *depth, size_t idx) {
   value *v = &b->values[idx];
-  const mvb_node *n = &b->file->nodes[idx];
   if (v->state == DONE) return MVB_OK;
   if (v->state == VISITING)
     return mvb_fail(b->err, MVB_ERR_MODEL_FORMAT,
-                    "node %s: the graph has a cycle through it", n->name);
+                    "node %s: the graph has a cycle through it",
+                    b->file->nodes[idx].name);
   v->state = VISITING;
-  for (size_t i = 0; i < n->n_inputs; i++) {
-    long k = find_node(b->file, n->inputs[i].node);
+  stack[(*depth)++] = (frame){idx, 0};
+  return MVB_OK;
+}
+
+/* Defines node idx after its inputs (depth first from the output), so
+ * model.json's node order does not matter and unused nodes cost nothing.
+ * The walk keeps its own stack rather than recursing: a chain of 20,000
+ * nodes overflowed a 1 MB C stack (and wasm's). A node is on the stack at
+ * most once, so n_nodes frames always suffice. */
+static mvb_status visit(builder *b, size_t idx) {
+  frame *stack = malloc(b->file->n_nodes * sizeof *stack);
+  if (!stack)
+    return mvb_fail(b->err, MVB_ERR_OUT_OF_MEMORY,
+                    "out of memory walking a graph of %zu nodes",
+                    b->file->n_nodes);
+  size_t depth = 0;
+  mvb_status s = enter(b, stack, &depth, idx);
+  while (s == MVB_OK && depth > 0) {
+    frame *f = &stack[depth - 1];
+    const mvb_node *n = &b->file->nodes[f->node];
+    if (f->input == n->n_inputs) { /* every input is defined */
+      s = find_op(n->op)(b, n, &b->values[f->node]);
+      b->values[f->node].state = DONE;
+      depth--;
+      continue;
+    }
+    const mvb_input *in = &n->inputs[f->input++];
+    long k = find_node(b->file, in->node);
     if (k < 0)
-      return mvb_fail(b->err, MVB_ERR_MODEL_FORMAT,
-                      "node %s (%s): input %s is not a node of the graph",
-                      n->name, n->op, n->inputs[i].node);
-    if (n->inputs[i].output != 0)
-      return mvb_fail(b->err, MVB_ERR_UNSUPPORTED,
-                      "node %s (%s): input %s:%d (only the first output of a "
-                      "node is supported)",
-                      n->name, n->op, n->inputs[i].node, n->inputs[i].output);
-    mvb_status s = visit(b, (size_t)k);
-    if (s != MVB_OK) return s;
+      s = mvb_fail(b->err, MVB_ERR_MODEL_FORMAT,
+                   "node %s (%s): input %s is not a node of the graph", n->name,
+                   n->op, in->node);
+    else if (in->output != 0)
+      s = mvb_fail(b->err, MVB_ERR_UNSUPPORTED,
+                   "node %s (%s): input %s:%d (only the first output of a "
+                   "node is supported)",
+                   n->name, n->op, in->node, in->output);
+    else
+      s = enter(b, stack, &depth, (size_t)k);
   }
-  mvb_status s = find_op(n->op)(b, n, v);
-  v->state = DONE;
+  free(stack);
   return s;
 }
 

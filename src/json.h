@@ -22,6 +22,11 @@
 #include "error.h"
 #include "mvb.h"
 
+/* Containers a document may nest: our deepest model.json (weights/, the
+ * op tests, InceptionV3) nests 10; deeper documents are refused before they
+ * are tokenized (see mvb_json_parse). */
+#define MVB_JSON_MAX_DEPTH 64
+
 typedef enum mvb_json_type {
   MVB_JSON_OBJECT = 1,
   MVB_JSON_ARRAY = 2,
@@ -45,7 +50,10 @@ typedef struct mvb_json {
 
 /* Tokenizes and checks text (size bytes, no NUL needed; trailing NUL bytes
  * and a UTF-8 byte order mark are ignored). what names the document in
- * messages, e.g. "model.json"; syntax errors give the byte offset. */
+ * messages, e.g. "model.json"; syntax errors give the byte offset.
+ * Nesting deeper than MVB_JSON_MAX_DEPTH is MVB_ERR_UNSUPPORTED, with the
+ * offset of the bracket that goes too deep. Time and memory are linear in
+ * size. */
 mvb_status mvb_json_parse(const char *text, size_t size, const char *what,
                           mvb_json *out, mvb_error *err);
 void mvb_json_free(mvb_json *json); /* zeroes it; empty is ok */

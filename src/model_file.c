@@ -153,18 +153,14 @@ done:
 
 const mvb_node *mvb_model_file_node(const mvb_model_file *file,
                                     const char *name) {
-  for (size_t k = 0; k < file->n_nodes; k++)
-    if (file->nodes[k].name && !strcmp(file->nodes[k].name, name))
-      return &file->nodes[k];
-  return NULL;
+  long k = mvb_name_index_find(&file->node_index, name);
+  return k < 0 ? NULL : &file->nodes[k];
 }
 
 const mvb_const *mvb_model_file_const(const mvb_model_file *file,
                                       const char *name) {
-  for (size_t k = 0; k < file->n_consts; k++)
-    if (file->consts[k].name && !strcmp(file->consts[k].name, name))
-      return &file->consts[k];
-  return NULL;
+  long k = mvb_name_index_find(&file->const_index, name);
+  return k < 0 ? NULL : &file->consts[k];
 }
 
 const mvb_attr *mvb_node_attr(const mvb_node *node, const char *name) {
@@ -205,8 +201,13 @@ void mvb_model_file_free(mvb_model_file *file) {
     mvb_const_release(&file->consts[k]);
     free(file->consts[k].name);
   }
+  for (size_t k = 0; k < file->n_digests; k++) free(file->digests[k].path);
+  mvb_name_index_free(&file->node_index);
+  mvb_name_index_free(&file->const_index);
+  mvb_name_index_free(&file->digest_index);
   free(file->nodes);
   free(file->consts);
+  free(file->digests);
   free(file->input_node);
   for (size_t k = 0; k < file->n_outputs; k++) {
     free(file->outputs[k].name);

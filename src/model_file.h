@@ -29,8 +29,14 @@
 #include "error.h"
 #include "image.h"
 #include "mvb.h"
+#include "name_index.h"
+#include "sha256.h"
 
 #define MVB_MAX_OUTPUTS 8 /* signature outputs a model may have */
+/* Nodes a graph may have: InceptionV3 has about 800, so this leaves two
+ * orders of magnitude for larger photo models while keeping a hostile
+ * graph's load time and memory bounded. */
+#define MVB_MAX_NODES 100000
 
 typedef enum mvb_dtype { MVB_DTYPE_F32 = 0, MVB_DTYPE_I32 = 1 } mvb_dtype;
 
@@ -114,11 +120,22 @@ typedef struct mvb_rules {
   float unsure_above;   /* P(neither) > this (and not neither): not sure */
 } mvb_rules;
 
+/* "mvb".shards: the digest a weight shard must have (model_mvb.c). */
+typedef struct mvb_shard_digest {
+  char *path; /* as the weightsManifest writes it; owned */
+  uint8_t sha256[MVB_SHA256_BYTES];
+} mvb_shard_digest;
+
 typedef struct mvb_model_file {
   mvb_node *nodes; /* (n_nodes) in model.json order */
   size_t n_nodes;
-  mvb_const *consts; /* (n_consts) in manifest order */
+  mvb_name_index node_index; /* node name -> position in nodes */
+  mvb_const *consts;         /* (n_consts) in manifest order */
   size_t n_consts;
+  mvb_name_index const_index; /* weight name -> position in consts */
+  mvb_shard_digest *digests;  /* (n_digests) in "mvb".shards order */
+  size_t n_digests;
+  mvb_name_index digest_index; /* shard path -> position in digests */
   char *input_node; /* signature input, e.g. "input_1" (":0" removed) */
   int64_t input_shape[MVB_MAX_RANK]; /* from the signature; -1 = batch */
   int input_rank;
@@ -129,7 +146,8 @@ typedef struct mvb_model_file {
 } mvb_model_file;
 
 /* Parses model.json text plus its shards (in manifest order: groups in
- * order, paths in order). Shard buffers are only read during the call. */
+ * order, paths in order). Shard buffers are only read during the call.
+ * A shard that "mvb".shards gives a SHA-256 for must have it. */
 mvb_status mvb_model_file_parse(const char *json, size_t json_size,
                                 const uint8_t *const *shards,
                                 const size_t *shard_sizes, size_t shard_count,
@@ -141,6 +159,7 @@ mvb_status mvb_model_file_read_dir(const char *dir, mvb_model_file *out,
 
 void mvb_model_file_free(mvb_model_file *file); /* zeroes it; empty is ok */
 
+/* Lookups by name, O(1) on average (hashed while parsing); NULL if none. */
 const mvb_node *mvb_model_file_node(const mvb_model_file *file,
                                     const char *name);
 const mvb_const *mvb_model_file_const(const mvb_model_file *file,

@@ -7,7 +7,8 @@
  *     "outputs": {"Identity:0": {"kind": "probabilities",
  *                                "classes": ["beach", "mountain", "neither"]}},
  *     "verdict": {"mountain_above": 0.65, "beach_below": 0.35,
- *                 "neither_above": 0.5, "unsure_above": 0.3}
+ *                 "neither_above": 0.5, "unsure_above": 0.3},
+ *     "shards": {"group1-shard1of1.bin": {"sha256": "<64 hex digits>"}}
  *   }
  *
  * "outputs" describes signature outputs by name: kind "probabilities" (one
@@ -18,7 +19,14 @@
  * P(neither) > unsure_above or beach_below <= score <= mountain_above;
  * else mountain or beach. "thresholds": [beach_below, mountain_above] (our
  * first exporter's spelling) is read when "verdict" is absent. Unknown keys
- * are errors: a typo must not silently change a verdict. */
+ * are errors: a typo must not silently change a verdict.
+ *
+ * "shards" gives weight shards' SHA-256 digests, keyed by their path as the
+ * weightsManifest writes it (train/export.py records them). A listed shard
+ * whose bytes hash otherwise is refused, naming it (model_weights.c checks,
+ * so the CLI, wasm and any embedder all do); a path the manifest does not
+ * have is an error; a shard without a digest loads unchecked, as the
+ * original system's model (which has none) must. */
 #include "model_parse.h"
 
 #include <math.h>
@@ -26,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sha256.h"
 
 /* Bounds on "mvb".preprocess.size: keeps H * W * 3 floats well inside a
  * 32-bit wasm address space. */
@@ -306,6 +316,63 @@ static mvb_status read_rules(const mvb_json *j, int mvb, mvb_model_file *out,
   return MVB_OK;
 }
 
+/* ---- shard digests ---------------------------------------------------- */
+
+/* One "shards" entry's value: {"sha256": "<64 hex digits>"}. */
+static mvb_status read_digest(const mvb_json *j, int v, mvb_shard_digest *d,
+                              mvb_error *err) {
+  int sha = -1;
+  if (mvb_json_is(j, v, MVB_JSON_OBJECT)) {
+    int c = mvb_json_first(v);
+    for (int k = 0; k < mvb_json_children(j, v); k++, c = mvb_json_next(j, c))
+      if (mvb_json_streq(j, c, "sha256"))
+        sha = c + 1;
+      else
+        return unknown_key(j, c, "an mvb.shards entry", "sha256", err);
+  }
+  const mvb_json_token *t = sha >= 0 ? &j->tokens[sha] : NULL;
+  if (!mvb_json_is(j, sha, MVB_JSON_STRING) ||
+      !mvb_sha256_from_hex(j->text + t->start, (size_t)(t->end - t->start),
+                           d->sha256))
+    return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, sha < 0 ? v : sha,
+                        "mvb.shards: the entry for \"%.200s\" must be "
+                        "{\"sha256\": \"<64 hex digits>\"}",
+                        d->path);
+  return MVB_OK;
+}
+
+static mvb_status read_shards(const mvb_json *j, int mvb, mvb_model_file *out,
+                              mvb_error *err) {
+  int shards = mvb < 0 ? -1 : mvb_json_find(j, mvb, "shards");
+  if (shards < 0) return MVB_OK;
+  mvb_status status =
+      mvb_expect(j, shards, MVB_JSON_OBJECT, "mvb", "shards", err);
+  size_t n = status == MVB_OK ? (size_t)mvb_json_children(j, shards) : 0;
+  if (n == 0) return status;
+  const char **paths = malloc(n * sizeof *paths);
+  out->digests = calloc(n, sizeof *out->digests);
+  if (!paths || !out->digests) {
+    free(paths);
+    return mvb_out_of_memory(err, "mvb.shards");
+  }
+  int key = mvb_json_first(shards);
+  for (size_t k = 0; status == MVB_OK && k < n;
+       k++, key = mvb_json_next(j, key)) {
+    mvb_shard_digest *d = &out->digests[k];
+    status = mvb_take_string(j, key, "mvb.shards", "path", &d->path, err);
+    if (status != MVB_OK) break;
+    out->n_digests = k + 1;
+    paths[k] = d->path;
+    status = read_digest(j, key + 1, d, err);
+  }
+  /* model_weights.c finds each manifest path's digest here */
+  if (status == MVB_OK)
+    status = mvb_name_index_build(&out->digest_index, paths, n,
+                                  "mvb.shards entries", err);
+  free(paths);
+  return status;
+}
+
 mvb_status mvb_read_mvb_key(const mvb_json *j, mvb_model_file *out,
                             mvb_error *err) {
   int mvb = mvb_json_find(j, 0, "mvb");
@@ -314,5 +381,6 @@ mvb_status mvb_read_mvb_key(const mvb_json *j, mvb_model_file *out,
     status = mvb_expect(j, mvb, MVB_JSON_OBJECT, "the document", "mvb", err);
   if (status == MVB_OK) status = read_preprocess(j, mvb, out, err);
   if (status == MVB_OK) status = read_rules(j, mvb, out, err);
+  if (status == MVB_OK) status = read_shards(j, mvb, out, err);
   return status;
 }

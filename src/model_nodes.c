@@ -299,6 +299,11 @@ mvb_status mvb_read_nodes(const mvb_json *j, mvb_model_file *out,
   if (count == 0)
     return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, nodes,
                         "modelTopology.node is empty");
+  if (count > MVB_MAX_NODES)
+    return mvb_bad_json(err, MVB_ERR_UNSUPPORTED, j, nodes,
+                        "modelTopology.node has %zu nodes; at most %d are "
+                        "supported",
+                        count, MVB_MAX_NODES);
   out->nodes = calloc(count, sizeof *out->nodes);
   if (!out->nodes) return mvb_out_of_memory(err, "model.json nodes");
   out->n_nodes = count;
@@ -307,10 +312,11 @@ mvb_status mvb_read_nodes(const mvb_json *j, mvb_model_file *out,
     if ((status = read_node(j, c, (int)k, &out->nodes[k], err)) != MVB_OK)
       return status;
 
+  /* The graph builder looks every input up by name. */
   const char **names = malloc(count * sizeof *names);
   if (!names) return mvb_out_of_memory(err, "model.json nodes");
   for (size_t k = 0; k < count; k++) names[k] = out->nodes[k].name;
-  status = mvb_check_unique(names, count, "nodes", err);
+  status = mvb_name_index_build(&out->node_index, names, count, "nodes", err);
   free(names);
   return status;
 }

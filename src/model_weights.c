@@ -1,5 +1,14 @@
 /* model_weights.c: the weightsManifest plan (dtype, quantization, byte
- * count of every weight), checked against the shards, then dequantized. */
+ * count of every weight), checked against the shards and their digests,
+ * then dequantized.
+ *
+ * Every float weight must come out finite and at most MAX_WEIGHT_MAGNITUDE
+ * in size: quantization parameters that are finite as doubles can still
+ * dequantize past float32 (min 1e300 made every photo "mountain 100%"),
+ * and weights that are finite but enormous overflow float32 a layer or two
+ * later (scale 1e30 made every score NaN). Trained photo models hold
+ * weights of order 1 to 1e3, so the bound refuses only broken or hostile
+ * files. */
 #include "model_parse.h"
 
 #include <math.h>
@@ -7,6 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sha256.h"
+
+/* Largest |value| of a float weight: a product of two such values still
+ * fits in float32 (1e36 < 3.4e38). */
+#define MAX_WEIGHT_MAGNITUDE 1e18
 
 typedef enum quant {
   QUANT_NONE,
@@ -59,6 +74,10 @@ mvb_status mvb_read_manifest(const mvb_json *j, int *manifest, size_t *n_paths,
   return MVB_OK;
 }
 
+static double affine(const weight_plan *plan, unsigned q) {
+  return plan->min + plan->scale * q;
+}
+
 static const char *dtype_name(const mvb_json *j, int tok, char *buf,
                               size_t size) {
   if (!mvb_json_is(j, tok, MVB_JSON_STRING)) return "(not a string)";
@@ -66,6 +85,38 @@ static const char *dtype_name(const mvb_json *j, int tok, char *buf,
   snprintf(buf, size, "%.*s", t->end - t->start > 40 ? 40 : t->end - t->start,
            j->text + t->start);
   return buf;
+}
+
+/* "min" and "scale" of a uint8 / uint16 weight: value = min + scale * q
+ * must stay finite and within MAX_WEIGHT_MAGNITUDE for every q (int32
+ * weights are range-checked as they are rounded). */
+static mvb_status check_quantization(const mvb_json *j, int q, const char *ctx,
+                                     mvb_dtype dtype, weight_plan *plan,
+                                     mvb_error *err) {
+  if (!mvb_json_double(j, mvb_json_find(j, q, "min"), &plan->min) ||
+      !mvb_json_double(j, mvb_json_find(j, q, "scale"), &plan->scale))
+    return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, q,
+                        "%s: quantization needs \"min\" and \"scale\" numbers",
+                        ctx);
+  if (!(plan->scale > 0) || !isfinite(plan->scale))
+    return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, q,
+                        "%s: quantization scale is %g; it must be a positive "
+                        "finite number",
+                        ctx, plan->scale);
+  if (!isfinite(plan->min))
+    return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, q,
+                        "%s: quantization min is %g; it must be a finite "
+                        "number",
+                        ctx, plan->min);
+  double top = affine(plan, plan->quant == QUANT_UINT8 ? 255u : 65535u);
+  double far = fabs(plan->min) > fabs(top) ? fabs(plan->min) : fabs(top);
+  if (dtype == MVB_DTYPE_F32 && !(far <= MAX_WEIGHT_MAGNITUDE))
+    return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, q,
+                        "%s: quantization min %g, scale %g dequantizes to "
+                        "values of magnitude %g; a weight must be finite "
+                        "in float32 and at most %g",
+                        ctx, plan->min, plan->scale, far, MAX_WEIGHT_MAGNITUDE);
+  return MVB_OK;
 }
 
 /* Reads one manifest entry: name, dtype, shape, quantization, byte size.
@@ -116,12 +167,8 @@ static mvb_status plan_weight(const mvb_json *j, int tok, int group,
           "uint16, float16",
           ctx, qd < 0 ? "(none)" : dtype_name(j, qd, buf, sizeof buf));
     if (plan->quant != QUANT_FLOAT16 &&
-        (!mvb_json_double(j, mvb_json_find(j, q, "min"), &plan->min) ||
-         !mvb_json_double(j, mvb_json_find(j, q, "scale"), &plan->scale) ||
-         !isfinite(plan->min) || !isfinite(plan->scale)))
-      return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, q,
-                          "%s: quantization needs finite \"min\" and \"scale\"",
-                          ctx);
+        (status = check_quantization(j, q, ctx, c->dtype, plan, err)))
+      return status;
   }
 
   int shape = mvb_json_find(j, tok, "shape");
@@ -269,10 +316,6 @@ static float half_to_float(uint16_t h) {
   return f;
 }
 
-static double affine(const weight_plan *plan, unsigned q) {
-  return plan->min + plan->scale * q;
-}
-
 /* Element k of a chunk as the weight's real value. */
 static double element(const uint8_t *b, size_t k, const weight_plan *plan,
                       mvb_dtype dtype) {
@@ -327,6 +370,12 @@ static mvb_status load_weight(shard_cursor *cursor, mvb_const *c,
     for (size_t k = 0; !by_table && k < n; k++) {
       double v = element(chunk, k, plan, c->dtype);
       if (c->dtype == MVB_DTYPE_F32) {
+        /* the uint8 table's range was checked with its parameters */
+        if (!(fabs(v) <= MAX_WEIGHT_MAGNITUDE))
+          return mvb_fail(err, MVB_ERR_MODEL_FORMAT,
+                          "weight \"%.300s\": value %zu is %g; a weight must "
+                          "be finite and at most %g in magnitude",
+                          c->name, done + k, v, MAX_WEIGHT_MAGNITUDE);
         c->f32[done + k] = (float)v;
         continue;
       }
@@ -341,6 +390,58 @@ static mvb_status load_weight(shard_cursor *cursor, mvb_const *c,
     done += n;
   }
   return MVB_OK;
+}
+
+/* Shard k of the manifest (in order) and its "mvb".shards digest, if any:
+ * every digest must name a manifest path, and every shard that has one
+ * must hash to it. Shards without a digest (the original system's model
+ * has none) are taken as they are. */
+static mvb_status check_digests(const mvb_json *j, int manifest,
+                                const uint8_t *const *shards,
+                                const size_t *shard_sizes,
+                                const mvb_model_file *out, mvb_error *err) {
+  if (out->n_digests == 0) return MVB_OK;
+  bool *listed = calloc(out->n_digests, sizeof *listed);
+  if (!listed) return mvb_out_of_memory(err, "mvb.shards");
+  mvb_status status = MVB_OK;
+  size_t shard = 0;
+  int g = mvb_json_first(manifest);
+  for (int group = 0; manifest >= 0 && status == MVB_OK &&
+                      group < mvb_json_children(j, manifest);
+       group++, g = mvb_json_next(j, g)) {
+    int paths = mvb_json_find(j, g, "paths");
+    int p = mvb_json_first(paths);
+    for (int i = 0; status == MVB_OK && i < mvb_json_children(j, paths);
+         i++, p = mvb_json_next(j, p), shard++) {
+      char *path = NULL;
+      status = mvb_take_string(j, p, "weightsManifest", "paths", &path, err);
+      long d =
+          status == MVB_OK ? mvb_name_index_find(&out->digest_index, path) : -1;
+      free(path);
+      if (d < 0) continue;
+      listed[d] = true;
+      uint8_t have[MVB_SHA256_BYTES];
+      mvb_sha256(shards[shard], shard_sizes[shard], have);
+      const mvb_shard_digest *want = &out->digests[d];
+      if (memcmp(have, want->sha256, sizeof have) != 0) {
+        char have_hex[MVB_SHA256_HEX], want_hex[MVB_SHA256_HEX];
+        mvb_sha256_hex(have, have_hex);
+        mvb_sha256_hex(want->sha256, want_hex);
+        status = mvb_fail(err, MVB_ERR_MODEL_FORMAT,
+                          "weight shard %zu (\"%.200s\") is damaged: its "
+                          "SHA-256 is %s, model.json says %s",
+                          shard + 1, want->path, have_hex, want_hex);
+      }
+    }
+  }
+  for (size_t d = 0; status == MVB_OK && d < out->n_digests; d++)
+    if (!listed[d])
+      status = mvb_fail(err, MVB_ERR_MODEL_FORMAT,
+                        "model.json: mvb.shards has a digest for \"%.200s\", "
+                        "which is not a shard of the weightsManifest",
+                        out->digests[d].path);
+  free(listed);
+  return status;
 }
 
 mvb_status mvb_read_weights(const mvb_json *j, const uint8_t *const *shards,
@@ -361,7 +462,8 @@ mvb_status mvb_read_weights(const mvb_json *j, const uint8_t *const *shards,
   for (size_t k = 0; k < shard_count; k++)
     if (!shards[k] && shard_sizes[k])
       return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "shard %zu is NULL", k);
-  if (manifest < 0) return MVB_OK; /* a graph without weights */
+  if (manifest < 0) /* a graph without weights */
+    return check_digests(j, manifest, shards, shard_sizes, out, err);
   /* One spare element: calloc(0) may return NULL. */
   out->consts = calloc(n_weights + 1, sizeof *out->consts);
   plans = calloc(n_weights + 1, sizeof *plans);
@@ -409,7 +511,10 @@ mvb_status mvb_read_weights(const mvb_json *j, const uint8_t *const *shards,
     }
     first_shard += n;
   }
-  status = mvb_check_unique(names, n_weights, "weights", err);
+  status =
+      mvb_name_index_build(&out->const_index, names, n_weights, "weights", err);
+  if (status == MVB_OK)
+    status = check_digests(j, manifest, shards, shard_sizes, out, err);
   if (status != MVB_OK) goto done;
 
   w = 0;

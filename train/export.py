@@ -164,7 +164,10 @@ def write_model(g, out_dir, size, mean, std, extra_mvb=None, quantize=True, floa
     """Quantizes (unless quantize is False: float32 weights, for tests;
     float_bias keeps the 1-D bias tensors float32, as tfjs-converter does
     when told to quantize only some tensors),
-    writes model.json and shards; returns the shard paths."""
+    writes model.json and shards (each shard's SHA-256 in "mvb".shards,
+    which the engine checks); returns the shard paths."""
+    import hashlib
+
     os.makedirs(out_dir, exist_ok=True)
     manifest, blobs = [], []
     for name, a in g.weights:
@@ -184,13 +187,17 @@ def write_model(g, out_dir, size, mean, std, extra_mvb=None, quantize=True, floa
     for old in os.listdir(out_dir):
         if old.startswith("group1-shard") and old.endswith(".bin") and old not in paths:
             os.remove(os.path.join(out_dir, old))
+    digests = {}
     for i, p in enumerate(paths):
+        shard = blob[i * SHARD_BYTES:(i + 1) * SHARD_BYTES]
         with open(os.path.join(out_dir, p), "wb") as f:
-            f.write(blob[i * SHARD_BYTES:(i + 1) * SHARD_BYTES])
+            f.write(shard)
+        digests[p] = {"sha256": hashlib.sha256(shard).hexdigest()}
     tshape = lambda dims: {"dim": [{"size": str(d)} for d in dims]}
     mvb = {"preprocess": {"size": [size, size], "resize": "bilinear-antialias",
                           "mean": list(mean), "std": list(std)}}
     mvb.update(extra_mvb or {})
+    mvb["shards"] = digests
     model = {
         "format": "graph-model",
         "generatedBy": "mountain-vs-beach train/export.py (PyTorch %s)" % torch.__version__,

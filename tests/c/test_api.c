@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "mvb.h"
+#include "sha256.h" /* to record a shard's digest as the exporter does */
 
 /* stb_image_write makes the PNG test images (its JPEG writer trips UBSan;
  * the JPEG cases use a photo shipped in web/examples instead). */
@@ -328,6 +329,57 @@ static void unsupported_dtype_names_the_weight(void) {
   mvb_model_free(m);
 }
 
+/* A NaN weight once loaded and turned every score into NaN. */
+static void non_finite_weight_is_refused_naming_it(void) {
+  const model_spec spec = {"_FusedConv2D", N_W, "float32", NAN};
+  mvb_model *m;
+  EXPECT(
+      load(&spec, 0, true, NULL, &m) == MVB_ERR_MODEL_FORMAT &&
+          test_contains(mvb_model_error(m), "weight \"bias2\": value 0 is nan"),
+      "message: %s", mvb_model_error(m));
+  mvb_model_free(m);
+}
+
+/* The exporter records each shard's SHA-256 under "mvb".shards; a shard
+ * changed afterwards is refused by the loader itself, so by the CLI, wasm
+ * and any embedder alike, naming the shard. */
+static void tampered_shard_is_refused_naming_it(void) {
+  char dir[256], json[8192], with_digest[8400];
+  unsigned char shard[SHARD_BYTES] = {0};
+  model_shard(&GOOD, shard);
+  uint8_t d[MVB_SHA256_BYTES];
+  char hex[MVB_SHA256_HEX];
+  mvb_sha256(shard, sizeof shard, d);
+  mvb_sha256_hex(d, hex);
+  model_json(&GOOD, json, sizeof json);
+  const char *mvb = strstr(json, "\"mvb\": {");
+  REQUIRE(mvb, "the template has no \"mvb\" key");
+  size_t at = (size_t)(mvb - json) + strlen("\"mvb\": {");
+  int n = snprintf(with_digest, sizeof with_digest,
+                   "%.*s\"shards\": {\"group1-shard1of1.bin\": {\"sha256\": "
+                   "\"%s\"}}, %s",
+                   (int)at, json, hex, json + at);
+  REQUIRE(test_make_dir(dir, sizeof dir) &&
+              test_write_file(dir, "model.json", with_digest, (size_t)n) &&
+              test_write_file(dir, "group1-shard1of1.bin", shard, sizeof shard),
+          "cannot write the model");
+  mvb_model *m = mvb_model_create(NULL);
+  REQUIRE(m, "create");
+  EXPECT(mvb_model_load_dir(m, dir) == MVB_OK, "intact: %s",
+         mvb_model_error(m));
+  shard[N_FILTER * 4 + 1] ^= 0x10; /* a byte of bias1 */
+  REQUIRE(test_write_file(dir, "group1-shard1of1.bin", shard, sizeof shard),
+          "cannot rewrite the shard");
+  EXPECT(mvb_model_load_dir(m, dir) == MVB_ERR_MODEL_FORMAT &&
+             test_contains(mvb_model_error(m),
+                           "weight shard 1 (\"group1-shard1of1.bin\") is "
+                           "damaged: its SHA-256 is ") &&
+             test_contains(mvb_model_error(m), hex),
+         "tampered: %s", mvb_model_error(m));
+  mvb_model_free(m);
+  test_remove_dir(dir);
+}
+
 static void bad_images_are_refused_with_reasons(void) {
   mvb_model *m;
   REQUIRE(load(&GOOD, 0, true, NULL, &m) == MVB_OK, "load");
@@ -440,6 +492,10 @@ int main(void) {
       test_run("shape_mismatch_names_the_node", shape_mismatch_names_the_node);
   failed += test_run("unsupported_dtype_names_the_weight",
                      unsupported_dtype_names_the_weight);
+  failed += test_run("non_finite_weight_is_refused_naming_it",
+                     non_finite_weight_is_refused_naming_it);
+  failed += test_run("tampered_shard_is_refused_naming_it",
+                     tampered_shard_is_refused_naming_it);
   failed += test_run("bad_images_are_refused_with_reasons",
                      bad_images_are_refused_with_reasons);
   failed += test_run("batch_changed_by_reshape_is_sized_right",

@@ -10,6 +10,7 @@
 
 #include "json.h"
 #include "model_file.h"
+#include "sha256.h"
 
 /* ---- a tiny model with every weight encoding ------------------------------
  */
@@ -778,6 +779,170 @@ static void parses_the_original_model(void) {
   mvb_model_file_free(&f);
 }
 
+/* ---- weights must be finite; shards must match their digests ------------ */
+
+/* Finite as doubles, yet past float32 or near it once dequantized: min
+ * 1e300 made every photo "mountain 100%", scale 1e30 every score NaN. */
+static void refuses_quantization_that_is_not_finite_in_float32(void) {
+  static const struct {
+    const char *from, *to, *weight, *why;
+  } cases[] = {
+      {"\"min\": -1.0", "\"min\": 1e300", "weight \"w8\"",
+       "quantization min 1e+300, scale 0.5 dequantizes to values of magnitude "
+       "1e+300; a weight must be finite in float32 and at most 1e+18"},
+      {"\"scale\": 0.5", "\"scale\": 1e30", "weight \"w8\"",
+       "scale 1e+30 dequantizes to values of magnitude 2.55e+32"},
+      {"\"scale\": 0.001", "\"scale\": \"NaN\"", "weight \"w16\"",
+       "quantization scale is nan; it must be a positive finite number"},
+      {"\"min\": 0.25", "\"min\": \"-Infinity\"", "weight \"w16\"",
+       "quantization min is -inf; it must be a finite number"},
+      {"\"scale\": 0.5", "\"scale\": 0", "weight \"w8\"",
+       "quantization scale is 0;"},
+      {"\"scale\": 0.5", "\"scale\": -0.5", "weight \"w8\"",
+       "quantization scale is -0.5;"},
+      /* uint16's 65535 steps reach past the bound where 255 would not */
+      {"\"scale\": 0.001", "\"scale\": 1e14", "weight \"w16\"",
+       "values of magnitude 6.5535e+18"},
+      /* int32 weights: the scale must still be positive */
+      {"\"min\": -2, \"scale\": 0.5", "\"min\": -2, \"scale\": 0",
+       "weight \"wq\"", "quantization scale is 0;"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+    expect_failure(edit(cases[k].from, cases[k].to), MVB_ERR_MODEL_FORMAT,
+                   cases[k].weight, cases[k].why, __LINE__);
+}
+
+/* BASE with GROUP0's bytes at `at` replaced by n bytes. */
+static mvb_status parse_patched(const char *json, size_t at, const void *bytes,
+                                size_t n, mvb_model_file *f, mvb_error *err) {
+  uint8_t group0[sizeof GROUP0];
+  memcpy(group0, GROUP0, sizeof group0);
+  memcpy(group0 + at, bytes, n);
+  const uint8_t *shards[3] = {group0, group0 + 16, GROUP1};
+  return mvb_model_file_parse(json, strlen(json), shards, SIZES, 3, f, err);
+}
+
+static void expect_patched_failure(size_t at, const void *bytes, size_t n,
+                                   const char *fragment, int line) {
+  mvb_model_file f;
+  mvb_error err = {{0}};
+  mvb_status s = parse_patched(BASE, at, bytes, n, &f, &err);
+  EXPECT(s == MVB_ERR_MODEL_FORMAT && test_contains(err.message, fragment),
+         "(from line %d) status %d: %s", line, (int)s, err.message);
+  EXPECT(f.consts == NULL && f.n_consts == 0, "(from line %d) not emptied",
+         line);
+  mvb_model_file_free(&f);
+}
+
+/* wf (float32) sits at bytes 18..25, wh (float16) at 10..17 of group 0. */
+static void refuses_nan_and_inf_in_float_weights(void) {
+  const float nan = NAN, inf = INFINITY, huge = 1e20f;
+  expect_patched_failure(22, &nan, 4, "weight \"wf\": value 1 is nan",
+                         __LINE__);
+  expect_patched_failure(18, &inf, 4, "weight \"wf\": value 0 is inf",
+                         __LINE__);
+  expect_patched_failure(18, &huge, 4,
+                         "weight \"wf\": value 0 is 1e+20; a weight must be "
+                         "finite and at most 1e+18",
+                         __LINE__);
+  const uint8_t half_inf[2] = {0x00, 0xfc}, half_nan[2] = {0x00, 0x7e};
+  expect_patched_failure(14, half_inf, 2, "weight \"wh\": value 2 is -inf",
+                         __LINE__);
+  expect_patched_failure(14, half_nan, 2, "weight \"wh\": value 2 is nan",
+                         __LINE__);
+}
+
+/* BASE with "mvb": {"shards": {entries}}. */
+static const char *with_shards(const char *entries) {
+  char mvb[1024];
+  snprintf(mvb, sizeof mvb,
+           "\"generatedBy\": \"test\", \"mvb\": {\"shards\": {%s}},", entries);
+  return edit("\"generatedBy\": \"test\",", mvb);
+}
+
+/* "NAME": {"sha256": "<hex of n bytes at p>"} */
+static void digest_entry(char *out, size_t size, const char *name,
+                         const uint8_t *p, size_t n) {
+  uint8_t d[MVB_SHA256_BYTES];
+  char hex[MVB_SHA256_HEX];
+  mvb_sha256(p, n, d);
+  mvb_sha256_hex(d, hex);
+  snprintf(out, size, "\"%s\": {\"sha256\": \"%s\"}", name, hex);
+}
+
+static void checks_shards_against_their_digests(void) {
+  char a1[128], a2[128], b1[128], all[400];
+  digest_entry(a1, sizeof a1, "a1.bin", GROUP0, 16);
+  digest_entry(a2, sizeof a2, "a2.bin", GROUP0 + 16, 14);
+  digest_entry(b1, sizeof b1, "b1.bin", GROUP1, 3);
+  snprintf(all, sizeof all, "%s, %s, %s", b1, a1, a2);
+  mvb_model_file f;
+  mvb_error err = {{0}};
+  mvb_status s = parse(with_shards(all), &f, &err);
+  EXPECT(s == MVB_OK && f.n_digests == 3, "all three: %s", err.message);
+  mvb_model_file_free(&f);
+
+  /* one flipped bit in a2.bin (a byte of wf: still a finite weight) */
+  const uint8_t flipped = GROUP0[20] ^ 0x01;
+  s = parse_patched(with_shards(all), 20, &flipped, 1, &f, &err);
+  uint8_t patched[14], d[MVB_SHA256_BYTES];
+  memcpy(patched, GROUP0 + 16, sizeof patched);
+  patched[4] = flipped;
+  mvb_sha256(patched, sizeof patched, d);
+  char have[MVB_SHA256_HEX], want[200];
+  mvb_sha256_hex(d, have);
+  snprintf(want, sizeof want,
+           "weight shard 2 (\"a2.bin\") is damaged: its SHA-256 is %s, "
+           "model.json says %.64s",
+           have, a2 + strlen("\"a2.bin\": {\"sha256\": \""));
+  EXPECT(s == MVB_ERR_MODEL_FORMAT && test_contains(err.message, want),
+         "damaged: status %d: %s\nwanted: %s", (int)s, err.message, want);
+  EXPECT(f.consts == NULL, "not emptied");
+  mvb_model_file_free(&f);
+}
+
+static void loads_shards_without_digests(void) {
+  mvb_model_file f;
+  mvb_error err = {{0}};
+  mvb_status s = parse(BASE, &f, &err);
+  EXPECT(s == MVB_OK && f.n_digests == 0, "no digests: %s", err.message);
+  mvb_model_file_free(&f);
+  /* a digest for one shard checks that one; the others load unchecked */
+  char b1[128];
+  digest_entry(b1, sizeof b1, "b1.bin", GROUP1, 3);
+  s = parse(with_shards(b1), &f, &err);
+  EXPECT(s == MVB_OK && f.n_digests == 1, "one digest: %s", err.message);
+  mvb_model_file_free(&f);
+}
+
+static void refuses_digests_for_unknown_paths_and_malformed_ones(void) {
+  char a1[128], c[140];
+  digest_entry(a1, sizeof a1, "a1.bin", GROUP0, 16);
+  digest_entry(c, sizeof c, "group1-shard9of9.bin", GROUP0, 16);
+  char both[300];
+  snprintf(both, sizeof both, "%s, %s", a1, c);
+  EXPECT_FAILURE(with_shards(both), MVB_ERR_MODEL_FORMAT,
+                 "mvb.shards has a digest for \"group1-shard9of9.bin\", which "
+                 "is not a shard of the weightsManifest",
+                 NULL);
+  EXPECT_FAILURE(with_shards("\"a1.bin\": {\"sha256\": \"abc\"}"),
+                 MVB_ERR_MODEL_FORMAT,
+                 "mvb.shards: the entry for \"a1.bin\" must be {\"sha256\": "
+                 "\"<64 hex digits>\"}",
+                 "at byte");
+  EXPECT_FAILURE(with_shards("\"a1.bin\": \"abc\""), MVB_ERR_MODEL_FORMAT,
+                 "the entry for \"a1.bin\" must be", NULL);
+  EXPECT_FAILURE(with_shards("\"a1.bin\": {\"md5\": \"abc\"}"),
+                 MVB_ERR_MODEL_FORMAT,
+                 "unknown key \"md5\" in an mvb.shards entry", NULL);
+  snprintf(both, sizeof both, "%s, %s", a1, a1);
+  EXPECT_FAILURE(with_shards(both), MVB_ERR_MODEL_FORMAT,
+                 "two mvb.shards entries are named \"a1.bin\"", NULL);
+  EXPECT_FAILURE(edit("\"generatedBy\": \"test\",",
+                      "\"generatedBy\": \"test\", \"mvb\": {\"shards\": []},"),
+                 MVB_ERR_MODEL_FORMAT, "\"shards\" must be an object", NULL);
+}
+
 int main(void) {
   int failed = 0;
   failed +=
@@ -806,5 +971,15 @@ int main(void) {
                      rejects_paths_leaving_the_directory);
   failed += test_run("json_reader_decodes_values", json_reader_decodes_values);
   failed += test_run("parses_the_original_model", parses_the_original_model);
+  failed += test_run("refuses_quantization_that_is_not_finite_in_float32",
+                     refuses_quantization_that_is_not_finite_in_float32);
+  failed += test_run("refuses_nan_and_inf_in_float_weights",
+                     refuses_nan_and_inf_in_float_weights);
+  failed += test_run("checks_shards_against_their_digests",
+                     checks_shards_against_their_digests);
+  failed +=
+      test_run("loads_shards_without_digests", loads_shards_without_digests);
+  failed += test_run("refuses_digests_for_unknown_paths_and_malformed_ones",
+                     refuses_digests_for_unknown_paths_and_malformed_ones);
   return failed ? 1 : 0;
 }

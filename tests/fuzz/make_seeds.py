@@ -5,7 +5,9 @@
 
 OUT_DIR/model/: every build/ops-models/*/ (made by tests/ops/make-op-models.mjs) and
 weights/ as one input each, in fuzz_input.h's layout: u32 LE json length, json, then per
-shard (manifest order) u32 LE length and bytes.
+shard (manifest order) u32 LE length and bytes; plus the shapes of model.json that once
+hung or crashed the loader (deep JSON, long node chains), at and past the limits in
+docs/design.md, so the fuzzer starts next to them.
 OUT_DIR/image/: web/examples/*.jpg plus tiny PNG, BMP, GIF and EXIF-rotated JPEG files
 written here with PIL, so every decoder and orientation path has a starting point.
 """
@@ -29,6 +31,40 @@ def pack_model(model_dir):
             shard = (model_dir / path).read_bytes()
             out += [struct.pack("<I", len(shard)), shard]
     return b"".join(out)
+
+
+def chain_json(n, cycle=False):
+    """x -> n Relu nodes, each reading the one before -> Identity "out" (with cycle,
+    the first Relu reads the last)."""
+    nodes = ['{"name": "x", "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"}}}']
+    for k in range(n):
+        src = "x" if k == 0 and not cycle else "r%d" % ((k - 1) % n)
+        nodes.append('{"name": "r%d", "op": "Relu", "input": ["%s"]}' % (k, src))
+    nodes.append('{"name": "out", "op": "Identity", "input": ["r%d"]}' % (n - 1))
+    return (
+        '{"format": "graph-model", "signature": {"inputs": {"x:0": {"name": "x:0", '
+        '"tensorShape": {"dim": [{"size": "-1"}, {"size": "4"}]}}}, "outputs": '
+        '{"out:0": {"name": "out:0"}}}, "modelTopology": {"node": [\n%s]}}'
+        % ",\n".join(nodes)).encode()
+
+
+def hostile_models():
+    """name -> model.json text: deep nesting and long chains around the limits
+    (64 JSON levels, 100,000 nodes), kept small enough for the targets' -max_len."""
+    def nested(depth):
+        return b'{"a":' * depth + b"1" + b"}" * depth
+    def with_notes(depth):  # a chain whose "mvb" key nests to depth in all
+        return chain_json(3)[:-1] + b', "mvb": {"notes": ' + nested(depth - 2) + b"}}"
+    over_count = (b'{"format": "graph-model", "modelTopology": {"node": ['
+                  + b",".join([b"{}"] * 100001) + b"]}}")
+    return {
+        "deep-json-64.bin": with_notes(64),
+        "deep-json-65.bin": with_notes(65),
+        "deep-json-100000.bin": nested(100000),
+        "chain-5000.bin": chain_json(5000),
+        "chain-cycle-5000.bin": chain_json(5000, cycle=True),
+        "nodes-over-limit.bin": over_count,
+    }
 
 
 def tiny_images():
@@ -71,11 +107,14 @@ def main():
         models.append(ROOT / "weights")
     for model_dir in models:
         (out / "model" / (model_dir.name + ".bin")).write_bytes(pack_model(model_dir))
+    hostile = hostile_models()
+    for name, text in hostile.items():
+        (out / "model" / name).write_bytes(struct.pack("<I", len(text)) + text)
     for jpg in sorted((ROOT / "web" / "examples").glob("*.jpg")):
         (out / "image" / jpg.name).write_bytes(jpg.read_bytes())
     for name, data in tiny_images().items():
         (out / "image" / name).write_bytes(data)
-    print(f"seeds: {len(models)} models, {len(list((out / 'image').iterdir()))} images in {out}")
+    print(f"seeds: {len(models)} models, {len(hostile)} hostile models, {len(list((out / 'image').iterdir()))} images in {out}")
 
 
 if __name__ == "__main__":
