@@ -1,7 +1,9 @@
 // Conformance with TensorFlow.js on the original model's graph: with the kit's
 // `centered` seed-1234 weights, the three kit inputs must give the reference
 // probability within 1e-5 and logit within 1e-4 (TensorFlow.js 4.22 wasm backend), in
-// the native build and in the wasm builds under Node.
+// the native build and in the wasm builds under Node. In int8 precision (weights and
+// convolution inputs rounded to 8 bits) the bar is the issue's: |d prob| <= 0.01 and the
+// 512 hidden activations' cosine similarity with TensorFlow.js's >= 0.999.
 // Needs ../shared/conformance/seed-inception-v3 (beside the checkout); skips without it.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +13,8 @@ import { ensureSeedModel, ensureVariantModel, inputPath, INPUTS, kitSkipReason, 
 const PROB_TOL = 1e-5;
 const LOGIT_TOL = 1e-4;
 const HIDDEN_REL_TOL = 1e-4; // the 512 dense activations, relative to their largest
+const INT8_PROB_TOL = 0.01;
+const INT8_HIDDEN_COSINE = 0.999;
 
 const kitSkip = kitSkipReason();
 let models = null;
@@ -62,10 +66,43 @@ function conformanceTests(flavour, skipReason, run) {
   });
 }
 
-conformanceTests('native', kitSkip ?? nativeSkipReason(), (dir, name) => runNative(dir, inputPath(name)));
+function cosine(a, b) {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+function int8Tests(flavour, skipReason, run) {
+  const skip = skipReason || false;
+  describe(`${flavour} int8: seed InceptionV3 vs TensorFlow.js 4.22`, () => {
+    for (const name of INPUTS) {
+      test(`${name}: prob within ${INT8_PROB_TOL}, hidden cosine >= ${INT8_HIDDEN_COSINE}`, { skip }, (t) => {
+        const prob = single(run(models.prob, name), `${flavour} int8 prob on ${name}`);
+        const r = run(models.hidden, name);
+        assert.ok(r.ok, `${flavour} int8 hidden on ${name}: ${r.message}`);
+        const dp = Math.abs(prob - ref[name].prob_value);
+        const cos = cosine(r.output, ref[name].dense_relu_values);
+        t.diagnostic(`prob ${prob} (|d| ${dp.toExponential(2)}), hidden cosine ${cos.toFixed(6)}`);
+        assert.ok(dp <= INT8_PROB_TOL, `${name}: prob ${prob}, reference ${ref[name].prob_value}, |d| ${dp}`);
+        assert.ok(cos >= INT8_HIDDEN_COSINE, `${name}: hidden cosine ${cos}`);
+      });
+    }
+  });
+}
+
+const nativeSkip = kitSkip ?? nativeSkipReason();
+conformanceTests('native', nativeSkip, (dir, name) => runNative(dir, inputPath(name)));
+int8Tests('native', nativeSkip, (dir, name) => runNative(dir, inputPath(name), { precision: 'int8' }));
 
 for (const flavour of wasmFlavours) {
-  const { engine, skip } = kitSkip ? { skip: kitSkip } : await loadWasmEngine(flavour);
-  conformanceTests(flavour, skip, (dir, name) => runWasm(engine, dir, inputPath(name)));
-  if (engine) test(`${flavour}: dispose`, () => disposeEngine(engine));
+  for (const precision of ['f32', 'int8']) {
+    const { engine, skip } = kitSkip ? { skip: kitSkip } : await loadWasmEngine(flavour, { precision });
+    const tests = precision === 'int8' ? int8Tests : conformanceTests;
+    tests(flavour, skip, (dir, name) => runWasm(engine, dir, inputPath(name)));
+    if (engine) test(`${flavour} ${precision}: dispose`, () => disposeEngine(engine));
+  }
 }

@@ -42,12 +42,14 @@ export function nativeSkipReason() {
 }
 
 // Returns {ok: true, output} or {ok: false, message} with the CLI's stderr + stdout.
-export function runNative(modelDir, inputPath, { threads } = {}) {
+// precision: 'f32' (the CLI's default) or 'int8'.
+export function runNative(modelDir, inputPath, { threads, precision } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), 'mvb-run-'));
   const outPath = join(tmp, 'out.f32');
   try {
     const args = ['run', '--model', modelDir, '--input', inputPath, '--output', outPath];
     if (threads) args.push('--threads', String(threads));
+    if (precision) args.push('--precision', precision);
     const r = spawnSync(nativeCli, args, { encoding: 'utf8', timeout: 120000 });
     const message = `${r.stderr ?? ''}${r.stdout ?? ''}`.trim();
     if (r.error) return { ok: false, message: `${nativeCli}: ${r.error.message}` };

@@ -2,7 +2,8 @@
 // Writes the op models of op-cases.mjs as graph-model directories, each with a seeded
 // random input (input.f32, NHWC float32 little-endian, uniform in inputOffset +-
 // inputScale / 2) and TensorFlow.js 4.22's cpu backend output on it (expected.f32),
-// read back from the files on disk, plus case.json.
+// read back from the files on disk, plus case.json (which also lists the graph's ops,
+// so the int8 tests know which outputs int8 arithmetic reaches).
 //
 //   node tests/ops/make-op-models.mjs [--out build/ops-models] [--only NAME_SUBSTRING]
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -66,9 +67,13 @@ export async function generateOpModels(outDir = defaultOutDir, { only } = {}) {
       expect: c.expect,
       mentions: c.mentions ?? [],
       mentionsAny: c.mentionsAny ?? [],
+      int8: c.int8 ?? 'match',
+      int8Mentions: c.int8Mentions ?? [],
+      int8Exact: c.int8Exact ?? false, // int8 loses nothing (e.g. a filter of zeros)
       inputShape: c.input,
     };
     const g = build(c);
+    desc.ops = [...new Set(g.nodes.map((n) => n.op))];
     if (c.expect === 'refuse') {
       await writeModel(dir, g.serialize({ outputShape: [-1], ...c.serialize }));
     } else {

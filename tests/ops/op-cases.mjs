@@ -6,6 +6,11 @@
 //                             `mentions` and at least one of `mentionsAny`
 //           'match-or-refuse' either agree with TensorFlow.js or refuse as above (for
 //                             features the issue allows the engine to reject)
+//   int8:   'match' (default) in int8 precision too, within the int8 tolerance where a
+//           convolution or matmul is involved (tests/node/ops.test.mjs says how much)
+//           'refuse'          int8 must refuse to load, naming every `int8Mentions`
+//   int8Exact: true when int8 rounding loses nothing (the check that int8 really ran
+//           is then skipped)
 import { attr } from './graph-builder.mjs';
 
 const NHWC = () => attr.s('NHWC');
@@ -25,14 +30,14 @@ function fusedAttrs(ops) {
 }
 
 // Weights scaled by 1/sqrt(fan_in) keep activations O(1) through a few layers.
-function convWeights(g, name, kh, kw, cin, cout, storage) {
-  return g.floatConst(name, [kh, kw, cin, cout], { amp: 1.7 / Math.sqrt(kh * kw * cin), storage });
+function convWeights(g, name, kh, kw, cin, cout, storage, amp = 1.7 / Math.sqrt(kh * kw * cin)) {
+  return g.floatConst(name, [kh, kw, cin, cout], { amp, storage });
 }
 
 // _FusedConv2D as the converter writes it (batch norm folded into the bias).
 export function fusedConv(g, name, x, o) {
-  const { k = [3, 3], cin, cout, ops = ['BiasAdd'], storage = 'uint8', ...geom } = o;
-  const w = convWeights(g, `${name}/Conv2D_weights`, k[0], k[1], cin, cout, storage);
+  const { k = [3, 3], cin, cout, ops = ['BiasAdd'], storage = 'uint8', amp, ...geom } = o;
+  const w = convWeights(g, `${name}/Conv2D_weights`, k[0], k[1], cin, cout, storage, amp);
   const b = g.floatConst(`${name}/Conv2D_bn_offset`, [cout], { amp: 0.3, storage });
   return g.node('_FusedConv2D', `${name}/${ops[ops.length - 1]}`, [x, w, b], {
     ...convAttrs({ padding: 'SAME', stride: 1, ...geom }),
@@ -213,6 +218,22 @@ export const cases = [
   // groups and many small shards, some weights straddling shard boundaries.
   { name: 'mini_cnn', input: [1, 17, 17, 3], inputScale: 6, build: miniCnn, serialize: { groups: 2, shardBytes: 700 } },
   { name: 'mini_inception_head', input: [1, 12, 12, 3], build: miniInceptionHead, serialize: { groups: 1, shardBytes: 1000 } },
+
+  // Cases for int8 precision (every case above runs in int8 too): long dot products,
+  // many channels, a filter of zeros (every channel's scale would be 0), and a matmul
+  // whose dot products are longer than int8's int32 accumulator holds (132104 terms):
+  // fine in f32, refused in int8 naming the weight.
+  conv('int8_conv_3x3_k576', [1, 8, 8, 64], { cout: 16, ops: ['BiasAdd', 'Relu'] }),
+  conv('int8_conv_1x1_96_to_32', [1, 7, 7, 96], { k: [1, 1], cout: 32, ops: ['BiasAdd'] }),
+  { ...conv('int8_conv_zero_filter', [1, 5, 5, 3], { cout: 4, ops: ['BiasAdd'], storage: 'float32', amp: 0 }), int8Exact: true },
+  { name: 'int8_matmul_k2048', input: [1, 4, 4, 128], build: (g, x) => matmul(g, 'model/dense', reshape(g, 'model/flatten', x, [-1, 2048]), 2048, 10, { ops: ['BiasAdd'] }) },
+  {
+    name: 'int8_refuse_matmul_k132105',
+    input: [1, 1, 1, 132105],
+    int8: 'refuse',
+    int8Mentions: ['model/dense/MatMul/ReadVariableOp', '132105'],
+    build: (g, x) => matmul(g, 'model/dense', reshape(g, 'model/flatten', x, [-1, 132105]), 132105, 1),
+  },
 
   // Features the engine may support or refuse, never get silently wrong.
   { ...conv('maybe_conv_dilations_2', [1, 9, 9, 2], { cout: 3, ops: ['BiasAdd'], dilation: 2 }), mentions: ['model/conv/BiasAdd'], mentionsAny: ['dilation'] },

@@ -1,0 +1,368 @@
+/* test_int8.c: MVB_PRECISION_INT8. The requantization itself (quantize.h),
+ * a model mixing ops with and without int8 kernels, weights int8 cannot
+ * represent (refused, naming them), and the conformance kit's InceptionV3
+ * in int8 against our f32 run of it (which conformance.test.mjs ties to
+ * TensorFlow.js within 1e-5): |d prob| <= 0.01 and the 512 hidden
+ * activations' cosine similarity >= 0.999 on the kit's three inputs. */
+#include "test_util.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "mvb.h"
+#include "quantize.h"
+
+/* ---- quantize.h --------------------------------------------------------- */
+
+/* A (kh*kw*in = 5, out = 3) TensorFlow filter: channel innermost. */
+enum { PER = 5, CH = 3 };
+static const mvb_qlayout FILTER = {CH, PER, /*channel_stride=*/1,
+                                   /*element_stride=*/CH};
+
+static void quantize_rounds_within_half_a_step(void) {
+  const float w[PER * CH] = {0.5f, -2.0f, 0, -1.0f, 1.0f,  0, 0.25f, 0.3f, 0,
+                             0.1f, -1.9f, 0, -0.7f, 0.05f, 0};
+  mvb_qweights q;
+  mvb_error err;
+  REQUIRE(mvb_quantize_channels(w, &FILTER, "f", &q, &err) == MVB_OK, "%s",
+          err.message);
+  const float peak[CH] = {1.0f, 2.0f, 0.0f};
+  for (int c = 0; c < CH; c++) {
+    float want = peak[c] > 0 ? peak[c] / 127.0f : 1.0f;
+    EXPECT(q.scale[c] == want, "channel %d: scale %g, expected %g", c,
+           q.scale[c], want);
+    for (int e = 0; e < PER; e++) {
+      float v = w[e * CH + c], back = q.scale[c] * q.data[c * PER + e];
+      EXPECT(fabsf(v - back) <= q.scale[c] / 2, "w[%d][%d] %g came back %g", e,
+             c, v, back);
+    }
+  }
+  EXPECT(q.data[0 * PER + 1] == -127 && q.data[1 * PER + 0] == -127,
+         "a channel's largest weight must map to -127: %d, %d",
+         q.data[0 * PER + 1], q.data[1 * PER + 0]);
+  for (int e = 0; e < PER; e++)
+    EXPECT(q.data[2 * PER + e] == 0, "the all-zero channel has q %d",
+           q.data[2 * PER + e]);
+  mvb_qweights_free(&q);
+}
+
+/* Each bad tensor must be refused with its name and channel in the
+ * message, and nothing left to free. */
+static void expect_refused(const float *w, const mvb_qlayout *l,
+                           const char *must_say) {
+  mvb_qweights q;
+  mvb_error err;
+  mvb_status s = mvb_quantize_channels(w, l, "model/dense/kernel", &q, &err);
+  EXPECT(s != MVB_OK, "accepted (expected a refusal saying \"%s\")", must_say);
+  EXPECT(test_contains(err.message, "model/dense/kernel") &&
+             test_contains(err.message, must_say),
+         "message \"%s\" should name the tensor and say \"%s\"", err.message,
+         must_say);
+  EXPECT(q.data == NULL, "int8 data allocated for a refused tensor");
+  mvb_qweights_free(&q);
+}
+
+static void quantize_refuses_what_int8_cannot_hold(void) {
+  float w[PER * CH] = {0};
+  w[7] = NAN;
+  expect_refused(w, &FILTER, "channel 1 is not finite");
+  w[7] = -INFINITY;
+  expect_refused(w, &FILTER, "channel 1 is not finite");
+  w[7] = 0;
+  w[5] = 100.0f * FLT_MIN; /* channel 2's scale would be subnormal */
+  expect_refused(w, &FILTER, "channel 2 peaks at");
+  mvb_qlayout wide = {1, MVB_INT8_MAX_SUMS + 1, 0, 1};
+  expect_refused(w, &wide, "sums 132105 products");
+}
+
+/* ---- models written by the test --------------------------------------- */
+
+/* model.json with ' for " (readability): x (1, 6, 6, 4) -> depthwise 3x3
+ * (no int8 kernel: stays f32) -> _FusedConv2D 3x3 4 -> 8 + Relu -> Mean ->
+ * MatMul (8, 3). */
+static const char MIXED_JSON[] =
+    "{'format': 'graph-model',"
+    " 'signature': {'inputs': {'x:0': {'name': 'x:0', 'dtype': 'DT_FLOAT',"
+    "  'tensorShape': {'dim': [{'size': '-1'}, {'size': '6'}, {'size': '6'},"
+    "  {'size': '4'}]}}}, 'outputs': {'Identity:0': {'name': 'Identity:0'}}},"
+    " 'modelTopology': {'node': ["
+    "  {'name': 'x', 'op': 'Placeholder', 'attr': {'dtype': {'type': "
+    "'DT_FLOAT'}}},"
+    "  {'name': 'dw/filter', 'op': 'Const'}, {'name': 'conv/filter', 'op': "
+    "'Const'},"
+    "  {'name': 'conv/bias', 'op': 'Const'}, {'name': 'dense/w', 'op': "
+    "'Const'},"
+    "  {'name': 'axes', 'op': 'Const'},"
+    "  {'name': 'dw', 'op': 'DepthwiseConv2dNative', 'input': ['x', "
+    "'dw/filter'],"
+    "   'attr': {'padding': {'s': 'U0FNRQ=='}, 'strides': {'list': {'i': "
+    "['1', '1', '1', '1']}}}},"
+    "  {'name': 'conv', 'op': '_FusedConv2D', 'input': ['dw', 'conv/filter', "
+    "'conv/bias'],"
+    "   'attr': {'padding': {'s': 'U0FNRQ=='}, 'strides': {'list': {'i': "
+    "['1', '1', '1', '1']}},"
+    "   'fused_ops': {'list': {'s': ['Qmlhc0FkZA==', 'UmVsdQ==']}}, "
+    "'num_args': {'i': '1'}}},"
+    "  {'name': 'mean', 'op': 'Mean', 'input': ['conv', 'axes'], 'attr': "
+    "{'keep_dims': {'b': false}}},"
+    "  {'name': 'dense', 'op': 'MatMul', 'input': ['mean', 'dense/w']},"
+    "  {'name': 'Identity', 'op': 'Identity', 'input': ['dense']}]},"
+    " 'weightsManifest': [{'paths': ['w.bin'], 'weights': ["
+    "  {'name': 'dw/filter', 'shape': [3, 3, 4, 1], 'dtype': 'float32'},"
+    "  {'name': 'conv/filter', 'shape': [3, 3, 4, 8], 'dtype': 'float32'},"
+    "  {'name': 'conv/bias', 'shape': [8], 'dtype': 'float32'},"
+    "  {'name': 'dense/w', 'shape': [8, 3], 'dtype': 'float32'},"
+    "  {'name': 'axes', 'shape': [2], 'dtype': 'int32'}]}]}";
+enum { MIXED_FLOATS = 36 + 288 + 8 + 24, MIXED_INPUT = 6 * 6 * 4 };
+
+/* x (1, 1, 1, N) -> Reshape [-1, N] -> MatMul dense/kernel (N, 1). */
+static const char DENSE_JSON[] =
+    "{'format': 'graph-model',"
+    " 'signature': {'inputs': {'x:0': {'name': 'x:0', 'dtype': 'DT_FLOAT',"
+    "  'tensorShape': {'dim': [{'size': '-1'}, {'size': '1'}, {'size': '1'},"
+    "  {'size': '%d'}]}}}, 'outputs': {'Identity:0': {'name': "
+    "'Identity:0'}}},"
+    " 'modelTopology': {'node': ["
+    "  {'name': 'x', 'op': 'Placeholder', 'attr': {'dtype': {'type': "
+    "'DT_FLOAT'}}},"
+    "  {'name': 'dense/kernel', 'op': 'Const'}, {'name': 'shape', 'op': "
+    "'Const'},"
+    "  {'name': 'flat', 'op': 'Reshape', 'input': ['x', 'shape']},"
+    "  {'name': 'dense', 'op': 'MatMul', 'input': ['flat', 'dense/kernel']},"
+    "  {'name': 'Identity', 'op': 'Identity', 'input': ['dense']}]},"
+    " 'weightsManifest': [{'paths': ['w.bin'], 'weights': ["
+    "  {'name': 'dense/kernel', 'shape': [%d, 1], 'dtype': 'float32'},"
+    "  {'name': 'shape', 'shape': [2], 'dtype': 'int32'}]}]}";
+
+/* Formats a ' -quoted template into real JSON (malloc'ed). */
+static char *json_of(const char *template, int n) {
+  size_t size = strlen(template) + 64;
+  char *json = malloc(size);
+  if (!json) return NULL;
+  snprintf(json, size, template, n, n);
+  for (char *p = json; *p; p++)
+    if (*p == '\'') *p = '"';
+  return json;
+}
+
+/* Loads json + one shard of bytes with the given precision. */
+static mvb_model *load_with(mvb_precision precision, const char *json,
+                            const void *shard, size_t shard_size,
+                            mvb_status *status) {
+  mvb_options o = mvb_default_options();
+  o.precision = precision;
+  mvb_model *m = mvb_model_create(&o);
+  const uint8_t *shards[1] = {shard};
+  *status =
+      m ? mvb_model_load_buffers(m, json, strlen(json), shards, &shard_size, 1)
+        : MVB_ERR_OUT_OF_MEMORY;
+  return m;
+}
+
+/* Deterministic values in [-1, 1). */
+static float next_value(uint32_t *state) {
+  *state = *state * 1664525u + 1013904223u;
+  return (float)(*state >> 8) / (float)(1u << 23) - 1.0f;
+}
+
+/* f32 and int8 runs of the same model on the same input: the largest
+ * difference, or -1 if either fails (with why). */
+static float run_both(const char *json, const void *shard, size_t shard_size,
+                      const float *input, size_t n_input, float *largest) {
+  float out[2][8], worst = -1;
+  size_t count[2] = {0, 0};
+  for (int p = 0; p < 2; p++) {
+    mvb_status s;
+    mvb_model *m = load_with(p ? MVB_PRECISION_INT8 : MVB_PRECISION_F32, json,
+                             shard, shard_size, &s);
+    if (s == MVB_OK)
+      s = mvb_run_tensor(m, input, n_input, out[p], 8, &count[p]);
+    EXPECT(s == MVB_OK, "%s: %s", p ? "int8" : "f32", mvb_model_error(m));
+    mvb_model_free(m);
+    if (s != MVB_OK) return -1;
+  }
+  *largest = 0;
+  for (size_t i = 0; i < count[0] && count[0] == count[1]; i++) {
+    worst = fmaxf(worst, fabsf(out[0][i] - out[1][i]));
+    *largest = fmaxf(*largest, fabsf(out[0][i]));
+  }
+  return worst;
+}
+
+/* A depthwise convolution has no int8 kernel in XNNPACK: it stays f32
+ * while the convolution and the matmul around it go int8. The two runs
+ * must differ (int8 really ran) by at most 3% of the largest output. */
+static void mixed_model_runs_in_int8(void) {
+  char *json = json_of(MIXED_JSON, 0);
+  unsigned char shard[MIXED_FLOATS * sizeof(float) + 2 * sizeof(int32_t)];
+  float input[MIXED_INPUT];
+  uint32_t state = 1;
+  for (int i = 0; i < MIXED_FLOATS; i++) {
+    float v = next_value(&state);
+    memcpy(shard + i * sizeof v, &v, sizeof v);
+  }
+  const int32_t axes[2] = {1, 2};
+  memcpy(shard + MIXED_FLOATS * sizeof(float), axes, sizeof axes);
+  for (int i = 0; i < MIXED_INPUT; i++) input[i] = next_value(&state);
+  float largest = 0;
+  float d =
+      json ? run_both(json, shard, sizeof shard, input, MIXED_INPUT, &largest)
+           : -1;
+  free(json);
+  if (d < 0) return;
+  printf("# mixed model: max |int8 - f32| %.3g, largest output %.3g\n", d,
+         largest);
+  EXPECT(d > 0, "int8 gave exactly the f32 outputs: was int8 used?");
+  EXPECT(d <= 0.03f * fmaxf(1.0f, largest), "int8 is %g from f32", d);
+}
+
+/* dense/kernel (n, 1) holding value everywhere: in int8 it must be refused
+ * naming the weight and saying why; in f32 the same model runs. */
+static void expect_int8_refuses_dense(int n, float value, const char *why) {
+  char *json = json_of(DENSE_JSON, n);
+  size_t size = (size_t)n * sizeof(float) + 2 * sizeof(int32_t);
+  unsigned char *shard = malloc(size);
+  REQUIRE(json && shard, "out of memory");
+  for (int i = 0; i < n; i++) memcpy(shard + 4 * i, &value, sizeof value);
+  int32_t shape[2] = {-1, n};
+  memcpy(shard + (size_t)n * sizeof(float), shape, sizeof shape);
+  mvb_status s;
+  mvb_model *m = load_with(MVB_PRECISION_INT8, json, shard, size, &s);
+  EXPECT(s == MVB_ERR_UNSUPPORTED, "int8 load of %d x %g: status %s (%s)", n,
+         value, mvb_status_name(s), mvb_model_error(m));
+  EXPECT(test_contains(mvb_model_error(m), "dense/kernel") &&
+             test_contains(mvb_model_error(m), why),
+         "message \"%s\" should name dense/kernel and say \"%s\"",
+         mvb_model_error(m), why);
+  mvb_model_free(m);
+  m = load_with(MVB_PRECISION_F32, json, shard, size, &s);
+  EXPECT(s == MVB_OK, "f32 load of the same model: %s", mvb_model_error(m));
+  mvb_model_free(m);
+  free(shard);
+  free(json);
+}
+
+static void int8_refuses_unrepresentable_weights_naming_them(void) {
+  expect_int8_refuses_dense((int)MVB_INT8_MAX_SUMS + 1, 0.5f,
+                            "int8 accumulator");
+  expect_int8_refuses_dense(4, 1e-39f, "is not a normal float");
+}
+
+static void unknown_precision_is_refused(void) {
+  mvb_options o = mvb_default_options();
+  o.precision = (mvb_precision)7;
+  mvb_status s;
+  char *json = json_of(DENSE_JSON, 2);
+  unsigned char shard[16] = {0};
+  int32_t shape[2] = {-1, 2};
+  memcpy(shard + 8, shape, sizeof shape);
+  mvb_model *m = mvb_model_create(&o);
+  const uint8_t *shards[1] = {shard};
+  size_t size = sizeof shard;
+  s = mvb_model_load_buffers(m, json, strlen(json), shards, &size, 1);
+  EXPECT(s == MVB_ERR_INVALID_ARGUMENT &&
+             test_contains(mvb_model_error(m), "precision 7"),
+         "precision 7: %s (%s)", mvb_status_name(s), mvb_model_error(m));
+  mvb_model_free(m);
+  free(json);
+}
+
+/* ---- the conformance kit's InceptionV3 ---------------------------------- */
+
+static const char *const KIT_INPUTS[] = {"half", "rand01", "page_u8"};
+enum { KIT_INPUT_FLOATS = 200 * 200 * 3, HIDDEN = 512 };
+
+/* The kit's InputName.f32 into x; false if unreadable. */
+static bool read_kit_input(const char *kit, const char *name, float *x) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/inputs/%s.f32", kit, name);
+  FILE *f = fopen(path, "rb");
+  if (!f) return false;
+  bool ok = fread(x, sizeof *x, KIT_INPUT_FLOATS, f) == KIT_INPUT_FLOATS;
+  fclose(f);
+  return ok;
+}
+
+/* Runs dir's model in one precision on every kit input; out[i] gets
+ * count values of input i. */
+static bool run_kit(const char *dir, mvb_precision precision, const char *kit,
+                    float *x, float (*out)[HIDDEN], size_t count) {
+  mvb_options o = mvb_default_options();
+  o.precision = precision;
+  mvb_model *m = mvb_model_create(&o);
+  mvb_status s = m ? mvb_model_load_dir(m, dir) : MVB_ERR_OUT_OF_MEMORY;
+  EXPECT(s == MVB_OK, "loading %s: %s", dir, mvb_model_error(m));
+  for (size_t i = 0; s == MVB_OK && i < 3; i++) {
+    size_t got = 0;
+    EXPECT(read_kit_input(kit, KIT_INPUTS[i], x), "cannot read input %s",
+           KIT_INPUTS[i]);
+    s = mvb_run_tensor(m, x, KIT_INPUT_FLOATS, out[i], HIDDEN, &got);
+    EXPECT(s == MVB_OK && got == count, "%s on %s: %s (%zu values)", dir,
+           KIT_INPUTS[i], mvb_model_error(m), got);
+  }
+  mvb_model_free(m);
+  return s == MVB_OK && !test_why[0];
+}
+
+static double cosine(const float *a, const float *b, size_t n) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < n; i++) {
+    ab += (double)a[i] * b[i];
+    aa += (double)a[i] * a[i];
+    bb += (double)b[i] * b[i];
+  }
+  return ab / sqrt(aa * bb);
+}
+
+static void conformance_model_in_int8_stays_close_to_f32(void) {
+  char kit[1024], cmd[4096], prob_dir[1024], hidden_dir[1024];
+  const char *src = test_source_dir();
+  snprintf(kit, sizeof kit, "%s/../shared/conformance/seed-inception-v3", src);
+  snprintf(cmd, sizeof cmd, "%s/model.json", kit);
+  if (access(cmd, R_OK) != 0)
+    SKIP("needs the conformance kit at %s (../shared), which is absent", kit);
+  /* The shards come from the kit's generator, as the node tests make them
+   * (tests/node/seed-model.mjs: one truth for how). */
+  snprintf(cmd, sizeof cmd,
+           "cd '%s' && node --input-type=module -e \"import {ensureSeedModel,"
+           " ensureVariantModel} from './tests/node/seed-model.mjs';"
+           " ensureSeedModel(); ensureVariantModel('hidden');\" >&2",
+           src);
+  if (system(cmd) != 0)
+    SKIP("node could not generate the seed weights (is node installed?)");
+  snprintf(prob_dir, sizeof prob_dir, "%s/build/seed-model", src);
+  snprintf(hidden_dir, sizeof hidden_dir, "%s/build/seed-model-hidden", src);
+  float *x = malloc(KIT_INPUT_FLOATS * sizeof *x);
+  float(*runs)[3][HIDDEN] = malloc(4 * sizeof *runs);
+  REQUIRE(x && runs, "out of memory");
+  bool ok = run_kit(prob_dir, MVB_PRECISION_F32, kit, x, runs[0], 1) &&
+            run_kit(prob_dir, MVB_PRECISION_INT8, kit, x, runs[1], 1) &&
+            run_kit(hidden_dir, MVB_PRECISION_F32, kit, x, runs[2], HIDDEN) &&
+            run_kit(hidden_dir, MVB_PRECISION_INT8, kit, x, runs[3], HIDDEN);
+  for (int i = 0; ok && i < 3; i++) {
+    float dp = fabsf(runs[1][i][0] - runs[0][i][0]);
+    double cos = cosine(runs[3][i], runs[2][i], HIDDEN);
+    printf("# %s: prob f32 %.6f int8 %.6f (|d| %.2e), hidden cosine %.6f\n",
+           KIT_INPUTS[i], runs[0][i][0], runs[1][i][0], dp, cos);
+    EXPECT(dp <= 0.01f, "%s: |d prob| %g", KIT_INPUTS[i], dp);
+    EXPECT(cos >= 0.999, "%s: hidden cosine %g", KIT_INPUTS[i], cos);
+  }
+  free(runs);
+  free(x);
+}
+
+int main(void) {
+  int failed = 0;
+  failed += test_run("quantize_rounds_within_half_a_step",
+                     quantize_rounds_within_half_a_step);
+  failed += test_run("quantize_refuses_what_int8_cannot_hold",
+                     quantize_refuses_what_int8_cannot_hold);
+  failed += test_run("mixed_model_runs_in_int8", mixed_model_runs_in_int8);
+  failed += test_run("int8_refuses_unrepresentable_weights_naming_them",
+                     int8_refuses_unrepresentable_weights_naming_them);
+  failed +=
+      test_run("unknown_precision_is_refused", unknown_precision_is_refused);
+  failed += test_run("conformance_model_in_int8_stays_close_to_f32",
+                     conformance_model_in_int8_stays_close_to_f32);
+  return failed ? 1 : 0;
+}
