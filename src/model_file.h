@@ -93,27 +93,23 @@ typedef struct mvb_node {
   size_t n_attrs;
 } mvb_node;
 
-/* One signature output: the tensor a caller reads. */
+/* One signature output: the tensor a caller reads, and what "mvb".outputs
+ * says it holds. */
 typedef struct mvb_output_ref {
   char *name; /* as the signature writes it, e.g. "Identity:0" */
   char *node; /* the node ("Identity") */
   int index;  /* the ":N" of name */
+  mvb_output_kind kind;
+  int n_classes;   /* probabilities / heatmap: values per cell */
+  int class_at[3]; /* position (channel) -> mvb_class */
+  int grid[2];     /* heatmap: (rows, columns) */
 } mvb_output_ref;
-
-/* What the "probabilities" output holds at each position. */
-typedef enum mvb_class_name {
-  MVB_CLASS_NAME_BEACH = 0,
-  MVB_CLASS_NAME_MOUNTAIN = 1,
-  MVB_CLASS_NAME_NEITHER = 2,
-} mvb_class_name;
 
 /* How outputs become a verdict ("mvb".outputs and "mvb".verdict). */
 typedef struct mvb_rules {
   /* Index into outputs of the class probabilities, or -1: the first output
    * is one value, P(mountain) (the original system's sigmoid). */
   int probabilities;
-  int n_classes;        /* entries of class_at (2 or 3) */
-  int class_at[3];      /* position in the output -> mvb_class_name */
   float mountain_above; /* score > this: mountain */
   float beach_below;    /* score < this: beach */
   float neither_above;  /* P(neither) > this: neither */

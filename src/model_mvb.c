@@ -152,7 +152,7 @@ static mvb_status unknown_key(const mvb_json *j, int key, const char *where,
 }
 
 /* "classes": ["beach", "mountain", "neither"] -> rules->class_at. */
-static mvb_status read_classes(const mvb_json *j, int tok, mvb_rules *r,
+static mvb_status read_classes(const mvb_json *j, int tok, mvb_output_ref *o,
                                mvb_error *err) {
   int n = mvb_json_is(j, tok, MVB_JSON_ARRAY) ? mvb_json_children(j, tok) : -1;
   if (n < 2 || n > 3)
@@ -171,13 +171,13 @@ static mvb_status read_classes(const mvb_json *j, int tok, mvb_rules *r,
                           "\"mountain\", \"neither\", each named once",
                           k);
     seen[name] = true;
-    r->class_at[k] = name;
+    o->class_at[k] = name;
   }
-  if (!seen[MVB_CLASS_NAME_BEACH] || !seen[MVB_CLASS_NAME_MOUNTAIN])
+  if (!seen[MVB_CLASS_BEACH] || !seen[MVB_CLASS_MOUNTAIN])
     return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, tok,
                         "mvb.outputs: \"classes\" must include \"beach\" and "
                         "\"mountain\"");
-  r->n_classes = n;
+  o->n_classes = n;
   return MVB_OK;
 }
 
@@ -194,29 +194,55 @@ static mvb_status read_output_entry(const mvb_json *j, int key,
   mvb_status status =
       mvb_expect(j, v, MVB_JSON_OBJECT, "mvb.outputs", "entry", err);
   if (status != MVB_OK) return status;
-  int kind = mvb_json_find(j, v, "kind"), classes = -1;
+  int kind = mvb_json_find(j, v, "kind"), classes = -1, grid = -1;
   int c = mvb_json_first(v);
   for (int k = 0; k < mvb_json_children(j, v); k++, c = mvb_json_next(j, c)) {
     if (mvb_json_streq(j, c, "classes"))
       classes = c + 1;
+    else if (mvb_json_streq(j, c, "grid"))
+      grid = c + 1;
     else if (!mvb_json_streq(j, c, "kind"))
-      return unknown_key(j, c, "an mvb.outputs entry", "kind, classes", err);
+      return unknown_key(j, c, "an mvb.outputs entry", "kind, classes, grid",
+                         err);
   }
-  if (mvb_json_streq(j, kind, "score")) return MVB_OK;
-  if (!mvb_json_streq(j, kind, "probabilities"))
+  mvb_output_ref *o = &out->outputs[which];
+  if (mvb_json_streq(j, kind, "score")) {
+    o->kind = MVB_OUTPUT_SCORE;
+    return MVB_OK;
+  }
+  bool heatmap = mvb_json_streq(j, kind, "heatmap");
+  if (!heatmap && !mvb_json_streq(j, kind, "probabilities"))
     return mvb_bad_json(err, MVB_ERR_UNSUPPORTED, j, kind < 0 ? v : kind,
-                        "mvb.outputs: \"kind\" must be \"probabilities\" or "
-                        "\"score\"");
+                        "mvb.outputs: \"kind\" must be \"probabilities\", "
+                        "\"heatmap\" or \"score\"");
+  if (classes < 0)
+    return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, v,
+                        "mvb.outputs: a \"%s\" output needs \"classes\"",
+                        heatmap ? "heatmap" : "probabilities");
+  status = read_classes(j, classes, o, err);
+  if (status != MVB_OK) return status;
+  if (heatmap) {
+    int64_t g[2];
+    if (grid < 0 || !mvb_json_is(j, grid, MVB_JSON_ARRAY) ||
+        mvb_json_children(j, grid) != 2 ||
+        !mvb_json_int64(j, grid + 1, &g[0]) ||
+        !mvb_json_int64(j, mvb_json_next(j, grid + 1), &g[1]) || g[0] < 1 ||
+        g[1] < 1 || g[0] > 4096 || g[1] > 4096)
+      return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, grid < 0 ? v : grid,
+                          "mvb.outputs: a heatmap needs \"grid\": [rows, "
+                          "columns], each in 1..4096");
+    o->kind = MVB_OUTPUT_HEATMAP;
+    o->grid[0] = (int)g[0];
+    o->grid[1] = (int)g[1];
+    return MVB_OK;
+  }
   if (out->rules.probabilities >= 0)
     return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, key,
                         "mvb.outputs: only one output can hold the class "
                         "probabilities");
-  if (classes < 0)
-    return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, v,
-                        "mvb.outputs: a \"probabilities\" output needs "
-                        "\"classes\"");
+  o->kind = MVB_OUTPUT_PROBABILITIES;
   out->rules.probabilities = which;
-  return read_classes(j, classes, &out->rules, err);
+  return MVB_OK;
 }
 
 /* A threshold in [0, 1]. */
@@ -289,7 +315,6 @@ static mvb_status read_rules(const mvb_json *j, int mvb, mvb_model_file *out,
                              mvb_error *err) {
   mvb_rules *r = &out->rules;
   *r = (mvb_rules){.probabilities = -1,
-                   .n_classes = 0,
                    .mountain_above = MVB_DEFAULT_MOUNTAIN_ABOVE,
                    .beach_below = MVB_DEFAULT_BEACH_BELOW,
                    .neither_above = MVB_DEFAULT_NEITHER_ABOVE,

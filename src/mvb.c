@@ -96,18 +96,27 @@ static mvb_status apply_option_rules(mvb_model *m) {
   return MVB_OK;
 }
 
-/* The output the verdict reads must hold what the rules say it holds. */
-static mvb_status check_verdict_output(mvb_model *m) {
-  const mvb_rules *r = &m->file.rules;
-  size_t k = r->probabilities >= 0 ? (size_t)r->probabilities : 0;
-  size_t want = r->probabilities >= 0 ? (size_t)r->n_classes : 1;
-  size_t got = mvb_graph_output_size(m->graph, k);
-  if (got == want) return MVB_OK;
-  /* Models that only run raw tensors (op tests) need no verdict. */
-  if (r->probabilities < 0) return MVB_OK;
-  return mvb_fail(&m->error, MVB_ERR_SHAPE,
-                  "output %s has %zu values; mvb.outputs lists %zu classes",
-                  m->file.outputs[k].name, got, want);
+/* Every described output must have the shape its description implies:
+ * probabilities one value per class; a heatmap (1, rows, columns, classes). */
+static mvb_status check_described_outputs(mvb_model *m) {
+  for (size_t k = 0; k < m->file.n_outputs; k++) {
+    const mvb_output_ref *o = &m->file.outputs[k];
+    size_t dims[MVB_MAX_RANK];
+    int rank = mvb_graph_output_shape(m->graph, k, dims);
+    size_t got = mvb_graph_output_size(m->graph, k);
+    bool ok = true;
+    if (o->kind == MVB_OUTPUT_SCORE) ok = got == 1;
+    if (o->kind == MVB_OUTPUT_PROBABILITIES) ok = got == (size_t)o->n_classes;
+    if (o->kind == MVB_OUTPUT_HEATMAP)
+      ok = rank == 4 && dims[0] == 1 && dims[1] == (size_t)o->grid[0] &&
+           dims[2] == (size_t)o->grid[1] && dims[3] == (size_t)o->n_classes;
+    if (!ok)
+      return mvb_fail(&m->error, MVB_ERR_SHAPE,
+                      "output %s has %zu values (rank %d), not what "
+                      "mvb.outputs describes",
+                      o->name, got, rank);
+  }
+  return MVB_OK;
 }
 
 /* Shared tail of both loaders: the parsed file becomes a runtime. */
@@ -124,7 +133,7 @@ static mvb_status build(mvb_model *m) {
   }
   s = mvb_graph_build(&m->file, m->threadpool, m->options.precision, &m->graph,
                       &m->error);
-  if (s == MVB_OK) s = check_verdict_output(m);
+  if (s == MVB_OK) s = check_described_outputs(m);
   if (s == MVB_OK) log_line(m, "model loaded");
   return s;
 }
@@ -236,17 +245,18 @@ static mvb_status read_probabilities(mvb_model *m, mvb_result *res) {
     res->probability[MVB_CLASS_MOUNTAIN] = score;
     return MVB_OK;
   }
+  const mvb_output_ref *o = &m->file.outputs[r->probabilities];
   const float *out = mvb_graph_output(m->graph, (size_t)r->probabilities);
   float sum = 0.0f;
-  for (int k = 0; k < r->n_classes; k++) {
+  for (int k = 0; k < o->n_classes; k++) {
     if (!(out[k] >= 0.0f && out[k] <= 1.0f))
       return mvb_fail(&m->error, MVB_ERR_BACKEND,
                       "the model's probability %g (class %d) is not in "
                       "[0, 1]",
                       out[k], k);
-    res->probability[r->class_at[k]] = out[k];
+    res->probability[o->class_at[k]] = out[k];
     sum += out[k];
-    res->has_neither |= r->class_at[k] == MVB_CLASS_NEITHER;
+    res->has_neither |= o->class_at[k] == MVB_CLASS_NEITHER;
   }
   if (!(fabsf(sum - 1.0f) <= 1e-3f))
     return mvb_fail(&m->error, MVB_ERR_BACKEND,
@@ -318,6 +328,27 @@ mvb_status mvb_classify_rgba(mvb_model *model, const uint8_t *rgba, int width,
   return classify_image(model, &image, result);
 }
 
+mvb_status mvb_decode_image(mvb_model *model, const uint8_t *bytes, size_t size,
+                            uint8_t **rgb, int *width, int *height) {
+  if (rgb) *rgb = NULL;
+  if (width) *width = 0;
+  if (height) *height = 0;
+  if (!model) return MVB_ERR_INVALID_ARGUMENT;
+  mvb_error_clear(&model->error);
+  if (!rgb || !width || !height || (!bytes && size > 0))
+    return mvb_fail(&model->error, MVB_ERR_INVALID_ARGUMENT,
+                    "image bytes and the rgb, width and height pointers must "
+                    "not be NULL");
+  mvb_image image = {0};
+  mvb_status s = mvb_image_decode(bytes, size, model->options.max_image_pixels,
+                                  &image, &model->error);
+  if (s != MVB_OK) return s;
+  *rgb = image.rgb; /* from malloc (image.h), so free() releases it */
+  *width = image.width;
+  *height = image.height;
+  return MVB_OK;
+}
+
 mvb_status mvb_run_tensor(mvb_model *model, const float *input,
                           size_t input_count, float *output, size_t capacity,
                           size_t *output_count) {
@@ -371,6 +402,17 @@ int mvb_output_shape(const mvb_model *model, size_t i, int64_t *dims) {
 
 const float *mvb_output_data(const mvb_model *model, size_t i) {
   return i < mvb_output_count(model) ? mvb_graph_output(model->graph, i) : NULL;
+}
+
+mvb_output_kind mvb_output_kind_of(const mvb_model *model, size_t i) {
+  return i < mvb_output_count(model) ? model->file.outputs[i].kind
+                                     : MVB_OUTPUT_OTHER;
+}
+
+int mvb_output_class(const mvb_model *model, size_t i, size_t channel) {
+  if (i >= mvb_output_count(model)) return -1;
+  const mvb_output_ref *o = &model->file.outputs[i];
+  return channel < (size_t)o->n_classes ? o->class_at[channel] : -1;
 }
 
 void mvb_model_input_shape(const mvb_model *model, int *height, int *width,

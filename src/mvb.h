@@ -78,6 +78,15 @@ typedef enum mvb_class {
   MVB_CLASS_COUNT = 3,
 } mvb_class;
 
+/* What an output holds, as model.json's "mvb".outputs describes it. */
+typedef enum mvb_output_kind {
+  MVB_OUTPUT_OTHER = 0,         /* not described */
+  MVB_OUTPUT_SCORE = 1,         /* one value, P(mountain) */
+  MVB_OUTPUT_PROBABILITIES = 2, /* one value per class */
+  MVB_OUTPUT_HEATMAP = 3,       /* (1, rows, columns, classes): class
+                                   activation maps, one channel per class */
+} mvb_output_kind;
+
 /* The verdict rules when model.json's "mvb".verdict gives none. */
 #define MVB_DEFAULT_MOUNTAIN_ABOVE 0.65f
 #define MVB_DEFAULT_BEACH_BELOW 0.35f
@@ -166,6 +175,15 @@ mvb_status mvb_classify_encoded(mvb_model *model, const uint8_t *bytes,
 mvb_status mvb_classify_rgba(mvb_model *model, const uint8_t *rgba, int width,
                              int height, mvb_result *result);
 
+/* Decodes bytes as mvb_classify_encoded does (same formats, EXIF
+ * orientation applied, same refusals and options.max_image_pixels) without
+ * classifying, e.g. to draw a heatmap over the photo. Needs no loaded
+ * model. On success *rgb points to width * height * 3 bytes, (height,
+ * width, RGB), rows packed, from malloc: the caller frees it with free().
+ * On failure *rgb is NULL and the sides 0. */
+mvb_status mvb_decode_image(mvb_model *model, const uint8_t *bytes, size_t size,
+                            uint8_t **rgb, int *width, int *height);
+
 /* Runs the graph on a raw float32 NHWC input of exactly
  * mvb_model_input_size() values and copies the first output into output
  * (capacity values); *output_count receives the output's element count.
@@ -187,6 +205,10 @@ size_t mvb_output_size(const mvb_model *model, size_t i); /* values */
  * dims; returns the rank (0 if there is no output i). */
 int mvb_output_shape(const mvb_model *model, size_t i, int64_t *dims);
 const float *mvb_output_data(const mvb_model *model, size_t i);
+mvb_output_kind mvb_output_kind_of(const mvb_model *model, size_t i);
+/* Which class (mvb_class) channel c of a probabilities or heatmap output
+ * holds; -1 if none. */
+int mvb_output_class(const mvb_model *model, size_t i, size_t channel);
 #define MVB_MAX_RANK 6 /* of any tensor, outputs included */
 
 /* The loaded model's input as (height, width, channels); 0s before load. */

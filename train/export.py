@@ -238,6 +238,17 @@ def fit_temperature(z, y):
     return float(min(fine, key=nll))
 
 
+def fit_unsure_above(z, rows, t, neither_above, budget):
+    """The lowest P(neither) threshold (in [0.15, neither_above]) that makes at
+    most `budget` of the calib beach/mountain photos 'not sure'."""
+    p = torch.softmax(z / t, dim=1)[:, NEITHER].numpy()
+    bm = p[np.array([r["y"] in (BEACH, MOUNTAIN) for r in rows])]
+    u = float(np.clip(np.quantile(bm, 1.0 - budget), 0.15, neither_above))
+    print("unsure_above %.4f: %.1f%% of %d calib beach/mountain photos above it"
+          % (u, 100 * np.mean(bm > u), len(bm)))
+    return round(u, 4)
+
+
 def heatmap_grid(net, size):
     """The side of the last feature map for a size x size input."""
     with torch.no_grad():
@@ -265,7 +276,10 @@ def main(argv=None):
     p.add_argument("--neither-above", type=float, default=verdict.DEFAULTS["neither_above"])
     p.add_argument("--unsure-above", type=float, default=None,
                    help="P(neither) above which (and not neither) the verdict is not sure; "
-                        "default: --neither-above (no such band)")
+                        "default: --neither-above (no such band), or fitted by --calibrate")
+    p.add_argument("--unsure-budget", type=float, default=0.02,
+                   help="--calibrate: unsure_above is set so that this share of the calib "
+                        "slice's beach and mountain photos are made 'not sure' by P(neither)")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     net, ck = load_net(args.checkpoint)
@@ -277,6 +291,8 @@ def main(argv=None):
         z = logits_of(net, data.decode_all(args.data, rows, size))
         t = fit_temperature(z, [r["y"] for r in rows])
         print("temperature %.4f fitted on %d calib images" % (t, len(rows)))
+        if args.unsure_above is None:
+            args.unsure_above = fit_unsure_above(z, rows, t, args.neither_above, args.unsure_budget)
     extra["temperature"] = t
     grid = heatmap_grid(net, size)
     extra["outputs"] = {OUTPUT: {"kind": "probabilities", "classes": list(EXPORTED)},
