@@ -49,7 +49,8 @@ typedef struct builder {
   /* int8 precision only: */
   unsigned *const_uses; /* (n_consts) node inputs reading each, through
                            Identity nodes */
-  uint32_t *qd8;        /* (n_qd8) the qd8 copy of XNNPACK value i, or
+  uint32_t (*qd8)[2];   /* (n_qd8) qd8 copies of XNNPACK value i, quantized
+                           per image [0] or per row [1], or
                            XNN_INVALID_VALUE_ID */
   size_t n_qd8;
   mvb_error *err;
@@ -417,36 +418,39 @@ static mvb_status gathered_weights(builder *b, const mvb_node *n,
 
 /* What a convolution or matmul reads of x: x itself, or for int8 weights
  * its qd8 copy (XNNPACK then picks the qd8 x qc8w operator), which a
- * convert node quantizes at every run with one scale per image of an
- * (N, H, W, C) input or per row of an (M, K) one. Made once per value and
- * shared by all its readers (InceptionV3's branches). */
+ * convert node quantizes at every run: with one scale per image of an
+ * (N, H, W, C) input (convolutions), or per row, i.e. per pixel, of the
+ * values a matmul multiplies. Made once per value and way, shared by all
+ * its readers (InceptionV3's branches). */
 static mvb_status weights_input(builder *b, const mvb_node *n, const value *x,
-                                uint32_t *id) {
+                                bool per_row, uint32_t *id) {
   *id = x->id;
   if (b->precision != MVB_PRECISION_INT8) return MVB_OK;
   if (x->id >= b->n_qd8) {
     size_t cap = 2 * b->n_qd8 > x->id ? 2 * b->n_qd8 : (size_t)x->id + 1;
-    uint32_t *grown = realloc(b->qd8, cap * sizeof *grown);
+    uint32_t(*grown)[2] = realloc(b->qd8, cap * sizeof *grown);
     if (!grown)
       return mvb_fail(b->err, MVB_ERR_OUT_OF_MEMORY, "node %s: out of memory",
                       n->name);
-    for (size_t i = b->n_qd8; i < cap; i++) grown[i] = XNN_INVALID_VALUE_ID;
+    for (size_t i = b->n_qd8; i < cap; i++)
+      grown[i][0] = grown[i][1] = XNN_INVALID_VALUE_ID;
     b->qd8 = grown;
     b->n_qd8 = cap;
   }
-  if (b->qd8[x->id] != XNN_INVALID_VALUE_ID) {
-    *id = b->qd8[x->id];
+  uint32_t *cached = &b->qd8[x->id][per_row];
+  if (*cached != XNN_INVALID_VALUE_ID) {
+    *id = *cached;
     return MVB_OK;
   }
   enum xnn_status xs = xnn_define_dynamically_quantized_tensor_value(
       b->subgraph, xnn_datatype_qdint8, (size_t)x->rank,
-      /*num_nonbatch_dims=*/(size_t)x->rank - 1, x->dims, XNN_INVALID_VALUE_ID,
-      /*flags=*/0, id);
+      /*num_nonbatch_dims=*/per_row ? 1 : (size_t)x->rank - 1, x->dims,
+      XNN_INVALID_VALUE_ID, /*flags=*/0, id);
   if (xs == xnn_status_success)
     xs = xnn_define_unary(b->subgraph, xnn_unary_convert, /*params=*/NULL,
                           x->id, *id, /*flags=*/0);
   mvb_status s = check_xnn(b, xs, n, "quantize the input to int8");
-  if (s == MVB_OK) b->qd8[x->id] = *id;
+  if (s == MVB_OK) *cached = *id;
   return s;
 }
 
@@ -634,7 +638,11 @@ static mvb_status conv_operands(builder *b, const mvb_node *n, bool fused,
 }
 
 /* Conv2D and _FusedConv2D: filter (kh, kw, in/groups, out) is transposed
- * to XNNPACK's (out, kh, kw, in/groups), in int8 precision as int8. */
+ * to XNNPACK's (out, kh, kw, in/groups), in int8 precision as int8. An
+ * int8 1x1 convolution (stride 1, no padding, one group) is defined as the
+ * matmul it is: XNNPACK's qd8 convolution would run it through its
+ * indirect GEMM and quantize the whole image with one scale, the matmul
+ * runs a plain GEMM and quantizes each pixel on its own. */
 static mvb_status conv2d(builder *b, const mvb_node *n, value *out,
                          bool fused) {
   conv_setup c = {0};
@@ -651,15 +659,25 @@ static mvb_status conv2d(builder *b, const mvb_node *n, value *out,
                     n->name, n->op, filter->name, group_in, cin);
   size_t groups = cin / group_in;
 
+  const spatial *p = &c.p;
+  bool matmul = b->precision == MVB_PRECISION_INT8 && kh * kw == 1 &&
+                groups == 1 && p->sh * p->sw * p->dh * p->dw == 1 &&
+                (p->top | p->right | p->bottom | p->left) == 0;
   uint32_t input_id, filter_id, bias_id;
   size_t fdims[4] = {cout, kh, kw, group_in};
+  if (matmul) fdims[1] = cin; /* (out, in) */
   mvb_qlayout hwio = {cout, kh * kw * group_in, /*channel_stride=*/1,
                       /*element_stride=*/cout};
-  s = gathered_weights(b, n, filter, &hwio, 4, fdims, &filter_id);
-  if (s == MVB_OK) s = weights_input(b, n, c.x, &input_id);
+  s = gathered_weights(b, n, filter, &hwio, matmul ? 2 : 4, fdims, &filter_id);
+  if (s == MVB_OK) s = weights_input(b, n, c.x, matmul, &input_id);
   if (s == MVB_OK) s = conv_operands(b, n, fused, &c, cout, out, &bias_id);
   if (s != MVB_OK) return s;
-  const spatial *p = &c.p;
+  if (matmul)
+    return check_xnn(
+        b,
+        xnn_define_fully_connected(b->subgraph, c.lo, c.hi, input_id, filter_id,
+                                   bias_id, out->id, /*flags=*/0),
+        n, "1x1 convolution as a matmul");
   enum xnn_status xs = xnn_define_convolution_2d(
       b->subgraph, p->top, p->right, p->bottom, p->left, p->kh, p->kw, p->sh,
       p->sw, p->dh, p->dw, (uint32_t)groups, group_in, cout / groups, c.lo,
@@ -1123,7 +1141,7 @@ static mvb_status matmul(builder *b, const mvb_node *n, value *out,
   if (s == MVB_OK)
     s = int8 ? gathered_weights(b, n, w, &l, 2, nk, &w_id)
              : define_static(b, n, w->f32, 2, wdims, &w_id);
-  if (s == MVB_OK) s = weights_input(b, n, x, &input_id);
+  if (s == MVB_OK) s = weights_input(b, n, x, /*per_row=*/true, &input_id);
   if (s == MVB_OK)
     s = bias_value(b, n, fused ? 2 : n->n_inputs, cols, &bias_id);
   size_t odims[2] = {x->dims[0], cols};
