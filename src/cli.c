@@ -1,4 +1,5 @@
-/* cli.c: the native command line, `mvb classify` and `mvb run`. */
+/* cli.c: the native command line, `mvb classify`, `mvb explain` and
+ * `mvb run`. */
 #define _DEFAULT_SOURCE /* realpath, readlink */
 #include <errno.h>
 #include <limits.h>
@@ -11,10 +12,14 @@
 
 #include "error.h"
 #include "file_io.h"
+#include "heatmap.h"
 #include "mvb.h"
+#include "png_file.h"
 
 static const char USAGE[] =
     "usage: mvb classify [--model DIR] [--json] [--threads N] IMAGE...\n"
+    "       mvb explain [--model DIR] [--class CLASS] [--threads N] IMAGE\n"
+    "                   -o OUT.png\n"
     "       mvb run --model DIR --input IN.f32 --output OUT.f32 [--threads N]\n"
     "\n"
     "classify  prints the verdict (mountain, beach, not sure or neither),\n"
@@ -25,6 +30,13 @@ static const char USAGE[] =
     "          decoded is reported and the rest go on; the exit status is 1\n"
     "          if any failed. Without --model, the weights/ folder of this\n"
     "          checkout is used.\n"
+    "explain   classifies IMAGE as classify does, blends the model's class\n"
+    "          activation map for CLASS over the photo and writes it to\n"
+    "          OUT.png at the photo's size, then says where the map is\n"
+    "          strongest (\"mostly the upper half\"). CLASS is beach,\n"
+    "          mountain, neither or verdict (the default): the verdict's\n"
+    "          class, for \"not sure\" the likelier of beach and mountain.\n"
+    "          The model needs a heatmap output.\n"
     "run       feeds a raw little-endian float32 NHWC tensor to the graph and\n"
     "          writes its outputs, one after another in the model's signature\n"
     "          order, as raw float32.\n"
@@ -44,6 +56,7 @@ typedef struct args {
   const char *model_dir;
   const char *input;
   const char *output;
+  const char *class_name; /* explain --class; NULL: the verdict's */
   int json;
   int threads;
   char **files;
@@ -213,8 +226,11 @@ static int parse_args(int argc, char **argv, args *a) {
       a->model_dir = argv[++i];
     } else if (strcmp(arg, "--input") == 0 && has_value) {
       a->input = argv[++i];
-    } else if (strcmp(arg, "--output") == 0 && has_value) {
+    } else if ((strcmp(arg, "--output") == 0 || strcmp(arg, "-o") == 0) &&
+               has_value) {
       a->output = argv[++i];
+    } else if (strcmp(arg, "--class") == 0 && has_value) {
+      a->class_name = argv[++i];
     } else if (strcmp(arg, "--threads") == 0 && has_value) {
       if (parse_threads(argv[++i], &a->threads) != 0) return -1;
     } else if (strcmp(arg, "--precision") == 0 && has_value) {
@@ -328,6 +344,124 @@ static int classify_files(mvb_model *model, const args *a) {
   return failures ? 1 : 0;
 }
 
+/* ---- mvb explain ------------------------------------------------------ */
+
+static const char *const CLASS_NAMES[MVB_CLASS_COUNT] = {"beach", "mountain",
+                                                         "neither"};
+
+/* --class NAME as an mvb_class; -1 for "verdict" (or no --class), -2 for a
+ * name that is neither. */
+static int parse_class(const char *name) {
+  if (!name || strcmp(name, "verdict") == 0) return -1;
+  for (int k = 0; k < MVB_CLASS_COUNT; k++)
+    if (strcmp(name, CLASS_NAMES[k]) == 0) return k;
+  return -2;
+}
+
+/* The class whose map explains the verdict; for "not sure", the likelier of
+ * beach and mountain. */
+static mvb_class verdict_class(const mvb_result *r) {
+  switch (r->verdict) {
+    case MVB_BEACH: return MVB_CLASS_BEACH;
+    case MVB_MOUNTAIN: return MVB_CLASS_MOUNTAIN;
+    case MVB_NEITHER: return MVB_CLASS_NEITHER;
+    case MVB_NOT_SURE: break;
+  }
+  return r->probability[MVB_CLASS_MOUNTAIN] > r->probability[MVB_CLASS_BEACH]
+             ? MVB_CLASS_MOUNTAIN
+             : MVB_CLASS_BEACH;
+}
+
+/* The model's heatmap output, or -1 if it has none. */
+static int heatmap_output(const mvb_model *model) {
+  for (size_t i = 0; i < mvb_output_count(model); i++)
+    if (mvb_output_kind_of(model, i) == MVB_OUTPUT_HEATMAP) return (int)i;
+  return -1;
+}
+
+/* Blends output `out`'s map of class cls over the decoded photo and writes
+ * it to a->output; prints where the map is strongest. */
+static int draw_heatmap(mvb_model *model, const args *a, int out, int cls,
+                        uint8_t *rgb, int width, int height) {
+  int64_t dims[MVB_MAX_RANK]; /* (1, rows, cols, classes), checked at load */
+  if (mvb_output_shape(model, (size_t)out, dims) != 4) {
+    say("%s: the heatmap output is not (1, rows, columns, classes)",
+        mvb_output_name(model, (size_t)out));
+    return 1;
+  }
+  int64_t channel = 0;
+  while (channel < dims[3] &&
+         mvb_output_class(model, (size_t)out, (size_t)channel) != cls)
+    channel++;
+  if (channel == dims[3]) {
+    say("this model's heatmap has no map for %s", CLASS_NAMES[cls]);
+    return 1;
+  }
+  mvb_heatmap map;
+  mvb_error err;
+  mvb_status s =
+      mvb_heatmap_init(&map, mvb_output_data(model, (size_t)out) + channel,
+                       (int)dims[1], (int)dims[2], (size_t)dims[3], &err);
+  if (s == MVB_OK) {
+    mvb_heatmap_blend(&map, rgb, width, height);
+    s = mvb_write_png(a->output, rgb, width, height, &err);
+  }
+  if (s != MVB_OK) {
+    say("%s", err.message);
+    return 1;
+  }
+  put_text(stdout, a->output);
+  printf(": where it looked for %s: %s\n", CLASS_NAMES[cls],
+         mvb_heatmap_where(&map));
+  return 0;
+}
+
+/* --class and --json each belong to one command; says which when not. */
+static int explain_options_misused(const args *a, int is_explain) {
+  if (!is_explain && a->class_name)
+    say("--class is for explain");
+  else if (is_explain && a->json)
+    say("--json is for classify; explain prints text");
+  else if (is_explain && parse_class(a->class_name) == -2)
+    say("--class must be beach, mountain, neither or verdict, not \"%s\"",
+        a->class_name);
+  else
+    return 0;
+  return 1;
+}
+
+static int explain(mvb_model *model, const args *a) {
+  int out = heatmap_output(model);
+  if (out < 0) {
+    say("this model (%s) has no heatmap output: its model.json's "
+        "mvb.outputs describes none",
+        a->model_dir);
+    return 2;
+  }
+  const char *file = a->files[0];
+  size_t size = 0;
+  uint8_t *bytes = NULL, *rgb = NULL;
+  int width = 0, height = 0, rc = 1;
+  mvb_error err;
+  mvb_result r;
+  if (mvb_read_file(file, "image", MVB_MAX_IMAGE_FILE_BYTES, &bytes, &size,
+                    &err) != MVB_OK) {
+    print_error(a, file, err.message);
+  } else if (mvb_classify_encoded(model, bytes, size, &r) != MVB_OK ||
+             mvb_decode_image(model, bytes, size, &rgb, &width, &height) !=
+                 MVB_OK) {
+    print_error(a, file, mvb_model_error(model));
+  } else {
+    print_result(a, file, &r);
+    int cls = parse_class(a->class_name);
+    rc = draw_heatmap(model, a, out, cls >= 0 ? cls : (int)verdict_class(&r),
+                      rgb, width, height);
+  }
+  free(rgb);
+  free(bytes);
+  return stdout_ok() ? rc : 1;
+}
+
 /* Writes every output of the run, in the signature's order, as one raw
  * float32 file. A full disk may show only at fclose, and is said then too,
  * not just returned. */
@@ -383,9 +517,16 @@ int main(int argc, char **argv) {
   }
   int is_classify = strcmp(a.command, "classify") == 0;
   int is_run = strcmp(a.command, "run") == 0;
-  if ((!is_classify && !is_run) || (is_classify && a.n_files == 0) ||
+  int is_explain = strcmp(a.command, "explain") == 0;
+  if ((!is_classify && !is_run && !is_explain) ||
+      (is_classify && a.n_files == 0) ||
+      (is_explain && (a.n_files != 1 || !a.output)) ||
       (is_run && (!a.model_dir || !a.input || !a.output || a.n_files))) {
     fputs(USAGE, stderr);
+    free(a.files);
+    return 2;
+  }
+  if (explain_options_misused(&a, is_explain)) {
     free(a.files);
     return 2;
   }
@@ -406,7 +547,9 @@ int main(int argc, char **argv) {
   } else if (mvb_model_load_dir(model, a.model_dir) != MVB_OK) {
     say("cannot load model from %s: %s", a.model_dir, mvb_model_error(model));
   } else {
-    rc = is_classify ? classify_files(model, &a) : run_tensor(model, &a);
+    rc = is_classify  ? classify_files(model, &a)
+         : is_explain ? explain(model, &a)
+                      : run_tensor(model, &a);
   }
   mvb_model_free(model);
   free(a.files);
