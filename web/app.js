@@ -1,7 +1,9 @@
 // app.js: the page. Inputs (files, drag-and-drop, paste, examples, URLs) become result
 // cards; the classifier itself lives in a worker behind mvb.js. User- or URL-supplied text
 // only ever reaches the DOM through textContent and attributes, never innerHTML.
-import { load, fetchImage, NOT_SURE_REASONS, UrlError } from './mvb.js';
+import { load, fetchImage, UrlError } from './mvb.js';
+import { verdictInfo, verdictTitle, spokenResult } from './meta.js';
+import { probabilitiesDetails, reasonItems } from './result-view.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -59,8 +61,6 @@ classifier.then((c) => {
 
 // ---- Result cards -----------------------------------------------------------------------
 
-const VERDICT_LABEL = { mountain: 'Mountain', beach: 'Beach', 'not sure': 'Not sure' };
-
 function newCard(name) {
   const li = ui.template.content.firstElementChild.cloneNode(true);
   li.querySelector('.result-name').textContent = name;
@@ -86,26 +86,20 @@ function showResult(li, name, r) {
   li.classList.remove('pending');
   li.removeAttribute('aria-busy');
   li.dataset.verdict = r.verdict;
-  const pct = Math.round(r.confidence * 100);
-  const label = VERDICT_LABEL[r.verdict];
-  li.querySelector('.verdict-text').textContent = r.verdict === 'not sure' ? label : `${label} · ${pct}%`;
+  li.querySelector('.verdict-text').textContent = verdictTitle(r);
+  li.querySelector('.verdict-line').textContent = verdictInfo(r.verdict).line;
+  // The score places the photo between beach and mountain: no place for "neither".
+  li.querySelector('.scale').hidden = r.verdict === 'neither';
   li.querySelector('.scale-mark').style.left = `${(r.score * 100).toFixed(1)}%`;
   const decoder = r.decoder === 'browser' ? 'decoded by the browser' : 'decoded in WebAssembly';
   li.querySelector('.detail').textContent = `score ${r.score.toFixed(4)} · ${Math.round(r.ms)} ms · ${decoder}`;
-  if (r.verdict === 'not sure') {
+  if (r.reasons) {
     const box = li.querySelector('.reasons');
-    const list = box.querySelector('ul');
-    for (const reason of NOT_SURE_REASONS) {
-      const item = document.createElement('li');
-      item.textContent = reason;
-      list.append(item);
-    }
+    box.querySelector('ul').append(...reasonItems(r.reasons));
     box.hidden = false;
   }
-  const spoken = r.verdict === 'not sure'
-    ? `${name}: not sure, the score ${r.score.toFixed(2)} is between beach and mountain.`
-    : `${name}: ${r.verdict}, ${pct} percent sure.`;
-  announce(spoken);
+  li.querySelector('.probabilities').replaceWith(probabilitiesDetails(r.probabilities));
+  announce(spokenResult(name, r));
 }
 
 function showError(li, name, title, message) {

@@ -6,16 +6,18 @@
 // Attributes: base (where wasm/ and weights/ live; default: this module's folder),
 // model (a model.json URL), variant ("simd" | "simd-threads"). Events: "mvb-result"
 // (detail: the result plus {name}), "mvb-error" (detail: {message}). Method: classify(input).
-import { load, fetchImage, NOT_SURE_REASONS, UrlError } from './mvb.js';
+import { load, fetchImage, UrlError } from './mvb.js';
+import { verdictInfo, verdictTitle } from './meta.js';
+import { probabilitiesDetails, reasonItems } from './result-view.js';
 
 const CSS = `
 :host { display: block; max-width: 420px; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
   --mvb-accent: #2a6fdb; --mvb-bg: #fff; --mvb-bg2: #eef1f5; --mvb-text: #15181d; --mvb-muted: #5b6470;
-  --mvb-border: #dde2e8; --mvb-mountain: #2f5f9e; --mvb-beach: #b7701a; --mvb-unsure: #6b5fa5; --mvb-error: #b3261e;
+  --mvb-border: #dde2e8; --mvb-mountain: #2f5f9e; --mvb-beach: #b7701a; --mvb-unsure: #6b5fa5; --mvb-neither: #3f6f6a; --mvb-error: #b3261e;
   color: var(--mvb-text); }
 @media (prefers-color-scheme: dark) { :host { --mvb-bg: #1a1f26; --mvb-bg2: #232a33; --mvb-text: #e8ebef;
   --mvb-muted: #9aa4b1; --mvb-border: #2e3641; --mvb-accent: #6ea8ff; --mvb-mountain: #8cb6f2; --mvb-beach: #f0b45c;
-  --mvb-unsure: #b6a9f5; --mvb-error: #ff8a80; } }
+  --mvb-unsure: #b6a9f5; --mvb-neither: #8fcfc6; --mvb-error: #ff8a80; } }
 [hidden] { display: none !important; }
 .box { background: var(--mvb-bg); border: 1px solid var(--mvb-border); border-radius: 14px; overflow: hidden; }
 .drop { display: grid; justify-items: center; gap: 6px; padding: 20px 14px; text-align: center;
@@ -30,8 +32,19 @@ progress { width: 100%; height: 6px; accent-color: var(--mvb-accent); }
 .out img { width: 100%; max-height: 240px; object-fit: cover; border-radius: 10px; background: var(--mvb-bg2); }
 .verdict { margin: 0; font-size: 1.25em; font-weight: 700; }
 .verdict.mountain { color: var(--mvb-mountain); } .verdict.beach { color: var(--mvb-beach); }
-.verdict.not-sure { color: var(--mvb-unsure); } .verdict.error { color: var(--mvb-error); font-size: 1em; }
-.detail { margin: 0; color: var(--mvb-muted); font-size: .85em; }
+.verdict.not-sure { color: var(--mvb-unsure); } .verdict.neither { color: var(--mvb-neither); }
+.verdict.error { color: var(--mvb-error); font-size: 1em; }
+.line:empty { display: none; }
+.line, .detail { margin: 0; } .detail { color: var(--mvb-muted); font-size: .85em; }
+summary { cursor: pointer; font-size: .88em; font-weight: 600; }
+.prob-list { list-style: none; padding: 0; margin: 6px 0 0; display: grid; gap: 4px; }
+.prob-list li { display: grid; grid-template-columns: 5.5em 1fr 3em; align-items: center; gap: 8px; }
+.prob-bar { height: 6px; border-radius: 999px; background: var(--mvb-bg2); overflow: hidden; }
+.prob-fill { display: block; height: 100%; background: var(--mvb-muted); }
+.prob-list [data-class="beach"] .prob-fill { background: var(--mvb-beach); }
+.prob-list [data-class="mountain"] .prob-fill { background: var(--mvb-mountain); }
+.prob-list [data-class="neither"] .prob-fill { background: var(--mvb-neither); }
+.prob-value { text-align: right; font-variant-numeric: tabular-nums; }
 ul { margin: 0; padding-left: 18px; font-size: .88em; }
 .status { margin: 0; color: var(--mvb-muted); font-size: .85em; }
 `;
@@ -69,9 +82,11 @@ class MvbClassifierElement extends HTMLElement {
     this.status = el('p', { className: 'status', textContent: 'Loading the classifier…' });
     this.img = el('img', { alt: '', hidden: true });
     this.verdict = el('p', { className: 'verdict' });
+    this.line = el('p', { className: 'line' });
     this.detail = el('p', { className: 'detail' });
     this.reasons = el('ul', { hidden: true });
-    const live = el('div', { className: 'out' }, [this.status, this.progress, this.img, this.verdict, this.detail, this.reasons]);
+    this.probabilities = el('details', { hidden: true });
+    const live = el('div', { className: 'out' }, [this.status, this.progress, this.img, this.verdict, this.line, this.reasons, this.probabilities, this.detail]);
     live.setAttribute('role', 'status');
     live.setAttribute('aria-live', 'polite');
     root.append(el('div', { className: 'box', part: 'box' }, [this.drop, live]));
@@ -121,7 +136,7 @@ class MvbClassifierElement extends HTMLElement {
     if (typeof input === 'string' || input instanceof URL) {
       const { bytes, type } = await fetchImage(input);
       this.preview(new Blob([bytes], type ? { type } : {}));
-      return c.classifyBytes(bytes).then((r) => (r.verdict === 'not sure' ? { ...r, reasons: [...NOT_SURE_REASONS] } : r));
+      return c.classifyBytes(bytes);
     }
     if (input instanceof Blob) this.preview(input);
     return c.classify(input);
@@ -138,19 +153,24 @@ class MvbClassifierElement extends HTMLElement {
     this.status.hidden = false;
     this.status.textContent = `Classifying ${name}…`;
     this.verdict.textContent = '';
+    this.line.textContent = '';
     this.detail.textContent = '';
     this.reasons.hidden = true;
+    this.probabilities.hidden = true;
     try {
       const r = await this.classify(input);
       this.status.hidden = true;
       this.verdict.className = `verdict ${r.verdict.replace(' ', '-')}`;
-      this.verdict.textContent = r.verdict === 'not sure' ? 'Not sure'
-        : `${r.verdict === 'mountain' ? 'Mountain' : 'Beach'} · ${Math.round(r.confidence * 100)}%`;
+      this.verdict.textContent = verdictTitle(r);
+      this.line.textContent = verdictInfo(r.verdict).line;
       this.detail.textContent = `${name} · score ${r.score.toFixed(3)}`;
-      if (r.verdict === 'not sure') {
-        this.reasons.replaceChildren(...NOT_SURE_REASONS.map((t) => el('li', { textContent: t })));
+      if (r.reasons) {
+        this.reasons.replaceChildren(...reasonItems(r.reasons));
         this.reasons.hidden = false;
       }
+      const details = probabilitiesDetails(r.probabilities);
+      this.probabilities.replaceWith(details);
+      this.probabilities = details;
       this.dispatchEvent(new CustomEvent('mvb-result', { detail: { ...r, name }, bubbles: true, composed: true }));
     } catch (e) {
       this.showError(e instanceof UrlError ? e.message : `Could not classify ${name}: ${e.message}`);

@@ -6,15 +6,9 @@
 //
 // Inference runs in a module Web Worker that owns the wasm engine (worker.js).
 import { MvbError, Status, detectFeatures } from './engine.js';
+import { NOT_SURE_REASONS } from './meta.js';
 
-export { MvbError, Status, detectFeatures };
-
-// What the original page said a "not sure" result may come from.
-export const NOT_SURE_REASONS = Object.freeze([
-  'the image is not in a good format (too small, blurry, an illustration or a screenshot)',
-  'there are both a beach and a mountain in the image',
-  'there is neither a beach nor a mountain in the image',
-]);
+export { MvbError, Status, detectFeatures, NOT_SURE_REASONS };
 
 // Why a URL could not be read; `kind` is one of invalid, scheme, mixed-content, offline,
 // network (CORS or unreachable), http (with `status`), not-image.
@@ -157,34 +151,36 @@ export class Classifier {
 
   // input: File/Blob, ArrayBuffer/typed array of encoded bytes, ImageBitmap, an <img>,
   // <canvas> or ImageData, or a URL (string or URL object). Resolves to
-  // {verdict: 'mountain'|'beach'|'not sure', confidence, score, decoder, ms}.
+  // {verdict, confidence, score, probabilities: {beach, mountain[, neither]}, decoder, ms,
+  // reasons (for "not sure")}; verdict is the engine's: 'beach', 'mountain', 'not sure' or
+  // 'neither' (models with that class).
   async classify(input) {
-    let result;
     if (typeof input === 'string' || input instanceof URL) {
       const { bytes } = await fetchImage(input);
-      result = await this.classifyBytes(bytes);
-    } else if (typeof Blob !== 'undefined' && input instanceof Blob) {
-      result = await this.classifyBytes(await input.arrayBuffer());
-    } else if (input instanceof ArrayBuffer) {
-      result = await this.classifyBytes(input.slice(0));
-    } else if (ArrayBuffer.isView(input)) {
-      result = await this.classifyBytes(input.buffer.slice(input.byteOffset, input.byteOffset + input.byteLength));
-    } else if (typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap) {
-      // Our copy is transferred, so the caller's bitmap stays usable.
-      const copy = await createImageBitmap(input);
-      result = await this.request({ type: 'classify-bitmap', bitmap: copy }, [copy]);
-    } else if (input && typeof createImageBitmap === 'function') {
-      const bitmap = await createImageBitmap(input);
-      result = await this.request({ type: 'classify-bitmap', bitmap }, [bitmap]);
-    } else {
-      throw new MvbError(Status.INVALID_ARGUMENT, 'classify() takes a File/Blob, bytes, an ImageBitmap, an image element or a URL');
+      return this.classifyBytes(bytes);
     }
-    if (result.verdict === 'not sure') result.reasons = [...NOT_SURE_REASONS];
-    return result;
+    if (typeof Blob !== 'undefined' && input instanceof Blob) return this.classifyBytes(await input.arrayBuffer());
+    if (input instanceof ArrayBuffer) return this.classifyBytes(input.slice(0));
+    if (ArrayBuffer.isView(input)) {
+      return this.classifyBytes(input.buffer.slice(input.byteOffset, input.byteOffset + input.byteLength));
+    }
+    if (input && typeof createImageBitmap === 'function') {
+      // A copy is transferred, so the caller's ImageBitmap stays usable.
+      const bitmap = await createImageBitmap(input);
+      return this.judge({ type: 'classify-bitmap', bitmap }, [bitmap]);
+    }
+    throw new MvbError(Status.INVALID_ARGUMENT, 'classify() takes a File/Blob, bytes, an ImageBitmap, an image element or a URL');
   }
 
+  // Encoded image bytes (the ArrayBuffer is transferred to the worker).
   classifyBytes(buffer) {
-    return this.request({ type: 'classify', bytes: buffer }, [buffer]);
+    return this.judge({ type: 'classify', bytes: buffer }, [buffer]);
+  }
+
+  async judge(msg, transfer) {
+    const result = await this.request(msg, transfer);
+    if (result.verdict === 'not sure') result.reasons = [...NOT_SURE_REASONS];
+    return result;
   }
 
   dispose() {

@@ -4,7 +4,9 @@
 //       -> progress {type:'progress', loaded, total} ... then {ok, result:{variant, threads, inputShape, modelBytes, meta}}
 //   {type:'classify', bytes: ArrayBuffer}      encoded image; browser-decode fallback
 //   {type:'classify-bitmap', bitmap: ImageBitmap}
-//       -> {ok:true, result:{score, verdict, confidence, decoder, ms}} | {ok:false, error:{status, message}}
+//       -> {ok:true, result:{score, verdict, confidence, probabilities, decoder, ms}}
+//        | {ok:false, error:{status, message}}
+//   The result is the engine's (engine.js result()) as it is, plus decoder and ms.
 import { loadEngine, chooseVariant, MvbError, Status } from './engine.js';
 import { fetchModel } from './model-fetch.js';
 

@@ -6,6 +6,7 @@ import { readFile, writeFile, mkdtemp, rm, cp } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { writeFixedModel, fixedProbabilities } from './fixed-model.mjs';
 import {
   ROOT, DIST, skipReason, startServer, startImageServer, launch, watchErrors, screenshot,
   waitForResults, waitReady,
@@ -45,6 +46,29 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
+  // A private copy of the site under /mvb/ that a test may change; `prepare(root)` runs
+  // before the service worker's precache list is made, as a deploy would.
+  async function privateSite(name, prepare = () => {}) {
+    const root = join(tmp, name);
+    await cp(DIST, root, { recursive: true });
+    await prepare(root);
+    await rebuildManifest(root);
+    return { root, server: await startServer(root, {}, { prefix: '/mvb/' }) };
+  }
+
+  async function rebuildManifest(root) {
+    await cp(join(ROOT, 'web', 'sw.js'), join(root, 'sw.js'));
+    execFileSync(process.execPath, [join(ROOT, 'web', 'tools', 'build-manifest.mjs'), root], { stdio: 'ignore' });
+  }
+
+  // The site with a model that gives the same answer for every photo (fixed-model.mjs).
+  function siteAnswering(name, logits) {
+    return privateSite(name, async (root) => {
+      await rm(join(root, 'weights'), { recursive: true, force: true });
+      writeFixedModel(join(root, 'weights'), logits);
+    });
+  }
+
   async function openApp(path = '') {
     const page = await browser.context.newPage();
     const errors = watchErrors(page);
@@ -80,6 +104,9 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
       assert.equal(cards[i].verdict, e.expect, `${e.file}: ${cards[i].title} (${cards[i].detail})`);
       assert.match(cards[i].title, /^(Mountain|Beach) · \d+%$/);
       assert.match(cards[i].detail, /score 0\.\d{4}/);
+      // The engine's probabilities, one per class of the model, behind "Probabilities".
+      assert.deepEqual(cards[i].probabilities.map((p) => p.split(' ')[0]).slice(0, 2), ['Beach', 'Mountain']);
+      for (const p of cards[i].probabilities) assert.match(p, /^(Beach|Mountain|Neither) \d+%$/);
     });
     // The live region announced them.
     await page.waitForFunction(() => document.getElementById('live').textContent.includes('percent sure'));
@@ -263,12 +290,7 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
   });
 
   test('5b. a new site version waits beside the old one and then replaces all files at once', async () => {
-    // A private copy of the site that this test can change.
-    const root = join(tmp, 'site');
-    await cp(DIST, root, { recursive: true });
-    await cp(join(ROOT, 'web', 'sw.js'), join(root, 'sw.js'));
-    execFileSync(process.execPath, [join(ROOT, 'web', 'tools', 'build-manifest.mjs'), root], { stdio: 'ignore' });
-    const own = await startServer(root, {}, { prefix: '/mvb/' });
+    const { root, server: own } = await privateSite('site');
     const page = await browser.context.newPage();
     const errors = watchErrors(page);
     try {
@@ -281,8 +303,7 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
 
       // Deploy version 2: different weights file bytes, a new manifest.
       await writeFile(join(root, 'weights', 'model.json'), `${model1}\n`);
-      await cp(join(ROOT, 'web', 'sw.js'), join(root, 'sw.js'));
-      execFileSync(process.execPath, [join(ROOT, 'web', 'tools', 'build-manifest.mjs'), root], { stdio: 'ignore' });
+      await rebuildManifest(root);
       const v2 = JSON.parse(await readFile(join(root, 'version.json'), 'utf8')).version;
       assert.notEqual(v1, v2);
 
@@ -356,5 +377,92 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     await screenshot(page, '07-phone-dark');
     assertNoErrors(errors);
     await page.close();
+  });
+
+  const pct = (p) => `${Math.round(p * 100)}%`;
+  const NEITHER = [0, 0, 4]; // softmax: beach 2%, mountain 2%, neither 96%
+  const NOT_SURE = [1, 1, 0.2]; // beach 41%, mountain 41%, neither 18%: score 0.5
+
+  // Opens the site whose model always answers softmax(logits), uploads a photo and hands
+  // fn its card; closes the page and that site after.
+  async function withFixedAnswer(name, logits, fn) {
+    const { server } = await siteAnswering(name, logits);
+    const page = await browser.context.newPage();
+    try {
+      const errors = watchErrors(page);
+      await page.goto(server.url);
+      await waitReady(page);
+      await page.setInputFiles('#file', join(EXAMPLES, (await labelledExamples())[0].file));
+      const [card] = await waitForResults(page, 1);
+      await fn({ page, errors, card, p: fixedProbabilities(logits), url: server.url });
+    } finally {
+      await page.close();
+      await server.close();
+    }
+  }
+
+  test('8. a photo that is neither gets its own card, icon and wording, its probabilities on demand, and is spoken as such', async () => {
+    await withFixedAnswer('neither', NEITHER, async ({ page, errors, card, p, url }) => {
+      assert.equal(card.verdict, 'neither');
+      assert.equal(card.title, `Neither · ${pct(p.neither)}`);
+      assert.equal(card.line, 'This doesn\'t look like a beach or a mountain');
+      assert.deepEqual(card.reasons, []);
+      assert.deepEqual(card.probabilities, [`Beach ${pct(p.beach)}`, `Mountain ${pct(p.mountain)}`, `Neither ${pct(p.neither)}`]);
+      const look = () => page.$eval('#results .result', (li) => ({
+        icon: getComputedStyle(li.querySelector('.verdict-icon')).getPropertyValue('--icon'),
+        color: getComputedStyle(li.querySelector('.verdict')).color,
+        scale: li.querySelector('.scale').checkVisibility(),
+        open: li.querySelector('.probabilities').open,
+        list: li.querySelector('.prob-list').checkVisibility(),
+        summary: li.querySelector('.probabilities summary').textContent,
+      }));
+      let l = await look();
+      assert.match(l.icon, /icons\/neither\.svg/);
+      assert.equal(l.color, 'rgb(63, 111, 106)', 'the neither colour');
+      assert.equal(l.scale, false, 'no beach-to-mountain scale for a photo that is neither');
+      assert.equal(l.summary, 'Probabilities');
+      assert.deepEqual([l.open, l.list], [false, false], 'the probabilities wait behind their disclosure');
+      // Keyboard: the summary takes focus and Enter opens it.
+      await page.focus('#results .probabilities summary');
+      await page.keyboard.press('Enter');
+      l = await look();
+      assert.deepEqual([l.open, l.list], [true, true]);
+      await page.waitForFunction((t) => document.getElementById('live').textContent.includes(t),
+        `: neither a beach nor a mountain, ${Math.round(p.neither * 100)} percent sure.`);
+      await screenshot(page, '08-neither');
+
+      // The embed words it the same way and hands the probabilities to its listeners.
+      await page.goto(`${url}embed.html`);
+      await page.waitForSelector('mvb-classifier[ready]', { timeout: 120000 });
+      const event = page.evaluate(() => new Promise((resolve) => {
+        document.querySelector('mvb-classifier').addEventListener('mvb-result', (ev) => resolve(ev.detail), { once: true });
+      }));
+      await page.setInputFiles('mvb-classifier input[type=file]', join(EXAMPLES, (await labelledExamples())[0].file));
+      const detail = await event;
+      assert.equal(detail.verdict, 'neither');
+      assert.ok(Math.abs(detail.probabilities.neither - p.neither) < 1e-5, JSON.stringify(detail.probabilities));
+      const shown = await page.$eval('mvb-classifier', (e) => ({
+        verdict: e.shadowRoot.querySelector('.verdict').textContent,
+        line: e.shadowRoot.querySelector('.line').textContent,
+        probabilities: [...e.shadowRoot.querySelectorAll('.prob-list li')].map((li) => li.textContent),
+      }));
+      assert.equal(shown.verdict, `Neither · ${pct(p.neither)}`);
+      assert.equal(shown.line, 'This doesn\'t look like a beach or a mountain');
+      assert.equal(shown.probabilities.length, 3);
+      await screenshot(page, '08-neither-embed');
+      assertNoErrors(errors);
+    });
+  });
+
+  test('8b. "not sure" keeps its reasons and says the three probabilities', async () => {
+    await withFixedAnswer('not-sure', NOT_SURE, async ({ page, errors, card, p }) => {
+      assert.equal(card.verdict, 'not sure');
+      assert.equal(card.title, 'Not sure');
+      assert.equal(card.reasons.length, 3);
+      assert.deepEqual(card.probabilities, [`Beach ${pct(p.beach)}`, `Mountain ${pct(p.mountain)}`, `Neither ${pct(p.neither)}`]);
+      await page.waitForFunction((t) => document.getElementById('live').textContent.includes(t),
+        `: not sure; beach ${Math.round(p.beach * 100)} percent, mountain ${Math.round(p.mountain * 100)} percent, neither ${Math.round(p.neither * 100)} percent.`);
+      assertNoErrors(errors);
+    });
   });
 });

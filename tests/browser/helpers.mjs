@@ -148,8 +148,11 @@ export async function waitForResults(page, count, timeout = 120000) {
     verdict: c.dataset.verdict,
     title: c.querySelector('.verdict-text').textContent,
     detail: c.querySelector('.detail').textContent,
+    line: c.querySelector('.verdict-line').textContent,
     message: c.querySelector('.message').textContent,
     reasons: [...c.querySelectorAll('.reasons li')].map((li) => li.textContent),
+    // "Beach 3%" per class, as a screen reader reads the disclosure's list.
+    probabilities: [...c.querySelectorAll('.probabilities li')].map((li) => `${li.querySelector('.prob-name').textContent} ${li.querySelector('.prob-value').textContent}`),
   })));
 }
 
