@@ -2,7 +2,9 @@
 // cards; the classifier itself lives in a worker behind mvb.js. User- or URL-supplied text
 // only ever reaches the DOM through textContent and attributes, never innerHTML.
 import { load, fetchImage, UrlError } from './mvb.js';
-import { verdictInfo, verdictTitle, spokenResult } from './meta.js';
+import {
+  Status, ERROR_TITLES, ERROR_TITLE, verdictInfo, verdictTitle, spokenResult, toneStyles,
+} from './meta.js';
 import { probabilitiesDetails, reasonItems } from './result-view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -13,6 +15,14 @@ const ui = {
   examples: $('examples'), results: $('results'), empty: $('empty'), clear: $('clear'),
   live: $('live'), template: $('result-template'), version: $('version'),
 };
+
+// Verdict colours and icons come from meta.js, as the embed's do. (A constructed sheet is
+// CSSOM, which the page's CSP allows, unlike an inline <style>.)
+if ('adoptedStyleSheets' in document) {
+  const tones = new CSSStyleSheet();
+  tones.replaceSync(toneStyles(':root'));
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, tones];
+}
 
 function formatBytes(n) {
   if (n < 1024) return `${n} B`;
@@ -66,6 +76,7 @@ function newCard(name) {
   li.querySelector('.result-name').textContent = name;
   li.querySelector('.result-img').alt = `Photo: ${name}`;
   li.classList.add('pending');
+  li.dataset.tone = 'unsure';
   li.setAttribute('aria-busy', 'true');
   li.querySelector('.verdict-text').textContent = 'Classifying…';
   ui.empty.hidden = true;
@@ -86,6 +97,7 @@ function showResult(li, name, r) {
   li.classList.remove('pending');
   li.removeAttribute('aria-busy');
   li.dataset.verdict = r.verdict;
+  li.dataset.tone = verdictInfo(r.verdict).tone;
   li.querySelector('.verdict-text').textContent = verdictTitle(r);
   li.querySelector('.verdict-line').textContent = verdictInfo(r.verdict).line;
   // The score places the photo between beach and mountain: no place for "neither".
@@ -107,6 +119,7 @@ function showError(li, name, title, message) {
   li.removeAttribute('aria-busy');
   li.classList.add('failed');
   li.dataset.verdict = 'error';
+  li.dataset.tone = 'error';
   if (!li.querySelector('.result-img').src) li.classList.add('no-preview');
   li.querySelector('.verdict-text').textContent = title;
   li.querySelector('.message').textContent = message;
@@ -151,9 +164,8 @@ async function classifyInto(li, name, run) {
     showResult(li, name, await run(c));
   } catch (e) {
     if (e instanceof UrlError) showError(li, name, urlErrorTitle(e), e.message);
-    else if (e && e.status === 7) showError(li, name, 'Not an image', `${name} could not be decoded: it is not an image, or not in a format this browser can read.`);
-    else if (e && e.status === 8) showError(li, name, 'Image too large', e.message);
-    else showError(li, name, 'Could not classify this photo', e && e.message ? e.message : String(e));
+    else if (e && e.status === Status.IMAGE) showError(li, name, ERROR_TITLES[e.status], `${name} could not be decoded: it is not an image, or not in a format this browser can read.`);
+    else showError(li, name, (e && ERROR_TITLES[e.status]) || ERROR_TITLE, e && e.message ? e.message : String(e));
   }
 }
 

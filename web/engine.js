@@ -2,17 +2,14 @@
 // It runs in a page, in a (module) Web Worker and under Node 20. Everything else in
 // web/ goes through this API; see docs/design.md "web/engine.js".
 
+import { Status, STATUS_NAMES, MAX_THREADS } from './meta.js';
+
+export { Status };
+
 const ABI_VERSION = 3;
-const STATUS_NAMES = [
-  'ok', 'invalid argument', 'out of memory', 'i/o error', 'model format', 'unsupported',
-  'shape', 'image', 'image too large', 'backend', 'state',
-];
-// Mirrors mvb_status in src/mvb.h for the statuses callers branch on.
-export const Status = Object.freeze({
-  OK: 0, INVALID_ARGUMENT: 1, OUT_OF_MEMORY: 2, IO: 3, MODEL_FORMAT: 4, UNSUPPORTED: 5,
-  SHAPE: 6, IMAGE: 7, IMAGE_TOO_LARGE: 8, BACKEND: 9, STATE: 10,
-});
-const DEFAULT_MAX_PIXELS = 50e6;
+// Decoded width * height above this is refused (MVB_DEFAULT_MAX_IMAGE_PIXELS in src/mvb.h);
+// the web side reads it from here, through Engine.maxPixels.
+export const DEFAULT_MAX_PIXELS = 50e6;
 // mvbw_classify_* write these floats, in this order (src/wasm_api.c RESULT_*).
 const RESULT = Object.freeze({
   SCORE: 0, VERDICT: 1, CONFIDENCE: 2, P_BEACH: 3, P_MOUNTAIN: 4, P_NEITHER: 5, HAS_NEITHER: 6,
@@ -129,7 +126,7 @@ export async function loadEngine(options = {}) {
   }
   // Node 20 has no navigator.hardwareConcurrency; ask the OS there.
   const cores = isNode ? (await import('node:os')).cpus().length : detectFeatures().cores;
-  const threads = variant === 'simd-threads' ? Math.max(1, Math.min(options.threads ?? cores, 2)) : 1;
+  const threads = variant === 'simd-threads' ? Math.max(1, Math.min(options.threads ?? cores, MAX_THREADS)) : 1;
   return new Engine(M, variant, threads, options);
 }
 

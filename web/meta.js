@@ -1,26 +1,62 @@
-// meta.js: what the page, the embed and the worker say about a result, in one place (as
-// squoosh keeps a codec's defaults in one shared meta module). The engine decides the
-// verdict and names it (mvb_verdict_name): this module only words and draws the names it
-// is given, and never decides anything from thresholds. No DOM here: the worker and Node
-// import it too.
+// meta.js: the web side's constants, each in one place (as squoosh keeps a codec's
+// defaults in one shared meta module that its worker and its UI both import): status
+// codes, the thread cap, and how each verdict is worded and drawn. The engine decides the
+// verdict and names it (mvb_verdict_name), and engine.js holds the pixel limit's default:
+// this module only words and draws the names it is given, and never decides anything
+// from thresholds. No DOM here: the worker and Node import it too.
+
+// Mirrors mvb_status in src/mvb.h.
+export const Status = Object.freeze({
+  OK: 0, INVALID_ARGUMENT: 1, OUT_OF_MEMORY: 2, IO: 3, MODEL_FORMAT: 4, UNSUPPORTED: 5,
+  SHAPE: 6, IMAGE: 7, IMAGE_TOO_LARGE: 8, BACKEND: 9, STATE: 10,
+});
+export const STATUS_NAMES = Object.freeze([
+  'ok', 'invalid argument', 'out of memory', 'i/o error', 'model format', 'unsupported',
+  'shape', 'image', 'image too large', 'backend', 'state',
+]);
+
+// The threaded engine uses at most this many threads: past two, this model runs no faster
+// and a phone runs hotter.
+export const MAX_THREADS = 2;
+
+// A failed card's title, by status; any other status gets ERROR_TITLE.
+export const ERROR_TITLES = Object.freeze({
+  [Status.IMAGE]: 'Not an image',
+  [Status.IMAGE_TOO_LARGE]: 'Image too large',
+});
+export const ERROR_TITLE = 'Could not classify this photo';
+
+// Tones: a colour (light theme, its soft background; dark theme, its soft background) and
+// an icon in icons/. Verdicts, classes and errors are drawn in one of them.
+export const TONES = Object.freeze({
+  beach: { icon: 'beach.svg', light: ['#b7701a', '#fbefdc'], dark: ['#f0b45c', '#3a2c17'] },
+  mountain: { icon: 'mountain.svg', light: ['#2f5f9e', '#e2ebf7'], dark: ['#8cb6f2', '#1c2a3e'] },
+  unsure: { icon: 'unsure.svg', light: ['#6b5fa5', '#ece9f7'], dark: ['#b6a9f5', '#2a2540'] },
+  neither: { icon: 'neither.svg', light: ['#3f6f6a', '#e1eeec'], dark: ['#8fcfc6', '#1d3331'] },
+  error: { icon: 'error.svg', light: ['#b3261e', '#fbe9e7'], dark: ['#ff8a80', '#3b1f1d'] },
+});
 
 // How each verdict the engine can give is shown. `line` says it in a sentence; `percent`
 // says whether "· 87%" follows the label (a "not sure" has no class to be sure of).
 export const VERDICTS = Object.freeze({
-  beach: { label: 'Beach', icon: 'beach.svg', line: '', percent: true, spoken: 'beach' },
-  mountain: { label: 'Mountain', icon: 'mountain.svg', line: '', percent: true, spoken: 'mountain' },
+  beach: { label: 'Beach', tone: 'beach', line: '', percent: true, spoken: 'beach' },
+  mountain: { label: 'Mountain', tone: 'mountain', line: '', percent: true, spoken: 'mountain' },
   'not sure': {
-    label: 'Not sure', icon: 'unsure.svg', percent: false, spoken: 'not sure',
+    label: 'Not sure', tone: 'unsure', percent: false, spoken: 'not sure',
     line: 'The model cannot tell whether this is a beach or a mountain',
   },
   neither: {
-    label: 'Neither', icon: 'neither.svg', percent: true, spoken: 'neither a beach nor a mountain',
+    label: 'Neither', tone: 'neither', percent: true, spoken: 'neither a beach nor a mountain',
     line: 'This doesn\'t look like a beach or a mountain',
   },
 });
 
 // The classes a model's probabilities can name (engine.js: result.probabilities).
-export const CLASS_LABELS = Object.freeze({ beach: 'Beach', mountain: 'Mountain', neither: 'Neither' });
+export const CLASSES = Object.freeze({
+  beach: { label: 'Beach', tone: 'beach' },
+  mountain: { label: 'Mountain', tone: 'mountain' },
+  neither: { label: 'Neither', tone: 'neither' },
+});
 
 // What the original page said a "not sure" result may come from.
 export const NOT_SURE_REASONS = Object.freeze([
@@ -29,9 +65,20 @@ export const NOT_SURE_REASONS = Object.freeze([
   'there is neither a beach nor a mountain in the image',
 ]);
 
+// The tones as CSS: each colour as a custom property on `scope` (--beach, --beach-soft,
+// ... after `prefix`), light and dark; and an element with data-tone="x" gets --tone,
+// --tone-soft and --icon. The page and the embed both style verdicts from these.
+export function toneStyles(scope, prefix = '') {
+  const decls = (theme) => Object.entries(TONES)
+    .map(([name, t]) => `--${prefix}${name}: ${t[theme][0]}; --${prefix}${name}-soft: ${t[theme][1]};`).join(' ');
+  const rules = Object.entries(TONES).map(([name, t]) => `[data-tone="${name}"] { --tone: var(--${prefix}${name}); ` +
+    `--tone-soft: var(--${prefix}${name}-soft); --icon: url("${new URL(`icons/${t.icon}`, import.meta.url).href}"); }`);
+  return [`${scope} { ${decls('light')} }`, `@media (prefers-color-scheme: dark) { ${scope} { ${decls('dark')} } }`, ...rules].join('\n');
+}
+
 // A verdict name this module has no words for (a newer engine) is still shown, as itself.
 export function verdictInfo(verdict) {
-  return VERDICTS[verdict] || { label: verdict, icon: 'unsure.svg', line: '', percent: true, spoken: verdict };
+  return VERDICTS[verdict] || { label: verdict, tone: 'unsure', line: '', percent: true, spoken: verdict };
 }
 
 export const percent = (p) => `${Math.round(p * 100)}%`;
@@ -42,9 +89,9 @@ export function verdictTitle(r) {
   return v.percent ? `${v.label} · ${percent(r.confidence)}` : v.label;
 }
 
-// [{name, label, p}, ...] in the engine's order: beach, mountain[, neither].
+// [{name, label, tone, p}, ...] in the engine's order: beach, mountain[, neither].
 export function probabilityList(probabilities) {
-  return Object.entries(probabilities || {}).map(([name, p]) => ({ name, label: CLASS_LABELS[name] || name, p }));
+  return Object.entries(probabilities || {}).map(([name, p]) => ({ name, label: name, tone: 'unsure', ...CLASSES[name], p }));
 }
 
 // What the live region says: the verdict first, then how sure, in words that read well.

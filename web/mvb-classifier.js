@@ -6,18 +6,18 @@
 // Attributes: base (where wasm/ and weights/ live; default: this module's folder),
 // model (a model.json URL), variant ("simd" | "simd-threads"). Events: "mvb-result"
 // (detail: the result plus {name}), "mvb-error" (detail: {message}). Method: classify(input).
+// Theming: the custom properties below (--mvb-accent, --mvb-beach, ...) can be set on it.
 import { load, fetchImage, UrlError } from './mvb.js';
-import { verdictInfo, verdictTitle } from './meta.js';
+import { verdictInfo, verdictTitle, toneStyles } from './meta.js';
 import { probabilitiesDetails, reasonItems } from './result-view.js';
 
 const CSS = `
 :host { display: block; max-width: 420px; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
   --mvb-accent: #2a6fdb; --mvb-bg: #fff; --mvb-bg2: #eef1f5; --mvb-text: #15181d; --mvb-muted: #5b6470;
-  --mvb-border: #dde2e8; --mvb-mountain: #2f5f9e; --mvb-beach: #b7701a; --mvb-unsure: #6b5fa5; --mvb-neither: #3f6f6a; --mvb-error: #b3261e;
-  color: var(--mvb-text); }
+  --mvb-border: #dde2e8; color: var(--mvb-text); }
 @media (prefers-color-scheme: dark) { :host { --mvb-bg: #1a1f26; --mvb-bg2: #232a33; --mvb-text: #e8ebef;
-  --mvb-muted: #9aa4b1; --mvb-border: #2e3641; --mvb-accent: #6ea8ff; --mvb-mountain: #8cb6f2; --mvb-beach: #f0b45c;
-  --mvb-unsure: #b6a9f5; --mvb-neither: #8fcfc6; --mvb-error: #ff8a80; } }
+  --mvb-muted: #9aa4b1; --mvb-border: #2e3641; --mvb-accent: #6ea8ff; } }
+${toneStyles(':host', 'mvb-')}
 [hidden] { display: none !important; }
 .box { background: var(--mvb-bg); border: 1px solid var(--mvb-border); border-radius: 14px; overflow: hidden; }
 .drop { display: grid; justify-items: center; gap: 6px; padding: 20px 14px; text-align: center;
@@ -30,10 +30,11 @@ button:focus-visible { outline: 3px solid var(--mvb-accent); outline-offset: 2px
 progress { width: 100%; height: 6px; accent-color: var(--mvb-accent); }
 .out { padding: 12px 14px 14px; display: grid; gap: 8px; }
 .out img { width: 100%; max-height: 240px; object-fit: cover; border-radius: 10px; background: var(--mvb-bg2); }
-.verdict { margin: 0; font-size: 1.25em; font-weight: 700; }
-.verdict.mountain { color: var(--mvb-mountain); } .verdict.beach { color: var(--mvb-beach); }
-.verdict.not-sure { color: var(--mvb-unsure); } .verdict.neither { color: var(--mvb-neither); }
-.verdict.error { color: var(--mvb-error); font-size: 1em; }
+.verdict { margin: 0; font-size: 1.25em; font-weight: 700; display: flex; align-items: center; gap: 8px; color: var(--tone); }
+.verdict .icon { width: 28px; height: 28px; border-radius: 8px; flex: none; background: var(--tone-soft); position: relative; }
+.verdict .icon::after { content: ""; position: absolute; inset: 5px; background: currentColor;
+  -webkit-mask: var(--icon) center / contain no-repeat; mask: var(--icon) center / contain no-repeat; }
+.verdict.error { font-size: 1em; }
 .line:empty { display: none; }
 .line, .detail { margin: 0; } .detail { color: var(--mvb-muted); font-size: .85em; }
 summary { cursor: pointer; font-size: .88em; font-weight: 600; }
@@ -41,9 +42,7 @@ summary { cursor: pointer; font-size: .88em; font-weight: 600; }
 .prob-list li { display: grid; grid-template-columns: 5.5em 1fr 3em; align-items: center; gap: 8px; }
 .prob-bar { height: 6px; border-radius: 999px; background: var(--mvb-bg2); overflow: hidden; }
 .prob-fill { display: block; height: 100%; background: var(--mvb-muted); }
-.prob-list [data-class="beach"] .prob-fill { background: var(--mvb-beach); }
-.prob-list [data-class="mountain"] .prob-fill { background: var(--mvb-mountain); }
-.prob-list [data-class="neither"] .prob-fill { background: var(--mvb-neither); }
+.prob-list [data-tone] .prob-fill { background: var(--tone); }
 .prob-value { text-align: right; font-variant-numeric: tabular-nums; }
 ul { margin: 0; padding-left: 18px; font-size: .88em; }
 .status { margin: 0; color: var(--mvb-muted); font-size: .85em; }
@@ -81,7 +80,8 @@ class MvbClassifierElement extends HTMLElement {
     this.progress = el('progress');
     this.status = el('p', { className: 'status', textContent: 'Loading the classifier…' });
     this.img = el('img', { alt: '', hidden: true });
-    this.verdict = el('p', { className: 'verdict' });
+    this.verdictText = el('span');
+    this.verdict = el('p', { className: 'verdict', hidden: true }, [el('span', { className: 'icon', ariaHidden: 'true' }), this.verdictText]);
     this.line = el('p', { className: 'line' });
     this.detail = el('p', { className: 'detail' });
     this.reasons = el('ul', { hidden: true });
@@ -152,7 +152,7 @@ class MvbClassifierElement extends HTMLElement {
   async run(input, name) {
     this.status.hidden = false;
     this.status.textContent = `Classifying ${name}…`;
-    this.verdict.textContent = '';
+    this.verdict.hidden = true;
     this.line.textContent = '';
     this.detail.textContent = '';
     this.reasons.hidden = true;
@@ -160,8 +160,7 @@ class MvbClassifierElement extends HTMLElement {
     try {
       const r = await this.classify(input);
       this.status.hidden = true;
-      this.verdict.className = `verdict ${r.verdict.replace(' ', '-')}`;
-      this.verdict.textContent = verdictTitle(r);
+      this.show('verdict', verdictInfo(r.verdict).tone, verdictTitle(r));
       this.line.textContent = verdictInfo(r.verdict).line;
       this.detail.textContent = `${name} · score ${r.score.toFixed(3)}`;
       if (r.reasons) {
@@ -177,10 +176,16 @@ class MvbClassifierElement extends HTMLElement {
     }
   }
 
+  show(className, tone, text) {
+    this.verdict.className = className;
+    this.verdict.dataset.tone = tone;
+    this.verdictText.textContent = text;
+    this.verdict.hidden = false;
+  }
+
   showError(message) {
     this.status.hidden = true;
-    this.verdict.className = 'verdict error';
-    this.verdict.textContent = message;
+    this.show('verdict error', 'error', message);
     this.dispatchEvent(new CustomEvent('mvb-error', { detail: { message }, bubbles: true, composed: true }));
   }
 }

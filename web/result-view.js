@@ -15,14 +15,14 @@ export function probabilitiesDetails(probabilities) {
   const details = el('details', 'probabilities');
   details.append(el('summary', '', 'Probabilities'));
   const list = el('ul', 'prob-list');
-  for (const { name, label, p } of probabilityList(probabilities)) {
+  for (const { label, tone, p } of probabilityList(probabilities)) {
     const bar = el('span', 'prob-bar');
     bar.setAttribute('aria-hidden', 'true');
     const fill = el('span', 'prob-fill');
     fill.style.width = `${(Math.min(1, Math.max(0, p)) * 100).toFixed(1)}%`;
     bar.append(fill);
     const item = el('li');
-    item.dataset.class = name;
+    item.dataset.tone = tone;
     item.append(el('span', 'prob-name', label), bar, el('span', 'prob-value', percent(p)));
     list.append(item);
   }
