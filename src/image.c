@@ -5,198 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exif.h"
+#include "container.h"
+#include "jpeg_scan.h"
+#include "stb_impl.h"
 
 #define STBI_NO_STDIO
 #define STBI_NO_LINEAR
 #define STBI_NO_HDR
 #include <stb/stb_image.h>
 
-/* Per-side limit; stb_impl.c builds stb with the same STBI_MAX_DIMENSIONS,
- * so nothing that passes here is refused by stb for its size alone. */
-#define MAX_SIDE ((uint32_t)1 << 17)
-
-/* ---- Reading sizes and completeness from the container -----------------
- * Every format is checked here before stb_image sees it: stb reports no
- * size for headers it considers too large (so the caller's limit could not
- * be named), and it fills the missing rest of a truncated JPEG, BMP or GIF
- * with grey or black instead of failing. */
-
-typedef enum format { FMT_UNKNOWN, FMT_JPEG, FMT_PNG, FMT_BMP, FMT_GIF } format;
-
-static const char *const format_names[] = {"unknown", "JPEG", "PNG", "BMP",
-                                           "GIF"};
-
-typedef struct header {
-  uint32_t width, height;
-  int orientation; /* EXIF, 1..8; 1 for formats without it */
-} header;
-
-static format sniff(const uint8_t *b, size_t size) {
-  static const uint8_t png_sig[8] = {0x89, 'P',  'N',  'G',
-                                     '\r', '\n', 0x1A, '\n'};
-  if (size >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
-    return FMT_JPEG;
-  if (size >= 8 && memcmp(b, png_sig, 8) == 0) return FMT_PNG;
-  if (size >= 6 && (memcmp(b, "GIF87a", 6) == 0 || memcmp(b, "GIF89a", 6) == 0))
-    return FMT_GIF;
-  if (size >= 2 && b[0] == 'B' && b[1] == 'M') return FMT_BMP;
-  return FMT_UNKNOWN;
-}
-
-static uint32_t be32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-         (uint32_t)p[3];
-}
-static uint32_t le16(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-static uint32_t le32(const uint8_t *p) { return le16(p) | le16(p + 2) << 16; }
-
-/* PNG: chunks (length, type, data, CRC) from IHDR up to a complete IEND. */
-static mvb_status png_inspect(const uint8_t *b, size_t size, header *h,
-                              mvb_error *err) {
-  size_t pos = 8;
-  for (int first = 1;; first = 0) {
-    if (size - pos < 8)
-      return mvb_fail(err, MVB_ERR_IMAGE,
-                      "truncated PNG: data ends at byte %zu before the IEND "
-                      "chunk",
-                      size);
-    uint32_t length = be32(b + pos);
-    const uint8_t *type = b + pos + 4;
-    if (length > 0x7FFFFFFFu)
-      return mvb_fail(err, MVB_ERR_IMAGE,
-                      "corrupt PNG: chunk at byte %zu claims %" PRIu32 " bytes",
-                      pos, length);
-    if (size - pos - 8 < (size_t)length + 4)
-      return mvb_fail(err, MVB_ERR_IMAGE,
-                      "truncated PNG: chunk '%.4s' at byte %zu needs %zu "
-                      "bytes, only %zu remain",
-                      (const char *)type, pos, (size_t)length + 12, size - pos);
-    if (first) {
-      if (memcmp(type, "IHDR", 4) != 0 || length != 13)
-        return mvb_fail(err, MVB_ERR_IMAGE,
-                        "corrupt PNG: first chunk is not a 13-byte IHDR");
-      h->width = be32(b + pos + 8);
-      h->height = be32(b + pos + 12);
-    }
-    if (memcmp(type, "IEND", 4) == 0) return MVB_OK;
-    pos += (size_t)length + 12;
-  }
-}
-
-/* BMP: the header's size, and for uncompressed pixel data whether all rows
- * are present. */
-static mvb_status bmp_inspect(const uint8_t *b, size_t size, header *h,
-                              mvb_error *err) {
-  if (size < 26)
-    return mvb_fail(err, MVB_ERR_IMAGE,
-                    "truncated BMP: %zu bytes, shorter than its header", size);
-  uint32_t data_offset = le32(b + 10), header_size = le32(b + 14);
-  uint32_t bpp, compression;
-  int64_t width, height;
-  if (header_size == 12) { /* OS/2 BITMAPCOREHEADER */
-    width = le16(b + 18);
-    height = le16(b + 20);
-    bpp = le16(b + 24);
-    compression = 0;
-  } else {
-    if (header_size < 40 || size < 34)
-      return mvb_fail(err, MVB_ERR_IMAGE,
-                      "corrupt BMP: info header of %" PRIu32 " bytes in %zu",
-                      header_size, size);
-    width = (int32_t)le32(b + 18);
-    height = (int32_t)le32(b + 22);
-    bpp = le16(b + 28);
-    compression = le32(b + 30);
-  }
-  if (height < 0) height = -height; /* top-down rows */
-  if (width <= 0 || height == 0 || width > UINT32_MAX || height > UINT32_MAX)
-    return mvb_fail(err, MVB_ERR_IMAGE,
-                    "corrupt BMP: size %" PRId64 " x %" PRId64, width, height);
-  h->width = (uint32_t)width;
-  h->height = (uint32_t)height;
-  /* RLE data (1, 2) has no fixed size; stb refuses it anyway. */
-  if ((compression == 0 || compression == 3) && bpp <= 32 &&
-      h->width <= MAX_SIDE && h->height <= MAX_SIDE) {
-    uint64_t stride = ((uint64_t)h->width * bpp + 31) / 32 * 4;
-    uint64_t need = data_offset + stride * h->height;
-    if (need > size)
-      return mvb_fail(err, MVB_ERR_IMAGE,
-                      "truncated BMP: pixel data needs %" PRIu64
-                      " bytes, only %zu present",
-                      need, size);
-  }
-  return MVB_OK;
-}
-
-/* GIF: walks blocks up to the end of the first image's data (the only frame
- * decoded). Returns the offset after it, or 0 if the data ends first. */
-static size_t gif_skip_subblocks(const uint8_t *b, size_t size, size_t pos) {
-  while (pos < size) {
-    size_t n = b[pos++];
-    if (n == 0) return pos;
-    if (size - pos < n) return 0;
-    pos += n;
-  }
-  return 0;
-}
-
-static mvb_status gif_inspect(const uint8_t *b, size_t size, header *h,
-                              mvb_error *err) {
-  if (size < 13)
-    return mvb_fail(err, MVB_ERR_IMAGE,
-                    "truncated GIF: %zu bytes, shorter than its header", size);
-  h->width = le16(b + 6); /* stb renders frames on the logical screen */
-  h->height = le16(b + 8);
-  size_t pos = 13;
-  if (b[10] & 0x80) pos += (size_t)3 << ((b[10] & 7) + 1);
-  while (pos < size) {
-    size_t block_at = pos;
-    uint8_t kind = b[pos++];
-    if (kind == 0x21) { /* extension: label, then sub-blocks */
-      pos = pos < size ? gif_skip_subblocks(b, size, pos + 1) : 0;
-    } else if (kind == 0x2C) { /* image descriptor */
-      if (size - pos < 10) break;
-      uint8_t flags = b[pos + 8];
-      pos += 9;
-      if (flags & 0x80) pos += (size_t)3 << ((flags & 7) + 1);
-      /* LZW minimum code size, then the data sub-blocks */
-      pos = pos < size ? gif_skip_subblocks(b, size, pos + 1) : 0;
-      if (pos) return MVB_OK;
-    } else {
-      return mvb_fail(err, MVB_ERR_IMAGE,
-                      "corrupt GIF: %s at byte %zu before the first image",
-                      kind == 0x3B ? "trailer" : "unknown block", block_at);
-    }
-    if (!pos) break;
-  }
-  return mvb_fail(err, MVB_ERR_IMAGE,
-                  "truncated GIF: data ends at byte %zu inside the first "
-                  "image",
-                  size);
-}
-
-static mvb_status inspect(format fmt, const uint8_t *b, size_t size, header *h,
-                          mvb_error *err) {
-  h->width = h->height = 0;
-  h->orientation = 1;
-  switch (fmt) {
-    case FMT_JPEG: {
-      mvb_jpeg_info info;
-      mvb_status st = mvb_jpeg_inspect(b, size, &info, err);
-      h->width = info.width;
-      h->height = info.height;
-      h->orientation = info.orientation;
-      return st;
-    }
-    case FMT_PNG: return png_inspect(b, size, h, err);
-    case FMT_BMP: return bmp_inspect(b, size, h, err);
-    case FMT_GIF: return gif_inspect(b, size, h, err);
-    default: return mvb_fail(err, MVB_ERR_IMAGE, "unknown image format");
-  }
-}
+/* ---- Checks before stb_image runs --------------------------------------
+ * stb_image reports no size for headers it considers too large (so the
+ * caller's limit could not be named), fills what is missing from a
+ * truncated JPEG, BMP or GIF with grey or black instead of failing, and
+ * inflates a PNG's data to whatever size it has. So every image is
+ * inspected first (container.h), held to the caller's pixel limit, and
+ * then a JPEG's scans are walked (jpeg_scan.h) and a PNG's data measured
+ * (stb_impl.h) before any pixel buffer exists. */
 
 /* The pixel limit, applied before any pixel buffer exists; also keeps every
  * later size product (w * h * 3 bytes or floats) inside size_t. */
@@ -206,11 +31,11 @@ static mvb_status check_size(uint64_t width, uint64_t height,
     return mvb_fail(err, MVB_ERR_IMAGE,
                     "image has no pixels (%" PRIu64 " x %" PRIu64 ")", width,
                     height);
-  if (width > MAX_SIDE || height > MAX_SIDE)
+  if (width > MVB_MAX_SIDE || height > MVB_MAX_SIDE)
     return mvb_fail(err, MVB_ERR_IMAGE_TOO_LARGE,
                     "image is %" PRIu64 " x %" PRIu64
                     " pixels; more than %" PRIu32 " per side is refused",
-                    width, height, MAX_SIDE);
+                    width, height, MVB_MAX_SIDE);
   uint64_t pixels = width * height;
   if (pixels > max_pixels)
     return mvb_fail(err, MVB_ERR_IMAGE_TOO_LARGE,
@@ -222,6 +47,47 @@ static mvb_status check_size(uint64_t width, uint64_t height,
                     "image is %" PRIu64 " x %" PRIu64
                     " pixels, too many for this address space",
                     width, height);
+  return MVB_OK;
+}
+
+/* A PNG's image data may inflate to at most twice what its rows take.
+ * libpng and stb_image accept some trailing data (stb_image's issue #276
+ * is such a PNG, its extra bytes all zero), and stb's buffer, sized to the
+ * rows, doubles once for it anyway, so up to twice costs no more memory
+ * than stb spends already. Past that the data is not this image's: a 1 MB
+ * PNG declaring 1 x 1 pixels can inflate to 1 GB. Counting allocates only
+ * a contiguous copy of the compressed data (no larger than the file). */
+static mvb_status check_png_data(const uint8_t *bytes, size_t size,
+                                 const mvb_container *png, mvb_error *err) {
+  uint8_t *idat = malloc(png->png_idat_bytes);
+  if (!idat)
+    return mvb_fail(err, MVB_ERR_OUT_OF_MEMORY,
+                    "out of memory for %zu bytes of PNG image data",
+                    png->png_idat_bytes);
+  mvb_png_copy_idat(bytes, size, idat);
+  uint64_t need = png->png_inflated, limit = 2 * need, inflated;
+  const char *reason;
+  mvb_inflate r = mvb_zlib_inflated_size(idat, png->png_idat_bytes, limit,
+                                         &inflated, &reason);
+  free(idat);
+  if (r == MVB_INFLATE_OVER_LIMIT)
+    return mvb_fail(err, MVB_ERR_IMAGE,
+                    "PNG image data inflates to more than %" PRIu64
+                    " bytes (%zu compressed bytes, counting stopped at %" PRIu64
+                    "); a %" PRIu32 " x %" PRIu32 " image needs %" PRIu64,
+                    limit, png->png_idat_bytes, inflated, png->width,
+                    png->height, need);
+  if (r == MVB_INFLATE_CORRUPT)
+    return mvb_fail(
+        err, MVB_ERR_IMAGE,
+        "corrupt PNG: its image data does not inflate after %" PRIu64
+        " bytes (stb_image: %s)",
+        inflated, reason);
+  if (inflated < need)
+    return mvb_fail(err, MVB_ERR_IMAGE,
+                    "truncated PNG: image data inflates to %" PRIu64
+                    " bytes; a %" PRIu32 " x %" PRIu32 " image needs %" PRIu64,
+                    inflated, png->width, png->height, need);
   return MVB_OK;
 }
 
@@ -292,19 +158,15 @@ mvb_status mvb_image_decode(const uint8_t *bytes, size_t size,
     return mvb_fail(err, MVB_ERR_IMAGE_TOO_LARGE,
                     "image file of %zu bytes; at most %" PRId32 " are read",
                     size, INT32_MAX);
-  format fmt = sniff(bytes, size);
   /* Unknown bytes never reach stb_image: its own format probes are lenient
    * (a JPEG may start with fill bytes) and walk headers we have not checked. */
-  if (fmt == FMT_UNKNOWN)
-    return mvb_fail(err, MVB_ERR_IMAGE,
-                    "not a JPEG, PNG, BMP or GIF image (%zu bytes starting "
-                    "%02x %02x %02x %02x)",
-                    size, bytes[0], size > 1 ? bytes[1] : 0,
-                    size > 2 ? bytes[2] : 0, size > 3 ? bytes[3] : 0);
-  header head;
-  mvb_status st = inspect(fmt, bytes, size, &head, err);
-  if (st != MVB_OK) return st;
-  st = check_size(head.width, head.height, max_pixels, err);
+  mvb_container head;
+  mvb_status st = mvb_container_inspect(bytes, size, &head, err);
+  if (st == MVB_OK) st = check_size(head.width, head.height, max_pixels, err);
+  if (st == MVB_OK && head.format == MVB_FORMAT_JPEG)
+    st = mvb_jpeg_check_scans(bytes, size, &head.jpeg, err);
+  if (st == MVB_OK && head.format == MVB_FORMAT_PNG)
+    st = check_png_data(bytes, size, &head, err);
   if (st != MVB_OK) return st;
 
   int w = 0, h = 0, channels = 0;
@@ -314,13 +176,13 @@ mvb_status mvb_image_decode(const uint8_t *bytes, size_t size,
   if (!rgb) {
     const char *reason = stbi_failure_reason();
     reason = reason ? reason : "unknown reason";
-    return mvb_fail(err,
-                    strcmp(reason, "too large") == 0  ? MVB_ERR_IMAGE_TOO_LARGE
-                    : strcmp(reason, "outofmem") == 0 ? MVB_ERR_OUT_OF_MEMORY
-                                                      : MVB_ERR_IMAGE,
-                    "cannot decode %s image (%" PRIu32 " x %" PRIu32
-                    "): stb_image: %s",
-                    format_names[fmt], head.width, head.height, reason);
+    return mvb_fail(
+        err,
+        strcmp(reason, "too large") == 0  ? MVB_ERR_IMAGE_TOO_LARGE
+        : strcmp(reason, "outofmem") == 0 ? MVB_ERR_OUT_OF_MEMORY
+                                          : MVB_ERR_IMAGE,
+        "cannot decode %s image (%" PRIu32 " x %" PRIu32 "): stb_image: %s",
+        mvb_format_name(head.format), head.width, head.height, reason);
   }
   out->rgb = rgb;
   out->width = w;
@@ -456,8 +318,8 @@ mvb_status mvb_image_to_tensor(const mvb_image *image, const mvb_preprocess *pp,
   if (pp->resize != MVB_RESIZE_BILINEAR_ANTIALIAS)
     return mvb_fail(err, MVB_ERR_UNSUPPORTED, "unknown resize method %d",
                     (int)pp->resize);
-  if (pp->width <= 0 || pp->height <= 0 || (uint32_t)pp->width > MAX_SIDE ||
-      (uint32_t)pp->height > MAX_SIDE)
+  if (pp->width <= 0 || pp->height <= 0 || (uint32_t)pp->width > MVB_MAX_SIDE ||
+      (uint32_t)pp->height > MVB_MAX_SIDE)
     return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT,
                     "model input size %d x %d is out of range", pp->width,
                     pp->height);

@@ -38,9 +38,10 @@ typedef struct mvb_image {
   uint8_t *rgb; /* (height, width, 3), owned; free with mvb_image_free */
 } mvb_image;
 
-/* Decodes bytes; refuses empty input, non-images, truncated data and images
- * with more than max_pixels pixels (checked from the header, before the
- * pixels are allocated). On failure *out is left empty. */
+/* Decodes bytes; refuses empty input, non-images, truncated data (JPEG
+ * scans that end early included), PNG data that inflates past what its
+ * header declares, and images with more than max_pixels pixels, all before
+ * the pixels are allocated. On failure *out is left empty. */
 mvb_status mvb_image_decode(const uint8_t *bytes, size_t size,
                             uint64_t max_pixels, mvb_image *out,
                             mvb_error *err);

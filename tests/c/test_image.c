@@ -1,6 +1,8 @@
 /* test_image.c: decoding, bad input, EXIF orientation, resize and
- * normalization (src/image.c, src/exif.c). Every image is made here, with
- * stb_image_write or by hand, so the test needs no files.
+ * normalization (src/image.c, container.c, jpeg_scan.c, exif.c and the
+ * zlib counter in stb_impl.c). Every image is made here, with
+ * stb_image_write or by hand, so the test needs no files; one case also
+ * decodes a sample of ../shared/data when it is there.
  *
  *   test_image                        run the tests ("ok - name" lines)
  *   test_image --dump IN H W OUT.f32  decode IN, resize to H x W with mean 0
@@ -10,11 +12,19 @@
  */
 #include "test_util.h" /* first: it asks for POSIX */
 
+#include <dirent.h>
 #include <math.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "exif.h"
 #include "image.h"
+
+/* stb_image's own entry point, to show that what the library refuses is
+ * what stb_image alone would have turned into pixels. */
+#define STBI_NO_STDIO
+#include <stb/stb_image.h>
 
 /* stb_image_write makes the PNG and BMP test images. Its JPEG writer is not
  * used: its bit writer shifts into an int's sign bit, which the CI's UBSan
@@ -78,12 +88,24 @@ static void bytes_free(bytes *b) {
   b->size = b->cap = 0;
 }
 
+/* The whole file at path, appended to out; false if it cannot be opened. */
+static bool read_whole_file(const char *path, bytes *out) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return false;
+  uint8_t chunk[65536];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) bytes_put(out, chunk, n);
+  fclose(f);
+  return true;
+}
+
 static void write_cb(void *ctx, void *data, int size) {
   bytes_put(ctx, data, (size_t)size);
 }
 
-/* A PNG written by hand (stored deflate blocks), for what stb_image_write
- * cannot make: 16-bit samples and headers with absurd sizes. */
+/* PNGs written by hand, for what stb_image_write cannot make: 16-bit
+ * samples, interlacing, headers with absurd sizes, and image data that
+ * inflates to more or less than the rows need. */
 static uint32_t crc32_of(const uint8_t *p, size_t n) {
   uint32_t c = 0xFFFFFFFFu;
   for (size_t i = 0; i < n; i++) {
@@ -104,36 +126,96 @@ static void png_chunk(bytes *b, const char *type, const uint8_t *data,
   bytes_free(&body);
 }
 
-static bytes png_by_hand(uint32_t w, uint32_t h, int depth, int color,
-                         const uint8_t *scanlines, size_t n) {
+/* The PNG around a zlib stream (one IDAT). */
+static bytes png_with_zlib(uint32_t w, uint32_t h, int depth, int color,
+                           int interlace, const bytes *z) {
   static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  bytes b = {0}, ihdr = {0}, z = {0};
+  bytes b = {0}, ihdr = {0};
   bytes_put(&b, sig, 8);
   bytes_be32(&ihdr, w);
   bytes_be32(&ihdr, h);
-  uint8_t rest[5] = {(uint8_t)depth, (uint8_t)color, 0, 0, 0};
+  uint8_t rest[5] = {(uint8_t)depth, (uint8_t)color, 0, 0, (uint8_t)interlace};
   bytes_put(&ihdr, rest, 5);
   png_chunk(&b, "IHDR", ihdr.data, ihdr.size);
+  png_chunk(&b, "IDAT", z->data, z->size);
+  png_chunk(&b, "IEND", NULL, 0);
+  bytes_free(&ihdr);
+  return b;
+}
+
+/* A zlib stream of stored blocks of at most 65535 bytes. */
+static bytes zlib_stored(const uint8_t *data, size_t n) {
+  bytes z = {0};
   bytes_u8(&z, 0x78);
   bytes_u8(&z, 0x01);
   uint32_t a = 1, s2 = 0;
   size_t done = 0;
-  do { /* stored blocks of at most 65535 bytes */
+  do {
     size_t len = n - done > 65535 ? 65535 : n - done;
     bytes_u8(&z, done + len == n ? 1 : 0);
     bytes_le16(&z, (unsigned)len);
     bytes_le16(&z, (unsigned)(~len & 0xFFFF));
-    if (len) bytes_put(&z, scanlines + done, len);
+    if (len) bytes_put(&z, data + done, len);
     done += len;
   } while (done < n);
   for (size_t i = 0; i < n; i++) {
-    a = (a + scanlines[i]) % 65521;
+    a = (a + data[i]) % 65521;
     s2 = (s2 + a) % 65521;
   }
   bytes_be32(&z, s2 << 16 | a);
-  png_chunk(&b, "IDAT", z.data, z.size);
-  png_chunk(&b, "IEND", NULL, 0);
-  bytes_free(&ihdr);
+  return z;
+}
+
+/* Deflate packs bits from the least significant end, Huffman codes from
+ * their first bit. */
+typedef struct lsb_writer {
+  bytes *out;
+  uint32_t acc;
+  int count;
+} lsb_writer;
+
+static void put_lsb(lsb_writer *w, uint32_t value, int n) {
+  for (int i = 0; i < n; i++) {
+    w->acc |= (value >> i & 1) << w->count;
+    if (++w->count == 8) {
+      bytes_u8(w->out, w->acc);
+      w->acc = 0;
+      w->count = 0;
+    }
+  }
+}
+
+static void put_code(lsb_writer *w, uint32_t code, int n) {
+  for (int i = n - 1; i >= 0; i--) put_lsb(w, code >> i & 1, 1);
+}
+
+/* A zlib stream of n >= 1 zero bytes in one fixed-Huffman block: a literal
+ * 0, then copies of 258 bytes from 1 back (13 bits each, so 1 MiB of
+ * zeros takes about 6.6 KB), the rest as literals. */
+static bytes zlib_zeros(uint64_t n) {
+  bytes z = {0};
+  bytes_u8(&z, 0x78);
+  bytes_u8(&z, 0x01);
+  lsb_writer w = {&z, 0, 0};
+  put_lsb(&w, 1, 1);     /* final block */
+  put_lsb(&w, 1, 2);     /* fixed Huffman codes */
+  put_code(&w, 0x30, 8); /* literal 0 */
+  uint64_t left = n - 1;
+  for (; left >= 258; left -= 258) {
+    put_code(&w, 0xC5, 8); /* length 258 (symbol 285) */
+    put_code(&w, 0, 5);    /* distance 1 */
+  }
+  for (; left; left--) put_code(&w, 0x30, 8);
+  put_code(&w, 0, 7); /* end of block */
+  if (w.count) put_lsb(&w, 0, 8 - w.count);
+  bytes_be32(&z, (uint32_t)(n % 65521) << 16 | 1); /* Adler-32 of zeros */
+  return z;
+}
+
+static bytes png_by_hand(uint32_t w, uint32_t h, int depth, int color,
+                         const uint8_t *scanlines, size_t n) {
+  bytes z = zlib_stored(scanlines, n);
+  bytes b = png_with_zlib(w, h, depth, color, 0, &z);
   bytes_free(&z);
   return b;
 }
@@ -183,10 +265,14 @@ static bytes gif_by_hand(int w, int h, const uint8_t palette[12],
   return b;
 }
 
-/* A baseline JPEG written by hand: three components without subsampling,
- * every 8 x 8 block flat (the colour of its top-left pixel) and coded by its
- * DC coefficient alone with a quantizer of 1, so a decoder must give the
- * colours back to within YCbCr rounding. w and h are multiples of 8. */
+/* JPEGs written by hand: three components without subsampling, every 8 x 8
+ * block flat (the colour of its top-left pixel) and coded by its DC
+ * coefficient alone with a quantizer of 1, so a decoder must give the
+ * colours back to within YCbCr rounding. w and h are multiples of 8. The
+ * Huffman tables are complete (every bit string decodes), so that stb_image
+ * decodes any scan data, even random bytes, without complaint: only the
+ * library's own checks can tell what is missing. Where each scan's data
+ * starts and ends is recorded in spans (when given). */
 typedef struct bit_writer {
   bytes *out;
   uint32_t acc;
@@ -204,66 +290,196 @@ static void put_bits(bit_writer *w, uint32_t value, int n) {
   }
 }
 
-static bytes jpeg_by_hand(int w, int h, const uint8_t *rgb) {
+static void pad_bits(bit_writer *w) {
+  if (w->count) put_bits(w, 0x7F, 8 - w->count); /* pad with ones */
+}
+
+typedef struct span {
+  size_t start, end; /* a scan's entropy-coded data */
+} span;
+
+typedef struct spans {
+  span s[16];
+  int n;
+} spans;
+
+static void span_open(spans *sp, const bytes *b) {
+  if (sp && sp->n < 16) sp->s[sp->n].start = b->size;
+}
+static void span_close(spans *sp, const bytes *b) {
+  if (sp && sp->n < 16) sp->s[sp->n++].end = b->size;
+}
+
+/* SOI, a quantization table of ones and the frame header. */
+static void jpeg_frame(bytes *b, unsigned sof, int w, int h) {
+  bytes_be16(b, 0xFFD8);
+  bytes_be16(b, 0xFFDB);
+  bytes_be16(b, 67);
+  bytes_u8(b, 0);
+  for (int i = 0; i < 64; i++) bytes_u8(b, 1);
+  bytes_be16(b, sof);
+  bytes_be16(b, 17);
+  bytes_u8(b, 8);
+  bytes_be16(b, (unsigned)h);
+  bytes_be16(b, (unsigned)w);
+  bytes_u8(b, 3);
+  for (unsigned c = 1; c <= 3; c++) {
+    bytes_u8(b, c);
+    bytes_u8(b, 0x11);
+    bytes_u8(b, 0);
+  }
+}
+
+/* One Huffman table whose n symbols all have codes of length len; symbol i
+ * gets code i. */
+static void jpeg_table(bytes *b, unsigned class_id, const uint8_t *symbols,
+                       int n, int len) {
+  bytes_be16(b, 0xFFC4);
+  bytes_be16(b, (unsigned)(2 + 17 + n));
+  bytes_u8(b, class_id);
+  for (int l = 1; l <= 16; l++) bytes_u8(b, l == len ? (unsigned)n : 0);
+  bytes_put(b, symbols, (size_t)n);
+}
+
+/* DC: categories 0..15, 4-bit codes (the category is its own code). */
+static void jpeg_dc_table(bytes *b) {
+  uint8_t categories[16];
+  for (int i = 0; i < 16; i++) categories[i] = (uint8_t)i;
+  jpeg_table(b, 0x00, categories, 16, 4);
+}
+
+static void jpeg_scan_header(bytes *b, int n, unsigned first, int ss, int se,
+                             int ah_al) {
+  bytes_be16(b, 0xFFDA);
+  bytes_be16(b, (unsigned)(6 + 2 * n));
+  bytes_u8(b, (unsigned)n);
+  for (int c = 0; c < n; c++) {
+    bytes_u8(b, first + (unsigned)c);
+    bytes_u8(b, 0x00);
+  }
+  bytes_u8(b, (unsigned)ss);
+  bytes_u8(b, (unsigned)se);
+  bytes_u8(b, (unsigned)ah_al);
+}
+
+/* The DC coefficient of each component of block (bx, by): 8 * (level -
+ * 128), the block being flat. */
+static void block_dc(const uint8_t *rgb, int w, int bx, int by, int dc[3]) {
+  const uint8_t *p = rgb + ((size_t)by * 8 * (size_t)w + (size_t)bx * 8) * 3;
+  double ycc[3] = {0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2],
+                   -0.168736 * p[0] - 0.331264 * p[1] + 0.5 * p[2] + 128,
+                   0.5 * p[0] - 0.418688 * p[1] - 0.081312 * p[2] + 128};
+  for (int c = 0; c < 3; c++) {
+    double v = ycc[c] < 0 ? 0 : ycc[c] > 255 ? 255 : ycc[c];
+    dc[c] = (int)lround(8 * (v - 128));
+  }
+}
+
+static void put_dc_difference(bit_writer *bw, int diff) {
+  int cat = 0;
+  for (int a = abs(diff); a; a >>= 1) cat++;
+  put_bits(bw, (uint32_t)cat, 4);
+  if (cat)
+    put_bits(bw, (uint32_t)(diff >= 0 ? diff : diff + (1 << cat) - 1), cat);
+}
+
+/* Baseline; with a restart marker after every interval MCUs when interval
+ * is not 0. */
+static bytes jpeg_restarts_by_hand(int w, int h, const uint8_t *rgb,
+                                   int interval, spans *sp) {
+  static const uint8_t ac[2] = {0x00, 0x01}; /* end of block: code 0 */
   bytes b = {0};
-  bytes_be16(&b, 0xFFD8);
-  bytes_be16(&b, 0xFFDB); /* DQT: table 0, all ones */
-  bytes_be16(&b, 67);
-  bytes_u8(&b, 0);
-  for (int i = 0; i < 64; i++) bytes_u8(&b, 1);
-  bytes_be16(&b, 0xFFC0); /* SOF0 */
-  bytes_be16(&b, 17);
-  bytes_u8(&b, 8);
-  bytes_be16(&b, (unsigned)h);
-  bytes_be16(&b, (unsigned)w);
-  bytes_u8(&b, 3);
-  for (unsigned c = 1; c <= 3; c++) {
-    bytes_u8(&b, c);
-    bytes_u8(&b, 0x11);
-    bytes_u8(&b, 0);
+  jpeg_frame(&b, 0xFFC0, w, h);
+  jpeg_dc_table(&b);
+  jpeg_table(&b, 0x10, ac, 2, 1);
+  if (interval) {
+    bytes_be16(&b, 0xFFDD);
+    bytes_be16(&b, 4);
+    bytes_be16(&b, (unsigned)interval);
   }
-  /* DHT: DC categories 0..11 all with 4-bit codes; AC: only EOB, code 0 */
-  bytes_be16(&b, 0xFFC4);
-  bytes_be16(&b, 2 + 17 + 12 + 17 + 1);
-  bytes_u8(&b, 0x00);
-  for (int len = 1; len <= 16; len++) bytes_u8(&b, len == 4 ? 12 : 0);
-  for (unsigned v = 0; v < 12; v++) bytes_u8(&b, v);
-  bytes_u8(&b, 0x10);
-  for (int len = 1; len <= 16; len++) bytes_u8(&b, len == 1 ? 1 : 0);
-  bytes_u8(&b, 0x00);
-  bytes_be16(&b, 0xFFDA); /* SOS */
-  bytes_be16(&b, 12);
-  bytes_u8(&b, 3);
-  for (unsigned c = 1; c <= 3; c++) {
-    bytes_u8(&b, c);
-    bytes_u8(&b, 0x00);
-  }
-  bytes_u8(&b, 0);
-  bytes_u8(&b, 63);
-  bytes_u8(&b, 0);
+  jpeg_scan_header(&b, 3, 1, 0, 63, 0);
+  span_open(sp, &b);
   bit_writer bw = {&b, 0, 0};
-  int pred[3] = {0, 0, 0};
-  for (int by = 0; by < h / 8; by++)
-    for (int bx = 0; bx < w / 8; bx++) {
-      const uint8_t *p =
-          rgb + ((size_t)by * 8 * (size_t)w + (size_t)bx * 8) * 3;
-      double ycc[3] = {0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2],
-                       -0.168736 * p[0] - 0.331264 * p[1] + 0.5 * p[2] + 128,
-                       0.5 * p[0] - 0.418688 * p[1] - 0.081312 * p[2] + 128};
+  int pred[3] = {0, 0, 0}, mcus = (w / 8) * (h / 8), restarts = 0;
+  for (int m = 0; m < mcus; m++) {
+    int dc[3];
+    block_dc(rgb, w, m % (w / 8), m / (w / 8), dc);
+    for (int c = 0; c < 3; c++) {
+      put_dc_difference(&bw, dc[c] - pred[c]);
+      pred[c] = dc[c];
+      put_bits(&bw, 0, 1); /* end of block */
+    }
+    if (interval && (m + 1) % interval == 0 && m + 1 < mcus) {
+      pad_bits(&bw);
+      bytes_be16(&b, 0xFFD0 + (unsigned)(restarts++ % 8));
+      pred[0] = pred[1] = pred[2] = 0;
+    }
+  }
+  pad_bits(&bw);
+  span_close(sp, &b);
+  bytes_be16(&b, 0xFFD9);
+  return b;
+}
+
+static bytes jpeg_by_hand(int w, int h, const uint8_t *rgb) {
+  return jpeg_restarts_by_hand(w, h, rgb, 0, NULL);
+}
+
+/* Blocks in end-of-band runs (AC scans of a progressive JPEG whose AC
+ * coefficients are all zero): symbol r * 16 (code r) covers 2^r + the next
+ * r bits blocks. */
+static void put_eob_runs(bit_writer *bw, int blocks) {
+  while (blocks > 0) {
+    int m = blocks > 32767 ? 32767 : blocks, r = 0;
+    while (m >> (r + 1)) r++;
+    put_bits(bw, (uint32_t)r, 4);
+    if (r) put_bits(bw, (uint32_t)(m - (1 << r)), r);
+    blocks -= m;
+  }
+}
+
+/* Progressive, as libjpeg's usual order in miniature: the DC coefficients
+ * less their lowest bit (interleaved), that bit (interleaved), then each
+ * component's AC band 1..63 and its refinement, both one end-of-band run. */
+static bytes jpeg_progressive_by_hand(int w, int h, const uint8_t *rgb,
+                                      spans *sp) {
+  uint8_t runs[15];
+  for (int r = 0; r < 15; r++) runs[r] = (uint8_t)(r << 4);
+  bytes b = {0};
+  jpeg_frame(&b, 0xFFC2, w, h);
+  jpeg_dc_table(&b);
+  jpeg_table(&b, 0x10, runs, 15, 4);
+  int blocks = (w / 8) * (h / 8);
+  for (int pass = 0; pass < 2; pass++) { /* DC: high bits, then the last */
+    jpeg_scan_header(&b, 3, 1, 0, 0, pass ? 0x10 : 0x01);
+    span_open(sp, &b);
+    bit_writer bw = {&b, 0, 0};
+    int pred[3] = {0, 0, 0};
+    for (int m = 0; m < blocks; m++) {
+      int dc[3];
+      block_dc(rgb, w, m % (w / 8), m / (w / 8), dc);
       for (int c = 0; c < 3; c++) {
-        double v = ycc[c] < 0 ? 0 : ycc[c] > 255 ? 255 : ycc[c];
-        int dc = (int)lround(8 * (v - 128)); /* flat block: DC = 8 * mean */
-        int diff = dc - pred[c], cat = 0;
-        pred[c] = dc;
-        for (int a = abs(diff); a; a >>= 1) cat++;
-        put_bits(&bw, (uint32_t)cat, 4);
-        if (cat)
-          put_bits(&bw, (uint32_t)(diff >= 0 ? diff : diff + (1 << cat) - 1),
-                   cat);
-        put_bits(&bw, 0, 1); /* EOB */
+        int high = dc[c] >= 0 ? dc[c] / 2 : -((1 - dc[c]) / 2); /* floor */
+        if (pass) {
+          put_bits(&bw, (uint32_t)(dc[c] - 2 * high), 1);
+        } else {
+          put_dc_difference(&bw, high - pred[c]);
+          pred[c] = high;
+        }
       }
     }
-  if (bw.count) put_bits(&bw, 0x7F, 8 - bw.count); /* pad with ones */
+    pad_bits(&bw);
+    span_close(sp, &b);
+  }
+  for (int pass = 0; pass < 2; pass++) /* AC: first, then refinement */
+    for (unsigned c = 1; c <= 3; c++) {
+      jpeg_scan_header(&b, 1, c, 1, 63, pass ? 0x10 : 0x00);
+      span_open(sp, &b);
+      bit_writer bw = {&b, 0, 0};
+      put_eob_runs(&bw, blocks);
+      pad_bits(&bw);
+      span_close(sp, &b);
+    }
   bytes_be16(&b, 0xFFD9);
   return b;
 }
@@ -312,6 +528,22 @@ static uint8_t *test_card(int w, int h, int comp) {
                        ((x * 7 + y * 13) % 17)) /
                       4);
   return px;
+}
+
+/* A hand-written JPEG of body_w x body_h whose frame header claims w x h. */
+static bytes jpeg_claiming(int body_w, int body_h, unsigned w, unsigned h) {
+  uint8_t *px = test_card(body_w, body_h, 3);
+  bytes jpg = jpeg_by_hand(body_w, body_h, px);
+  free(px);
+  for (size_t i = 2; i + 9 < jpg.size; i++)
+    if (jpg.data[i] == 0xFF && jpg.data[i + 1] == 0xC0) { /* SOF0 */
+      jpg.data[i + 5] = (uint8_t)(h >> 8);
+      jpg.data[i + 6] = (uint8_t)h;
+      jpg.data[i + 7] = (uint8_t)(w >> 8);
+      jpg.data[i + 8] = (uint8_t)w;
+      break;
+    }
+  return jpg;
 }
 
 /* ---- Decoding ----------------------------------------------------------- */
@@ -596,14 +828,7 @@ static void huge_png_header_refused_before_decoding(void) {
 }
 
 static void huge_jpeg_header_refused_before_decoding(void) {
-  uint8_t *px = test_card(16, 16, 3);
-  bytes jpg = jpeg_by_hand(16, 16, px);
-  for (size_t i = 2; i + 9 < jpg.size; i++)
-    if (jpg.data[i] == 0xFF && jpg.data[i + 1] == 0xC0) { /* SOF0 */
-      jpg.data[i + 5] = jpg.data[i + 7] = 0xFF;
-      jpg.data[i + 6] = jpg.data[i + 8] = 0xFF;
-      break;
-    }
+  bytes jpg = jpeg_claiming(16, 16, 65535, 65535);
   mvb_image img;
   mvb_error err = {{0}};
   mvb_status st =
@@ -611,7 +836,465 @@ static void huge_jpeg_header_refused_before_decoding(void) {
   EXPECT(st == MVB_ERR_IMAGE_TOO_LARGE && strstr(err.message, "65535 x 65535"),
          "status %d \"%s\"", st, err.message);
   bytes_free(&jpg);
+}
+
+/* ---- Scan data that ends early, inflate bombs ---------------------------- */
+
+static int stb_decodes(const uint8_t *p, size_t n) {
+  int w, h, c;
+  uint8_t *px = stbi_load_from_memory(p, (int)n, &w, &h, &c, 3);
+  stbi_image_free(px);
+  return px != NULL;
+}
+
+/* The first n bytes, then an EOI marker, as a cut-off download that some
+ * tool "repaired". */
+static bytes cut_with_eoi(const bytes *full, size_t n) {
+  bytes b = {0};
+  bytes_put(&b, full->data, n);
+  bytes_be16(&b, 0xFFD9);
+  return b;
+}
+
+/* Every cut inside every recorded scan's data is refused as ending early. */
+static void every_scan_cut_refused(const bytes *full, const spans *sp,
+                                   const char *what) {
+  for (int k = 0; k < sp->n && !test_why[0]; k++)
+    for (size_t n = sp->s[k].start; n < sp->s[k].end && !test_why[0]; n++) {
+      bytes cut = cut_with_eoi(full, n);
+      expect_refused(cut.data, cut.size, MVB_ERR_IMAGE,
+                     "JPEG scan data ends early", what);
+      bytes_free(&cut);
+    }
+}
+
+/* Decodes in a child process and reports how much its peak resident memory
+ * grew (KiB), so a refusal can be shown to come before the allocations an
+ * unchecked decode would make. Returns -1 if the child failed. */
+static long decode_peak_growth_kib(const bytes *img, mvb_status *st,
+                                   char *message, size_t message_size) {
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    mvb_image out;
+    mvb_error err = {{0}};
+    mvb_status got = mvb_image_decode(img->data, img->size,
+                                      MVB_DEFAULT_MAX_IMAGE_PIXELS, &out, &err);
+    mvb_image_free(&out);
+    getrusage(RUSAGE_SELF, &after);
+    long growth = after.ru_maxrss - before.ru_maxrss;
+    ssize_t ok =
+        write(fds[1], &got, sizeof got) == sizeof got &&
+        write(fds[1], &growth, sizeof growth) == sizeof growth &&
+        write(fds[1], err.message, sizeof err.message) == sizeof err.message;
+    _exit(ok ? 0 : 1);
+  }
+  close(fds[1]);
+  char child_message[MVB_ERROR_SIZE] = "";
+  long growth = -1;
+  int ok =
+      read(fds[0], st, sizeof *st) == sizeof *st &&
+      read(fds[0], &growth, sizeof growth) == sizeof growth &&
+      read(fds[0], child_message, sizeof child_message) == sizeof child_message;
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  snprintf(message, message_size, "%s", child_message);
+  return ok && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? growth : -1;
+}
+
+static void jpeg_scan_cut_before_eoi_refused(void) {
+  int w = 64, h = 48;
+  uint8_t *px = test_card(w, h, 3);
+  spans sp = {0};
+  bytes full = jpeg_restarts_by_hand(w, h, px, 0, &sp);
+  REQUIRE(sp.n == 1, "%d scans recorded", sp.n);
+  expect_refused(full.data, 0, MVB_ERR_IMAGE, NULL, "nothing"); /* sanity */
+  mvb_image img;
+  mvb_error err = {{0}};
+  mvb_status st = decode(full.data, full.size, 10000, &img, &err);
+  EXPECT(st == MVB_OK, "whole JPEG: %s", err.message);
+  mvb_image_free(&img);
+  /* Half the scan: stb_image alone returns a picture, grey below the cut. */
+  bytes half = cut_with_eoi(&full, (sp.s[0].start + sp.s[0].end) / 2);
+  EXPECT(stb_decodes(half.data, half.size), "stb_image refuses half a scan");
+  expect_refused(half.data, half.size, MVB_ERR_IMAGE,
+                 "JPEG scan data ends early", "half a scan");
+  decode(half.data, half.size, 10000, &img, &err);
+  EXPECT(strstr(err.message, "for a 64 x 48 image") &&
+             strstr(err.message, "runs out in MCU") &&
+             strstr(err.message, "of 48)"),
+         "message \"%s\"", err.message);
+  bytes_free(&half);
+  every_scan_cut_refused(&full, &sp, "baseline scan cut");
+  bytes_free(&full);
   free(px);
+}
+
+static void jpeg_progressive_decodes_and_every_scan_cut_refused(void) {
+  int w = 48, h = 32;
+  uint8_t *px = test_card(w, h, 3);
+  for (int y = 0; y < h; y++) /* flat 8 x 8 blocks, as the encoders code */
+    for (int x = 0; x < w; x++)
+      memcpy(px + (y * w + x) * 3, px + ((y & ~7) * w + (x & ~7)) * 3, 3);
+  spans sp = {0};
+  bytes full = jpeg_progressive_by_hand(w, h, px, &sp);
+  REQUIRE(sp.n == 8, "%d scans recorded", sp.n);
+  mvb_image img;
+  mvb_error err = {{0}};
+  mvb_status st = decode(full.data, full.size, 10000, &img, &err);
+  EXPECT(st == MVB_OK, "whole progressive JPEG: %s", err.message);
+  if (st == MVB_OK) {
+    int max;
+    double mad = mean_abs_diff(img.rgb, px, (size_t)w * h * 3, &max);
+    EXPECT(img.width == w && img.height == h && mad < 1.0 && max <= 3,
+           "%d x %d, mean abs diff %.2f, max %d", img.width, img.height, mad,
+           max);
+  }
+  mvb_image_free(&img);
+  every_scan_cut_refused(&full, &sp, "progressive scan cut");
+  /* Without its scans the frame would decode flat grey. */
+  bytes bare = cut_with_eoi(&full, sp.s[0].start - 14); /* before the SOS */
+  expect_refused(bare.data, bare.size, MVB_ERR_IMAGE,
+                 "JPEG scan data is missing: no scan codes component 1",
+                 "frame without scans");
+  bytes_free(&bare);
+  bytes_free(&full);
+  free(px);
+}
+
+static void jpeg_restart_intervals_checked(void) {
+  int w = 40, h = 24; /* 15 MCUs */
+  uint8_t *px = test_card(w, h, 3);
+  bytes plain = jpeg_by_hand(w, h, px);
+  mvb_image want;
+  mvb_error err = {{0}};
+  REQUIRE(decode(plain.data, plain.size, 10000, &want, &err) == MVB_OK,
+          "without restarts: %s", err.message);
+  for (int interval = 1; interval <= 4; interval++) {
+    spans sp = {0};
+    bytes full = jpeg_restarts_by_hand(w, h, px, interval, &sp);
+    mvb_image img;
+    mvb_status st = decode(full.data, full.size, 10000, &img, &err);
+    EXPECT(st == MVB_OK &&
+               memcmp(img.rgb, want.rgb, (size_t)w * (size_t)h * 3) == 0,
+           "interval %d: %s", interval, err.message);
+    mvb_image_free(&img);
+    every_scan_cut_refused(&full, &sp, "scan with restarts cut");
+    /* Cut just before a restart marker: whole intervals, then EOI. stb
+     * stops there and leaves the rest grey. */
+    size_t rst = sp.s[0].start;
+    while (rst + 1 < sp.s[0].end &&
+           !(full.data[rst] == 0xFF && full.data[rst + 1] == 0xD1))
+      rst++;
+    if (interval < 4) { /* 4 MCUs: fewer than two markers */
+      bytes cut = cut_with_eoi(&full, rst);
+      EXPECT(stb_decodes(cut.data, cut.size),
+             "stb_image refuses whole intervals");
+      expect_refused(cut.data, cut.size, MVB_ERR_IMAGE,
+                     "JPEG scan data ends early", "cut at a restart");
+      bytes_free(&cut);
+    }
+    /* A restart marker dropped: the next interval's data runs on. */
+    bytes dropped = {0};
+    size_t at = sp.s[0].start;
+    while (!(full.data[at] == 0xFF && full.data[at + 1] == 0xD0)) at++;
+    bytes_put(&dropped, full.data, at);
+    bytes_put(&dropped, full.data + at + 2, full.size - at - 2);
+    mvb_error why = {{0}};
+    st = decode(dropped.data, dropped.size, 10000, &img, &why);
+    EXPECT(st == MVB_ERR_IMAGE && (strstr(why.message, "left over") ||
+                                   strstr(why.message, "ends early")),
+           "interval %d, RST0 dropped: status %d \"%s\"", interval, st,
+           why.message);
+    mvb_image_free(&img);
+    bytes_free(&dropped);
+    bytes_free(&full);
+  }
+  mvb_image_free(&want);
+  bytes_free(&plain);
+  free(px);
+}
+
+static void jpeg_tall_frame_over_small_body_refused(void) {
+  bytes jpg = jpeg_claiming(8, 8, 1, 65535);
+  EXPECT(stb_decodes(jpg.data, jpg.size), "stb_image refuses it by itself");
+  expect_refused(jpg.data, jpg.size, MVB_ERR_IMAGE,
+                 "JPEG scan data ends early: 4 bytes of entropy-coded data "
+                 "for a 1 x 65535 image (scan 1 at byte",
+                 "1 x 65535 over an 8 x 8 body");
+  mvb_image img;
+  mvb_error err = {{0}};
+  decode(jpg.data, jpg.size, MVB_DEFAULT_MAX_IMAGE_PIXELS, &img, &err);
+  EXPECT(strstr(err.message, "codes 24576 blocks in at least 6144 bytes"),
+         "message \"%s\"", err.message);
+  bytes_free(&jpg);
+}
+
+static void jpeg_huge_frame_over_tiny_body_refused_before_allocating(void) {
+  bytes jpg = jpeg_claiming(16, 16, 7000, 7000); /* 49 MP: under the limit */
+  mvb_status st;
+  char message[MVB_ERROR_SIZE];
+  long kib = decode_peak_growth_kib(&jpg, &st, message, sizeof message);
+  EXPECT(st == MVB_ERR_IMAGE && strstr(message, "JPEG scan data ends early") &&
+             strstr(message, "for a 7000 x 7000 image") &&
+             strstr(message, "codes 2296875 blocks in at least 574219 bytes"),
+         "status %d \"%s\"", st, message);
+  /* stb_image alone allocates 233 MiB for it */
+  EXPECT(kib >= 0 && kib < 16 * 1024, "peak memory grew by %ld KiB", kib);
+  bytes_free(&jpg);
+}
+
+static void jpeg_random_scan_refused(void) {
+  int w = 32, h = 32;
+  uint8_t *px = test_card(w, h, 3);
+  spans sp = {0};
+  bytes real = jpeg_restarts_by_hand(w, h, px, 0, &sp);
+  unsigned seed = 7;
+  int stb_took = 0;
+  /* Random bytes (stuffed, so the scan keeps its extent) in place of the
+   * scan, from a tenth to ten times its size: the tables are complete, so
+   * stb decodes any of them; they run out or leave data unread. */
+  for (size_t len = 8; len <= 10 * (sp.s[0].end - sp.s[0].start); len += 7) {
+    bytes b = {0};
+    bytes_put(&b, real.data, sp.s[0].start);
+    for (size_t i = 0; i < len; i++) {
+      uint8_t v = (uint8_t)lcg(&seed);
+      bytes_u8(&b, v);
+      if (v == 0xFF) bytes_u8(&b, 0);
+    }
+    bytes_be16(&b, 0xFFD9);
+    stb_took += stb_decodes(b.data, b.size);
+    mvb_image img;
+    mvb_error err = {{0}};
+    mvb_status st = decode(b.data, b.size, 10000, &img, &err);
+    EXPECT(st == MVB_ERR_IMAGE && (strstr(err.message, "ends early") ||
+                                   strstr(err.message, "left over")),
+           "%zu random bytes: status %d \"%s\"", len, st, err.message);
+    mvb_image_free(&img);
+    bytes_free(&b);
+  }
+  EXPECT(stb_took > 0, "stb_image refused every random scan by itself");
+  bytes_free(&real);
+  free(px);
+}
+
+static void jpeg_scan_data_left_over_refused(void) {
+  uint8_t *px = test_card(32, 16, 3);
+  spans sp = {0};
+  bytes real = jpeg_restarts_by_hand(32, 16, px, 0, &sp);
+  const struct {
+    size_t n;
+    uint8_t byte;
+    int ok;
+  } junk[] = {{1, 0x7F, 1},   /* ImageNet has such JPEGs; stb decodes them */
+              {300, 0x00, 1}, /* zeros, as IP cameras pad (stb skips them) */
+              {40, 0x7F, 0}}; /* no encoder leaves this */
+  for (size_t k = 0; k < sizeof junk / sizeof junk[0]; k++) {
+    bytes b = {0};
+    bytes_put(&b, real.data, sp.s[0].end);
+    for (size_t i = 0; i < junk[k].n; i++) bytes_u8(&b, junk[k].byte);
+    bytes_put(&b, real.data + sp.s[0].end, real.size - sp.s[0].end);
+    mvb_image img;
+    mvb_error err = {{0}};
+    mvb_status st = decode(b.data, b.size, 10000, &img, &err);
+    if (junk[k].ok)
+      EXPECT(st == MVB_OK, "%zu bytes %02x: %s", junk[k].n, junk[k].byte,
+             err.message);
+    else
+      EXPECT(st == MVB_ERR_IMAGE && strstr(err.message,
+                                           "has 40 bytes of entropy-coded data "
+                                           "left over after MCU 8 of 8"),
+             "%zu bytes %02x: status %d \"%s\"", junk[k].n, junk[k].byte, st,
+             err.message);
+    mvb_image_free(&img);
+    bytes_free(&b);
+  }
+  bytes_free(&real);
+  free(px);
+}
+
+/* Rows of zeros for a PNG: the filter byte and bytes of every row, over
+ * the seven Adam7 passes when interlaced, computed here independently of
+ * the library. */
+static size_t png_rows_size(uint32_t w, uint32_t h, int bits_per_pixel,
+                            int interlaced) {
+  static const int pass[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8},
+                                 {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2},
+                                 {0, 1, 1, 2}};
+  if (!interlaced) return h * (1 + ((size_t)w * bits_per_pixel + 7) / 8);
+  size_t total = 0;
+  for (int p = 0; p < 7; p++) {
+    size_t pw = 0, ph = 0;
+    for (uint32_t x = (uint32_t)pass[p][0]; x < w; x += (uint32_t)pass[p][2])
+      pw++;
+    for (uint32_t y = (uint32_t)pass[p][1]; y < h; y += (uint32_t)pass[p][3])
+      ph++;
+    if (pw && ph) total += ph * (1 + (pw * (size_t)bits_per_pixel + 7) / 8);
+  }
+  return total;
+}
+
+static void png_inflated_size_must_match_rows(void) {
+  const struct {
+    uint32_t w, h;
+    int depth, color, interlace, bpp;
+  } cases[] = {{2, 2, 8, 2, 0, 24},   {5, 3, 8, 0, 1, 8}, {9, 7, 1, 0, 1, 1},
+               {13, 9, 16, 6, 1, 64}, {3, 5, 4, 3, 0, 4}, {17, 1, 2, 0, 1, 2}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0] && !test_why[0]; i++) {
+    size_t need =
+        png_rows_size(cases[i].w, cases[i].h, cases[i].bpp, cases[i].interlace);
+    uint8_t *rows = calloc(2 * need + 1, 1);
+    REQUIRE(rows, "out of memory");
+    /* exactly the rows; up to twice as much (trailing data, as libpng
+     * accepts); one byte more than twice; one byte short */
+    const size_t sizes[4] = {need, 2 * need, 2 * need + 1, need - 1};
+    for (int k = 0; k < 4; k++) {
+      bytes z = zlib_stored(rows, sizes[k]);
+      bytes png = png_with_zlib(cases[i].w, cases[i].h, cases[i].depth,
+                                cases[i].color, cases[i].interlace, &z);
+      if (cases[i].color == 3) { /* a palette goes before IDAT */
+        bytes with = {0};
+        uint8_t plte[3 * 16] = {0};
+        bytes_put(&with, png.data, 33);
+        png_chunk(&with, "PLTE", plte, sizeof plte);
+        bytes_put(&with, png.data + 33, png.size - 33);
+        bytes_free(&png);
+        png = with;
+      }
+      mvb_image img;
+      mvb_error err = {{0}};
+      mvb_status st = decode(png.data, png.size, 10000, &img, &err);
+      char want[160];
+      if (k < 2) {
+        EXPECT(st == MVB_OK, "case %zu, %zu of %zu bytes: %s", i, sizes[k],
+               need, err.message);
+      } else {
+        if (k == 2)
+          snprintf(want, sizeof want,
+                   "PNG image data inflates to more than %zu bytes", 2 * need);
+        else
+          snprintf(want, sizeof want,
+                   "truncated PNG: image data inflates to %zu bytes; a %u x "
+                   "%u image needs %zu",
+                   need - 1, (unsigned)cases[i].w, (unsigned)cases[i].h, need);
+        EXPECT(st == MVB_ERR_IMAGE && strstr(err.message, want),
+               "case %zu, %zu of %zu bytes: status %d \"%s\" lacks \"%s\"", i,
+               sizes[k], need, st, err.message, want);
+      }
+      mvb_image_free(&img);
+      bytes_free(&png);
+      bytes_free(&z);
+    }
+    free(rows);
+  }
+}
+
+static void png_inflate_bomb_refused_in_bounded_memory(void) {
+  /* 1 x 1 RGB needs 4 bytes inflated; this data inflates to 64 MiB from
+   * 420 KB. Without the count, stb_image's buffer doubles up to 64 MiB
+   * and more. */
+  bytes z = zlib_zeros((uint64_t)64 << 20);
+  bytes png = png_with_zlib(1, 1, 8, 2, 0, &z);
+  mvb_status st;
+  char message[MVB_ERROR_SIZE];
+  long kib = decode_peak_growth_kib(&png, &st, message, sizeof message);
+  EXPECT(st == MVB_ERR_IMAGE &&
+             strstr(message, "PNG image data inflates to more than 8 bytes") &&
+             strstr(message, "a 1 x 1 image needs 4"),
+         "status %d \"%s\"", st, message);
+  EXPECT(kib >= 0 && kib < 16 * 1024, "peak memory grew by %ld KiB", kib);
+  bytes_free(&png);
+  bytes_free(&z);
+  /* The same kind of stream under a header that declares its size: a 1023
+   * x 1024 grey image's rows take exactly 1 MiB. */
+  z = zlib_zeros((uint64_t)1 << 20);
+  png = png_with_zlib(1023, 1024, 8, 0, 0, &z);
+  mvb_image img;
+  mvb_error err = {{0}};
+  st = decode(png.data, png.size, MVB_DEFAULT_MAX_IMAGE_PIXELS, &img, &err);
+  EXPECT(st == MVB_OK && img.width == 1023 && img.rgb[0] == 0,
+         "declared size: %s", err.message);
+  mvb_image_free(&img);
+  bytes_free(&png);
+  bytes_free(&z);
+}
+
+/* Real photos: web/examples, and a sample of ../shared/data's JPEGs (a few
+ * hundred, every k-th in name order) when it is there. */
+static char **photo_paths;
+static size_t photo_count, photo_cap;
+
+static int collect_jpeg(const char *path, const struct stat *sb, int flag,
+                        struct FTW *ftw) {
+  (void)sb;
+  (void)ftw;
+  size_t n = strlen(path);
+  if (flag != FTW_F || n < 4 || strcmp(path + n - 4, ".jpg") != 0) return 0;
+  if (photo_count == photo_cap) {
+    photo_cap = photo_cap ? 2 * photo_cap : 1024;
+    char **grown = realloc(photo_paths, photo_cap * sizeof *grown);
+    if (!grown) return 1;
+    photo_paths = grown;
+  }
+  photo_paths[photo_count] = strdup(path);
+  return photo_paths[photo_count++] ? 0 : 1;
+}
+
+static int compare_paths(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int decode_file(const char *path, mvb_error *err) {
+  bytes b = {0};
+  if (!read_whole_file(path, &b))
+    return snprintf(err->message, sizeof err->message, "cannot open");
+  mvb_image img;
+  mvb_status st =
+      mvb_image_decode(b.data, b.size, MVB_DEFAULT_MAX_IMAGE_PIXELS, &img, err);
+  mvb_image_free(&img);
+  bytes_free(&b);
+  return st != MVB_OK;
+}
+
+static void real_photos_still_decode(void) {
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s/web/examples", test_source_dir());
+  DIR *d = opendir(dir);
+  REQUIRE(d, "no %.300s", dir);
+  int examples = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL && !test_why[0];) {
+    size_t n = strlen(e->d_name);
+    if (n < 4 || strcmp(e->d_name + n - 4, ".jpg") != 0) continue;
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    mvb_error err = {{0}};
+    EXPECT(decode_file(path, &err) == 0, "%.300s: %s", path, err.message);
+    examples++;
+  }
+  closedir(d);
+  EXPECT(examples >= 6, "%d example photos", examples);
+  snprintf(dir, sizeof dir, "%s/../shared/data", test_source_dir());
+  if (nftw(dir, collect_jpeg, 16, FTW_PHYS) != 0 || photo_count == 0)
+    SKIP("%d examples decode; no photos under %s", examples, dir);
+  qsort(photo_paths, photo_count, sizeof *photo_paths, compare_paths);
+  size_t step = photo_count / 300 ? photo_count / 300 : 1, tried = 0;
+  for (size_t i = 0; i < photo_count; i++) {
+    if (i % step == 0 && !test_why[0]) {
+      mvb_error err = {{0}};
+      EXPECT(decode_file(photo_paths[i], &err) == 0, "%s: %s", photo_paths[i],
+             err.message);
+      tried++;
+    }
+    free(photo_paths[i]);
+  }
+  free(photo_paths);
+  EXPECT(tried >= 100, "only %zu photos tried", tried);
 }
 
 /* ---- EXIF orientation ---------------------------------------------------- */
@@ -898,16 +1581,11 @@ static void rgba_pixels_become_rgb(void) {
 /* ---- Modes for the PIL cross-check and timing ---------------------------- */
 
 static int dump(const char *in, int h, int w, const char *out_path) {
-  FILE *f = fopen(in, "rb");
-  if (!f) {
+  bytes b = {0};
+  if (!read_whole_file(in, &b)) {
     fprintf(stderr, "cannot open %s\n", in);
     return 1;
   }
-  bytes b = {0};
-  uint8_t chunk[65536];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) bytes_put(&b, chunk, n);
-  fclose(f);
   mvb_image img;
   mvb_error err = {{0}};
   mvb_preprocess pp = UNIT;
@@ -989,6 +1667,16 @@ int main(int argc, char **argv) {
   RUN(gif_every_truncation_refused);
   RUN(huge_png_header_refused_before_decoding);
   RUN(huge_jpeg_header_refused_before_decoding);
+  RUN(jpeg_scan_cut_before_eoi_refused);
+  RUN(jpeg_progressive_decodes_and_every_scan_cut_refused);
+  RUN(jpeg_restart_intervals_checked);
+  RUN(jpeg_tall_frame_over_small_body_refused);
+  RUN(jpeg_huge_frame_over_tiny_body_refused_before_allocating);
+  RUN(jpeg_random_scan_refused);
+  RUN(jpeg_scan_data_left_over_refused);
+  RUN(png_inflated_size_must_match_rows);
+  RUN(png_inflate_bomb_refused_in_bounded_memory);
+  RUN(real_photos_still_decode);
   RUN(exif_orientations_applied);
   RUN(malformed_exif_ignored);
   RUN(resize_of_constant_is_constant);

@@ -9,7 +9,10 @@ shard (manifest order) u32 LE length and bytes; plus the shapes of model.json th
 hung or crashed the loader (deep JSON, long node chains), at and past the limits in
 docs/design.md, so the fuzzer starts next to them.
 OUT_DIR/image/: web/examples/*.jpg plus tiny PNG, BMP, GIF and EXIF-rotated JPEG files
-written here with PIL, so every decoder and orientation path has a starting point.
+written here with PIL, so every decoder and orientation path has a starting point; plus
+images that stb_image alone turns into a confident grey picture or a gigabyte: JPEG scans
+cut short before an EOI, frames far larger than their scan data, random scan bytes, and
+PNG data that inflates past (or short of) what the header declares.
 """
 import io
 import json
@@ -98,6 +101,60 @@ def tiny_images():
     return files
 
 
+def hostile_images():
+    """name -> bytes: inputs once decoded into grey or into a gigabyte, small enough to
+    mutate quickly; the library must refuse each (src/jpeg_scan.c, src/stb_impl.c)."""
+    import random
+    import zlib
+
+    rng = random.Random(10)
+    card = Image.new("RGB", (64, 48))
+    card.putdata([(x * 4, y * 5, (x * y) % 256) for y in range(48) for x in range(64)])
+
+    def jpeg(image, **kw):
+        buf = io.BytesIO()
+        image.save(buf, "JPEG", quality=90, **kw)
+        return buf.getvalue()
+
+    def scans(data):
+        """(start, end) of each scan's entropy-coded data."""
+        out, at = [], 0
+        while (at := data.find(b"\xff\xda", at)) >= 0:
+            start = at + 2 + (data[at + 2] << 8 | data[at + 3])
+            end = start
+            while not (data[end] == 0xFF and data[end + 1] not in (0, 0xFF)
+                       and not 0xD0 <= data[end + 1] <= 0xD7):
+                end += 1
+            out.append((start, end))
+            at = end
+        return out
+
+    def resized(data, w, h):  # the frame header (SOF0 or SOF2) says w x h
+        at = max(data.find(b"\xff\xc0"), data.find(b"\xff\xc2"))
+        return data[:at + 5] + struct.pack(">HH", h, w) + data[at + 9:]
+
+    def png(w, h, color, rows):
+        def chunk(kind, body):
+            return (struct.pack(">I", len(body)) + kind + body
+                    + struct.pack(">I", zlib.crc32(kind + body)))
+        ihdr = struct.pack(">IIBBBBB", w, h, 8, color, 0, 0, 0)
+        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+
+    baseline, progressive = jpeg(card), jpeg(card, progressive=True)
+    (b0, b1), p2 = scans(baseline)[0], scans(progressive)[2]
+    random_scan = bytes(rng.randrange(256) for _ in range(b1 - b0)).replace(b"\xff", b"\xff\x00")
+    return {
+        "jpeg-scan-cut-before-eoi.jpg": baseline[:(b0 + b1) // 2] + b"\xff\xd9",
+        "jpeg-progressive-scan-cut-before-eoi.jpg": progressive[:(p2[0] + p2[1]) // 2] + b"\xff\xd9",
+        "jpeg-1x65535-over-8x8-body.jpg": resized(jpeg(card.resize((8, 8))), 1, 65535),
+        "jpeg-1900x1900-over-16x16-body.jpg": resized(jpeg(card.resize((16, 16))), 1900, 1900),
+        "jpeg-random-scan.jpg": baseline[:b0] + random_scan + baseline[b1:],
+        "png-1x1-inflating-to-1mib.png": png(1, 1, 2, bytes(1 << 20)),
+        "png-8x8-inflating-short.png": png(8, 8, 2, bytes(8 * 25 - 1)),
+    }
+
+
 def main():
     out = pathlib.Path(sys.argv[1])
     (out / "model").mkdir(parents=True, exist_ok=True)
@@ -113,6 +170,8 @@ def main():
     for jpg in sorted((ROOT / "web" / "examples").glob("*.jpg")):
         (out / "image" / jpg.name).write_bytes(jpg.read_bytes())
     for name, data in tiny_images().items():
+        (out / "image" / name).write_bytes(data)
+    for name, data in hostile_images().items():
         (out / "image" / name).write_bytes(data)
     print(f"seeds: {len(models)} models, {len(hostile)} hostile models, {len(list((out / 'image').iterdir()))} images in {out}")
 
