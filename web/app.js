@@ -3,7 +3,7 @@
 // only ever reaches the DOM through textContent and attributes, never innerHTML.
 import { load, fetchImage, UrlError } from './mvb.js';
 import {
-  Status, ERROR_TITLES, ERROR_TITLE, verdictInfo, verdictTitle, spokenResult, toneStyles,
+  ERROR_TITLES, ERROR_TITLE, verdictInfo, verdictTitle, spokenResult, toneStyles,
 } from './meta.js';
 import { probabilitiesDetails, reasonItems } from './result-view.js';
 
@@ -164,7 +164,8 @@ async function classifyInto(li, name, run) {
     showResult(li, name, await run(c));
   } catch (e) {
     if (e instanceof UrlError) showError(li, name, urlErrorTitle(e), e.message);
-    else if (e && e.status === Status.IMAGE) showError(li, name, ERROR_TITLES[e.status], `${name} could not be decoded: it is not an image, or not in a format this browser can read.`);
+    // The engine's own message names what is wrong (a byte offset, the size against the
+    // limit): it is shown as it is.
     else showError(li, name, (e && ERROR_TITLES[e.status]) || ERROR_TITLE, e && e.message ? e.message : String(e));
   }
 }

@@ -10,6 +10,8 @@ const ABI_VERSION = 3;
 // Decoded width * height above this is refused (MVB_DEFAULT_MAX_IMAGE_PIXELS in src/mvb.h);
 // the web side reads it from here, through Engine.maxPixels.
 export const DEFAULT_MAX_PIXELS = 50e6;
+// The formats the engine decodes itself (stb_image), as image-header.js names them.
+export const ENGINE_FORMATS = Object.freeze(['jpeg', 'png', 'bmp', 'gif']);
 // mvbw_classify_* write these floats, in this order (src/wasm_api.c RESULT_*).
 const RESULT = Object.freeze({
   SCORE: 0, VERDICT: 1, CONFIDENCE: 2, P_BEACH: 3, P_MOUNTAIN: 4, P_NEITHER: 5, HAS_NEITHER: 6,

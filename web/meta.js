@@ -21,7 +21,7 @@ export const MAX_THREADS = 2;
 
 // A failed card's title, by status; any other status gets ERROR_TITLE.
 export const ERROR_TITLES = Object.freeze({
-  [Status.IMAGE]: 'Not an image',
+  [Status.IMAGE]: 'Cannot read this image',
   [Status.IMAGE_TOO_LARGE]: 'Image too large',
 });
 export const ERROR_TITLE = 'Could not classify this photo';

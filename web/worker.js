@@ -7,8 +7,9 @@
 //       -> {ok:true, result:{score, verdict, confidence, probabilities, decoder, ms}}
 //        | {ok:false, error:{status, message}}
 //   The result is the engine's (engine.js result()) as it is, plus decoder and ms.
-import { loadEngine, chooseVariant, MvbError, Status } from './engine.js';
+import { loadEngine, chooseVariant, MvbError, Status, ENGINE_FORMATS } from './engine.js';
 import { fetchModel } from './model-fetch.js';
+import { imageHeader } from './image-header.js';
 
 let engine = null;
 
@@ -40,20 +41,30 @@ function classifyBitmap(bitmap) {
   }
 }
 
+// Whether the browser may try an image the engine refused. Not when the engine reads the
+// format itself (JPEG, PNG, BMP, GIF): its refusal names what is wrong (a scan that ends
+// early, a damaged header), and a browser would show a half-decoded picture instead.
+function browserMayDecode(e, bytes) {
+  if (!(e instanceof MvbError)) return false;
+  if (e.status === Status.IMAGE_TOO_LARGE) return true;
+  if (e.status !== Status.IMAGE) return false;
+  const header = imageHeader(bytes);
+  return !header || !ENGINE_FORMATS.includes(header.format);
+}
+
 async function classifyEncoded(bytes) {
   try {
     return { ...engine.classifyBytes(new Uint8Array(bytes)), decoder: 'wasm' };
   } catch (e) {
-    const fallback = e instanceof MvbError &&
-      (e.status === Status.IMAGE || e.status === Status.IMAGE_TOO_LARGE);
-    if (!fallback) throw e;
-    // stb_image could not decode it (WebP, AVIF, ...) or it is over the engine's pixel
-    // limit: the browser decodes it and pixelsOf scales it down.
+    if (!browserMayDecode(e, bytes)) throw e;
+    // A format stb_image does not read (WebP, AVIF, ...), or over the engine's pixel
+    // limit: the browser decodes it and pixelsOf scales it down. If the browser cannot
+    // either, the engine's reason stands.
     let bitmap;
     try {
       bitmap = await createImageBitmap(new Blob([bytes]));
     } catch {
-      throw new MvbError(Status.IMAGE, 'this is not an image this browser can decode');
+      throw e;
     }
     return { ...classifyBitmap(bitmap), decoder: 'browser' };
   }

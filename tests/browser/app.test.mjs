@@ -21,6 +21,20 @@ async function labelledExamples() {
   return list.filter((e) => e.expect === 'beach' || e.expect === 'mountain');
 }
 
+// The JPEG with its first frame header declaring width x height (the scan unchanged).
+function withJpegSize(jpeg, width, height) {
+  const out = Buffer.from(jpeg);
+  for (let i = 2; i + 9 < out.length; i += 2 + out.readUInt16BE(i + 2)) {
+    if (out[i] !== 0xff) throw new Error(`no JPEG marker at byte ${i}`);
+    if (out[i + 1] >= 0xc0 && out[i + 1] <= 0xc2) {
+      out.writeUInt16BE(height, i + 5);
+      out.writeUInt16BE(width, i + 7);
+      return out;
+    }
+  }
+  throw new Error('no JPEG frame header');
+}
+
 function assertNoErrors(errors, allowed = []) {
   const real = errors.filter((e) => !allowed.some((re) => re.test(e)));
   assert.deepEqual(real, [], `console errors:\n${real.join('\n')}`);
@@ -212,7 +226,7 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     await page.close();
   });
 
-  test('4. a WebP photo is classified through the browser decoder; a broken file says it is not an image', async () => {
+  test('4. a WebP photo is classified through the browser decoder; a broken file gets the engine\'s reason', async () => {
     const e = (await labelledExamples())[0];
     const webp = join(tmp, 'photo.webp');
     execFileSync('cwebp', ['-quiet', '-q', '85', join(EXAMPLES, e.file), '-o', webp]);
@@ -224,8 +238,9 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     const cards = await waitForResults(page, 3);
     const [w, j, b] = cards;
     assert.equal(b.verdict, 'error');
-    assert.equal(b.title, 'Not an image');
-    assert.match(b.message, /broken\.jpg could not be decoded/);
+    assert.equal(b.title, 'Cannot read this image');
+    // The engine's words, naming what it found ("this is text" in hex), not a generic line.
+    assert.match(b.message, /^not a JPEG, PNG, BMP or GIF image \(24 bytes starting 74 68 69 73/);
     assert.equal(w.name, 'photo.webp');
     assert.match(w.detail, /decoded by the browser/);
     assert.match(j.detail, /decoded in WebAssembly/);
@@ -251,6 +266,28 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     const [card] = await waitForResults(page, 1);
     assert.notEqual(card.verdict, 'error', `${card.title}: ${card.message}`);
     assert.match(card.detail, /decoded by the browser/);
+    assertNoErrors(errors);
+    await page.close();
+  });
+
+  test('4c. the engine\'s own reason is shown: a JPEG cut short names the byte, an oversized header its size and the limit', async () => {
+    const jpeg = await readFile(join(EXAMPLES, (await labelledExamples())[0].file));
+    const cut = join(tmp, 'cut-short.jpg');
+    await writeFile(cut, jpeg.subarray(0, Math.floor(jpeg.length / 3)));
+    const huge = join(tmp, 'huge-header.jpg');
+    await writeFile(huge, withJpegSize(jpeg, 65535, 65535));
+    const { page, errors } = await openApp();
+    await waitReady(page);
+    await page.setInputFiles('#file', [cut, huge]);
+    const [c, h] = await waitForResults(page, 2);
+    assert.equal(c.verdict, 'error');
+    assert.equal(c.title, 'Cannot read this image');
+    assert.match(c.message, /^truncated JPEG: data ends at byte \d+/, c.message);
+    assert.equal(h.verdict, 'error');
+    assert.equal(h.title, 'Image too large');
+    assert.equal(h.message, 'image is 65535 x 65535 = 4294836225 pixels, more than the limit of 50000000');
+    await page.waitForFunction(() => document.getElementById('live').textContent.includes('more than the limit'));
+    await screenshot(page, '04c-engine-reasons');
     assertNoErrors(errors);
     await page.close();
   });
