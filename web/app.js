@@ -1,7 +1,8 @@
 // app.js: the page. Inputs (files, drag-and-drop, paste, examples, URLs) become result
 // cards; the classifier itself lives in a worker behind mvb.js. User- or URL-supplied text
 // only ever reaches the DOM through textContent and attributes, never innerHTML.
-import { load, fetchImage, UrlError } from './mvb.js';
+import { load, UrlError } from './mvb.js';
+import { acceptDrops, isImageAddress } from './drop.js';
 import {
   ERROR_TITLES, ERROR_TITLE, verdictInfo, verdictTitle, spokenResult, toneStyles,
 } from './meta.js';
@@ -88,7 +89,6 @@ function setPreview(li, blob) {
   const img = li.querySelector('.result-img');
   const url = URL.createObjectURL(blob);
   li.dataset.objectUrl = url;
-  // WebP/AVIF/HEIC the browser cannot show still get classified; keep a placeholder then.
   img.onerror = () => { img.removeAttribute('src'); li.classList.add('no-preview'); };
   img.src = url;
 }
@@ -158,10 +158,15 @@ function urlErrorTitle(e) {
   return 'This address cannot be used';
 }
 
-async function classifyInto(li, name, run) {
+// One path for every input (a File, an address, an example): mvb.js fetches what needs
+// fetching, and the worker classifies it and draws the preview.
+async function classifyInto(li, name, input) {
   try {
     const c = await classifier;
-    showResult(li, name, await run(c));
+    const r = await c.classify(input, { preview: true });
+    if (r.preview) setPreview(li, r.preview);
+    else li.classList.add('no-preview');
+    showResult(li, name, r);
   } catch (e) {
     if (e instanceof UrlError) showError(li, name, urlErrorTitle(e), e.message);
     // The engine's own message names what is wrong (a byte offset, the size against the
@@ -173,22 +178,14 @@ async function classifyInto(li, name, run) {
 function classifyFiles(files) {
   files = [...files];
   if (!files.length) return;
-  const cards = addCards(files.map((f) => f.name || 'pasted image'));
-  files.forEach((file, i) => {
-    setPreview(cards[i], file);
-    classifyInto(cards[i], file.name || 'pasted image', (c) => c.classify(file));
-  });
+  const names = files.map((f) => f.name || 'pasted image');
+  addCards(names).forEach((li, i) => classifyInto(li, names[i], files[i]));
 }
 
 function classifyUrl(text) {
   const value = text.trim();
   const name = value.startsWith('data:') ? 'data: URL' : value;
-  const [li] = addCards([name]);
-  classifyInto(li, name, async (c) => {
-    const { bytes, type } = await fetchImage(value);
-    setPreview(li, new Blob([bytes], type ? { type } : {}));
-    return c.classifyBytes(bytes);
-  });
+  classifyInto(addCards([name])[0], name, value);
 }
 
 ui.clear.addEventListener('click', () => {
@@ -220,24 +217,7 @@ ui.urlForm.addEventListener('submit', (e) => {
 });
 
 // Drops anywhere on the page count: files first, else a dragged link or image address.
-let dragDepth = 0;
-window.addEventListener('dragenter', (e) => {
-  e.preventDefault();
-  if (++dragDepth === 1) ui.drop.classList.add('dragging');
-});
-window.addEventListener('dragleave', () => {
-  if (--dragDepth <= 0) { dragDepth = 0; ui.drop.classList.remove('dragging'); }
-});
-window.addEventListener('dragover', (e) => e.preventDefault());
-window.addEventListener('drop', (e) => {
-  e.preventDefault();
-  dragDepth = 0;
-  ui.drop.classList.remove('dragging');
-  const dt = e.dataTransfer;
-  if (dt.files && dt.files.length) return classifyFiles(dt.files);
-  const uri = (dt.getData('text/uri-list') || dt.getData('text/plain') || '').split('\n').find((l) => l && !l.startsWith('#'));
-  if (uri) classifyUrl(uri);
-});
+acceptDrops(window, ui.drop, { onFiles: classifyFiles, onUrl: classifyUrl });
 
 document.addEventListener('paste', (e) => {
   const cd = e.clipboardData;
@@ -250,7 +230,7 @@ document.addEventListener('paste', (e) => {
   }
   if (document.activeElement === ui.url) return; // ordinary text paste into the field
   const text = cd.getData('text/plain').trim();
-  if (/^(https?:|data:image\/)/i.test(text)) {
+  if (isImageAddress(text)) {
     e.preventDefault();
     ui.url.value = text.length > 200 ? `${text.slice(0, 200)}…` : text;
     classifyUrl(text);
@@ -286,12 +266,7 @@ async function showExamples() {
     btn.append(img, caption, credit);
     btn.setAttribute('aria-label', `Classify the example photo “${ex.title}” by ${ex.author}`);
     btn.addEventListener('click', async () => {
-      const [card] = addCards([ex.title]);
-      classifyInto(card, ex.title, async (c) => {
-        const blob = await (await fetch(`examples/${ex.file}`)).blob();
-        setPreview(card, blob);
-        return c.classify(blob);
-      });
+      classifyInto(addCards([ex.title])[0], ex.title, new URL(`examples/${ex.file}`, document.baseURI).href);
     });
     li.append(btn);
     ui.examples.append(li);

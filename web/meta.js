@@ -19,6 +19,11 @@ export const STATUS_NAMES = Object.freeze([
 // and a phone runs hotter.
 export const MAX_THREADS = 2;
 
+// A result's preview (classify(input, {preview: true})): the photo scaled to cover this
+// box (the cards' 4:3 figure), its longer side at most twice the box's: a few kB to keep
+// per card, whatever the photo's size.
+export const PREVIEW_BOX = Object.freeze({ width: 320, height: 240 });
+
 // A failed card's title, by status; any other status gets ERROR_TITLE.
 export const ERROR_TITLES = Object.freeze({
   [Status.IMAGE]: 'Cannot read this image',

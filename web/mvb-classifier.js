@@ -7,7 +7,8 @@
 // model (a model.json URL), variant ("simd" | "simd-threads"). Events: "mvb-result"
 // (detail: the result plus {name}), "mvb-error" (detail: {message}). Method: classify(input).
 // Theming: the custom properties below (--mvb-accent, --mvb-beach, ...) can be set on it.
-import { load, fetchImage, UrlError } from './mvb.js';
+import { load, UrlError } from './mvb.js';
+import { acceptDrops } from './drop.js';
 import { verdictInfo, verdictTitle, toneStyles } from './meta.js';
 import { probabilitiesDetails, reasonItems } from './result-view.js';
 
@@ -96,15 +97,9 @@ class MvbClassifierElement extends HTMLElement {
       if (this.fileInput.files[0]) this.run(this.fileInput.files[0], this.fileInput.files[0].name);
       this.fileInput.value = '';
     });
-    this.drop.addEventListener('dragover', (e) => { e.preventDefault(); this.drop.classList.add('dragging'); });
-    this.drop.addEventListener('dragleave', () => this.drop.classList.remove('dragging'));
-    this.drop.addEventListener('drop', (e) => {
-      e.preventDefault();
-      this.drop.classList.remove('dragging');
-      const f = e.dataTransfer.files[0];
-      const uri = e.dataTransfer.getData('text/uri-list');
-      if (f) this.run(f, f.name);
-      else if (uri) this.run(uri.split('\n')[0], 'dropped link');
+    acceptDrops(this.drop, this.drop, {
+      onFiles: (files) => this.run(files[0], files[0].name),
+      onUrl: (url) => this.run(url, 'dropped link'),
     });
   }
 
@@ -130,28 +125,26 @@ class MvbClassifierElement extends HTMLElement {
     });
   }
 
-  // input: File/Blob, ImageBitmap, image element or URL; resolves to the result.
+  // input: File/Blob, ImageBitmap, image element or URL; resolves to the result (with its
+  // preview, which the element shows).
   async classify(input) {
-    const c = await this.ready;
-    if (typeof input === 'string' || input instanceof URL) {
-      const { bytes, type } = await fetchImage(input);
-      this.preview(new Blob([bytes], type ? { type } : {}));
-      return c.classifyBytes(bytes);
-    }
-    if (input instanceof Blob) this.preview(input);
-    return c.classify(input);
+    const r = await (await this.ready).classify(input, { preview: true });
+    this.preview(r.preview);
+    return r;
   }
 
   preview(blob) {
     if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
-    this.objectUrl = URL.createObjectURL(blob);
-    this.img.src = this.objectUrl;
-    this.img.hidden = false;
+    this.objectUrl = blob ? URL.createObjectURL(blob) : '';
+    if (blob) this.img.src = this.objectUrl;
+    else this.img.removeAttribute('src');
+    this.img.hidden = !blob;
   }
 
   async run(input, name) {
     this.status.hidden = false;
     this.status.textContent = `Classifying ${name}…`;
+    this.preview(null);
     this.verdict.hidden = true;
     this.line.textContent = '';
     this.detail.textContent = '';

@@ -153,32 +153,35 @@ export class Classifier {
   // <canvas> or ImageData, or a URL (string or URL object). Resolves to
   // {verdict, confidence, score, probabilities: {beach, mountain[, neither]}, decoder, ms,
   // reasons (for "not sure")}; verdict is the engine's: 'beach', 'mountain', 'not sure' or
-  // 'neither' (models with that class).
-  async classify(input) {
+  // 'neither' (models with that class). options.preview: also `preview`, a small image Blob
+  // of the photo (meta.js PREVIEW_BOX) that the worker draws, so a page never has to
+  // decode the full photo to show it.
+  async classify(input, options = {}) {
     if (typeof input === 'string' || input instanceof URL) {
       const { bytes } = await fetchImage(input);
-      return this.classifyBytes(bytes);
+      return this.classifyBytes(bytes, options);
     }
-    if (typeof Blob !== 'undefined' && input instanceof Blob) return this.classifyBytes(await input.arrayBuffer());
-    if (input instanceof ArrayBuffer) return this.classifyBytes(input.slice(0));
+    // A Blob goes to the worker as it is (a File stays on disk until the worker reads it).
+    if (typeof Blob !== 'undefined' && input instanceof Blob) return this.judge({ type: 'classify', bytes: input }, [], options);
+    if (input instanceof ArrayBuffer) return this.classifyBytes(input.slice(0), options);
     if (ArrayBuffer.isView(input)) {
-      return this.classifyBytes(input.buffer.slice(input.byteOffset, input.byteOffset + input.byteLength));
+      return this.classifyBytes(input.buffer.slice(input.byteOffset, input.byteOffset + input.byteLength), options);
     }
     if (input && typeof createImageBitmap === 'function') {
       // A copy is transferred, so the caller's ImageBitmap stays usable.
       const bitmap = await createImageBitmap(input);
-      return this.judge({ type: 'classify-bitmap', bitmap }, [bitmap]);
+      return this.judge({ type: 'classify-bitmap', bitmap }, [bitmap], options);
     }
     throw new MvbError(Status.INVALID_ARGUMENT, 'classify() takes a File/Blob, bytes, an ImageBitmap, an image element or a URL');
   }
 
   // Encoded image bytes (the ArrayBuffer is transferred to the worker).
-  classifyBytes(buffer) {
-    return this.judge({ type: 'classify', bytes: buffer }, [buffer]);
+  classifyBytes(buffer, options = {}) {
+    return this.judge({ type: 'classify', bytes: buffer }, [buffer], options);
   }
 
-  async judge(msg, transfer) {
-    const result = await this.request(msg, transfer);
+  async judge(msg, transfer, options = {}) {
+    const result = await this.request({ ...msg, preview: !!options.preview }, transfer);
     if (result.verdict === 'not sure') result.reasons = [...NOT_SURE_REASONS];
     return result;
   }

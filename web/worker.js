@@ -2,14 +2,16 @@
 // block the page. Protocol (every request carries an id; replies echo it):
 //   {type:'init', wasmUrl, modelUrl, variant?, threads?}
 //       -> progress {type:'progress', loaded, total} ... then {ok, result:{variant, threads, inputShape, modelBytes, meta}}
-//   {type:'classify', bytes: ArrayBuffer}      encoded image; browser-decode fallback
-//   {type:'classify-bitmap', bitmap: ImageBitmap}
-//       -> {ok:true, result:{score, verdict, confidence, probabilities, decoder, ms}}
+//   {type:'classify', bytes: ArrayBuffer | Blob, preview?}   encoded image; browser-decode fallback
+//   {type:'classify-bitmap', bitmap: ImageBitmap, preview?}
+//       -> {ok:true, result:{score, verdict, confidence, probabilities, decoder, ms, preview?}}
 //        | {ok:false, error:{status, message}}
-//   The result is the engine's (engine.js result()) as it is, plus decoder and ms.
+//   The result is the engine's (engine.js result()) as it is, plus decoder and ms, and with
+//   preview: true a small image Blob of the photo (meta.js PREVIEW_BOX).
 import { loadEngine, chooseVariant, MvbError, Status, ENGINE_FORMATS } from './engine.js';
 import { fetchModel } from './model-fetch.js';
 import { imageHeader } from './image-header.js';
+import { PREVIEW_BOX } from './meta.js';
 
 let engine = null;
 
@@ -32,13 +34,10 @@ function pixelsOf(bitmap) {
   return { rgba: ctx.getImageData(0, 0, width, height).data, width, height };
 }
 
-function classifyBitmap(bitmap) {
-  try {
-    const { rgba, width, height } = pixelsOf(bitmap);
-    return engine.classifyPixels(rgba, width, height);
-  } finally {
-    bitmap.close();
-  }
+// Classifies decoded pixels; the bitmap stays open (its caller closes it).
+function classifyDecoded(bitmap) {
+  const { rgba, width, height } = pixelsOf(bitmap);
+  return { ...engine.classifyPixels(rgba, width, height), decoder: 'browser' };
 }
 
 // Whether the browser may try an image the engine refused. Not when the engine reads the
@@ -52,9 +51,10 @@ function browserMayDecode(e, bytes) {
   return !header || !ENGINE_FORMATS.includes(header.format);
 }
 
+// -> {result, bitmap}: bitmap (to close) when the browser decoded the image.
 async function classifyEncoded(bytes) {
   try {
-    return { ...engine.classifyBytes(new Uint8Array(bytes)), decoder: 'wasm' };
+    return { result: { ...engine.classifyBytes(bytes), decoder: 'wasm' } };
   } catch (e) {
     if (!browserMayDecode(e, bytes)) throw e;
     // A format stb_image does not read (WebP, AVIF, ...), or over the engine's pixel
@@ -66,7 +66,42 @@ async function classifyEncoded(bytes) {
     } catch {
       throw e;
     }
-    return { ...classifyBitmap(bitmap), decoder: 'browser' };
+    try {
+      return { result: classifyDecoded(bitmap), bitmap };
+    } catch (err) {
+      bitmap.close();
+      throw err;
+    }
+  }
+}
+
+// The photo scaled to cover PREVIEW_BOX and cropped to at most twice it, as a small image
+// Blob; undefined when this browser cannot draw one here. source: an ImageBitmap, or the
+// encoded bytes (decoded here only once the engine has accepted them).
+async function previewOf(source) {
+  if (typeof OffscreenCanvas !== 'function') return undefined;
+  let bitmap = source;
+  if (!(source instanceof ImageBitmap)) {
+    try {
+      bitmap = await createImageBitmap(new Blob([source]));
+    } catch {
+      return undefined; // the engine read it, the browser cannot: no preview
+    }
+  }
+  try {
+    const { width: bw, height: bh } = PREVIEW_BOX;
+    const scale = Math.min(1, Math.max(bw / bitmap.width, bh / bitmap.height));
+    const w = Math.max(1, Math.round(bitmap.width * scale));
+    const h = Math.max(1, Math.round(bitmap.height * scale));
+    const canvas = new OffscreenCanvas(Math.min(w, 2 * bw), Math.min(h, 2 * bh));
+    const ctx = canvas.getContext('2d');
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(bitmap, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
+    const blob = await canvas.convertToBlob({ type: 'image/webp', quality: 0.85 });
+    canvas.width = canvas.height = 0; // its pixels go now, not at the next GC
+    return blob;
+  } finally {
+    if (bitmap !== source) bitmap.close();
   }
 }
 
@@ -106,12 +141,27 @@ async function init(msg, id) {
 async function handle(msg) {
   if (msg.type === 'init') return init(msg, msg.id);
   if (!engine) throw new MvbError(Status.STATE, 'the classifier is not loaded yet');
+  let bytes = null;
+  let run;
+  if (msg.type === 'classify') {
+    // A Blob (a File the page was given) is read here, off the page's thread.
+    bytes = new Uint8Array(msg.bytes instanceof Blob ? await msg.bytes.arrayBuffer() : msg.bytes);
+    run = () => classifyEncoded(bytes);
+  } else if (msg.type === 'classify-bitmap') {
+    run = () => ({ result: classifyDecoded(msg.bitmap), bitmap: msg.bitmap });
+  } else {
+    throw new MvbError(Status.INVALID_ARGUMENT, `unknown request "${msg.type}"`);
+  }
   const t0 = performance.now();
-  let result;
-  if (msg.type === 'classify') result = await classifyEncoded(msg.bytes);
-  else if (msg.type === 'classify-bitmap') result = { ...classifyBitmap(msg.bitmap), decoder: 'browser' };
-  else throw new MvbError(Status.INVALID_ARGUMENT, `unknown request "${msg.type}"`);
-  return { ...result, ms: performance.now() - t0 };
+  let done;
+  try {
+    done = await run();
+    done.result.ms = performance.now() - t0;
+    if (msg.preview) done.result.preview = await previewOf(done.bitmap || bytes);
+    return done.result;
+  } finally {
+    (done ? done.bitmap : msg.bitmap)?.close();
+  }
 }
 
 // Requests run one at a time: the engine is single-threaded from JS's point of view.

@@ -382,6 +382,38 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     await page.close();
   });
 
+  test('6c. a photo dropped on <mvb-classifier> is classified through the same drop and classify code as the page', async () => {
+    const { page, errors } = await openApp('embed.html');
+    await page.waitForSelector('mvb-classifier[ready]', { timeout: 120000 });
+    const e = (await labelledExamples()).find((x) => x.expect === 'beach');
+    const b64 = (await readFile(join(EXAMPLES, e.file))).toString('base64');
+    const dt = await page.evaluateHandle(([data, name]) => {
+      const t = new DataTransfer();
+      t.items.add(new File([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))], name, { type: 'image/jpeg' }));
+      return t;
+    }, [b64, e.file]);
+    const event = page.evaluate(() => new Promise((resolve) => {
+      document.querySelector('mvb-classifier').addEventListener('mvb-result', (ev) => resolve(ev.detail), { once: true });
+    }));
+    await page.dispatchEvent('mvb-classifier .drop', 'dragenter', { dataTransfer: dt });
+    assert.equal(await page.$eval('mvb-classifier', (el) => el.shadowRoot.querySelector('.drop').classList.contains('dragging')), true);
+    await page.dispatchEvent('mvb-classifier .drop', 'drop', { dataTransfer: dt });
+    const detail = await event;
+    assert.equal(detail.verdict, e.expect);
+    assert.equal(detail.name, e.file);
+    // The preview is the worker's small one, not the photo at full size.
+    await page.waitForFunction(() => document.querySelector('mvb-classifier').shadowRoot.querySelector('img').complete);
+    const img = await page.$eval('mvb-classifier', (el) => {
+      const i = el.shadowRoot.querySelector('img');
+      return { hidden: i.hidden, w: i.naturalWidth, h: i.naturalHeight, dragging: el.shadowRoot.querySelector('.drop').classList.contains('dragging') };
+    });
+    assert.equal(img.hidden, false);
+    assert.equal(img.dragging, false);
+    assert.ok(img.w > 0 && img.w <= 640 && img.h <= 480, `preview ${img.w} x ${img.h}`);
+    assertNoErrors(errors);
+    await page.close();
+  });
+
   test('6b. another origin can embed the custom element from this site', async () => {
     const page = await browser.context.newPage();
     const errors = watchErrors(page);
