@@ -235,6 +235,15 @@ class Engine {
     }
   }
 
+  // The pixel limit, for an image the browser is to decode instead of the engine: checked
+  // from its header before any decoding, refused in the engine's words (src/image.c).
+  checkImageSize(width, height) {
+    const pixels = BigInt(width) * BigInt(height);
+    if (pixels > BigInt(this.maxPixels)) {
+      throw new MvbError(Status.IMAGE_TOO_LARGE, `image is ${width} x ${height} = ${pixels} pixels, more than the limit of ${this.maxPixels}`);
+    }
+  }
+
   // { score, verdict, confidence, probabilities: { beach, mountain[, neither] } }:
   // score = P(mountain) among beach + mountain; neither only for models that judge it.
   result(out) {

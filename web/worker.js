@@ -15,8 +15,8 @@ import { PREVIEW_BOX } from './meta.js';
 
 let engine = null;
 
-// Browsers decode more than stb_image does (WebP, AVIF, HEIC on Safari); big images are
-// scaled down first so a 100-megapixel photo cannot exhaust the wasm heap.
+// Browsers decode more than stb_image does (WebP, AVIF, HEIC on Safari); images within the
+// pixel limit but big are scaled down before they reach the wasm heap.
 const MAX_BROWSER_PIXELS = 16e6;
 
 function pixelsOf(bitmap) {
@@ -40,15 +40,22 @@ function classifyDecoded(bitmap) {
   return { ...engine.classifyPixels(rgba, width, height), decoder: 'browser' };
 }
 
-// Whether the browser may try an image the engine refused. Not when the engine reads the
-// format itself (JPEG, PNG, BMP, GIF): its refusal names what is wrong (a scan that ends
-// early, a damaged header), and a browser would show a half-decoded picture instead.
+// Whether the browser may decode an image the engine refused: only one in a format the
+// engine does not read (WebP, AVIF, HEIC) whose header gives a size within the engine's
+// pixel limit; over it, this throws the engine's refusal. The engine's refusal of its own
+// formats (JPEG, PNG, BMP, GIF) stands: it names what is wrong (a scan that ends early,
+// the size against the limit), and a browser would show a half-decoded picture, or spend
+// seconds and gigabytes on a decompression bomb. An image whose size cannot be read first
+// is not decoded at all.
 function browserMayDecode(e, bytes) {
-  if (!(e instanceof MvbError)) return false;
-  if (e.status === Status.IMAGE_TOO_LARGE) return true;
-  if (e.status !== Status.IMAGE) return false;
+  if (!(e instanceof MvbError) || e.status !== Status.IMAGE) return false;
   const header = imageHeader(bytes);
-  return !header || !ENGINE_FORMATS.includes(header.format);
+  if (!header || ENGINE_FORMATS.includes(header.format)) return false;
+  if (!(header.width > 0 && header.height > 0)) {
+    throw new MvbError(Status.IMAGE, `this ${header.format.toUpperCase()} file's header gives no image size`);
+  }
+  engine.checkImageSize(header.width, header.height);
+  return true;
 }
 
 // -> {result, bitmap}: bitmap (to close) when the browser decoded the image.
@@ -57,9 +64,8 @@ async function classifyEncoded(bytes) {
     return { result: { ...engine.classifyBytes(bytes), decoder: 'wasm' } };
   } catch (e) {
     if (!browserMayDecode(e, bytes)) throw e;
-    // A format stb_image does not read (WebP, AVIF, ...), or over the engine's pixel
-    // limit: the browser decodes it and pixelsOf scales it down. If the browser cannot
-    // either, the engine's reason stands.
+    // A format stb_image does not read (WebP, AVIF, ...): the browser decodes it and
+    // pixelsOf scales it down. If the browser cannot either, the engine's reason stands.
     let bitmap;
     try {
       bitmap = await createImageBitmap(new Blob([bytes]));
