@@ -363,6 +363,19 @@ static mvb_status fused_activation(builder *b, const mvb_node *n, float *lo,
 
 /* ---- weights and int8 operands (mvb_options.precision) ------------------ */
 
+/* In int8 precision, a convolution or matmul whose dot products read fewer
+ * channels than this stays f32: an image or a stem's first feature maps.
+ * Its products are too short for int8 to gain much, and sitting early, at
+ * full resolution, its rounding reaches every later layer: on the shipped
+ * model, 99.0% -> 99.9% verdict agreement with f32 (docs/design.md). */
+#define INT8_MIN_CHANNELS 64
+
+/* Whether a convolution or matmul summing over `channels` input channels
+ * runs int8. */
+static bool runs_int8(const builder *b, size_t channels) {
+  return b->precision == MVB_PRECISION_INT8 && channels >= INT8_MIN_CHANNELS;
+}
+
 /* Weights as XNNPACK's per-output-channel int8 (qcint8, channel dimension
  * 0), requantized from c's floats (laid out as l says) into dims. The float
  * copy is released at once unless another node still reads it, so int8
@@ -399,13 +412,13 @@ static mvb_status int8_weights(builder *b, const mvb_node *n,
 }
 
 /* A convolution's or matmul's weights in XNNPACK's layout, dims (channels
- * first): gathered from c as l says into a float copy, or in int8
- * precision requantized to int8. */
+ * first): gathered from c as l says into a float copy, or requantized to
+ * int8. */
 static mvb_status gathered_weights(builder *b, const mvb_node *n,
                                    const mvb_const *c, const mvb_qlayout *l,
-                                   int rank, const size_t *dims, uint32_t *id) {
-  if (b->precision == MVB_PRECISION_INT8)
-    return int8_weights(b, n, c, l, rank, dims, id);
+                                   bool int8, int rank, const size_t *dims,
+                                   uint32_t *id) {
+  if (int8) return int8_weights(b, n, c, l, rank, dims, id);
   float *copy = NULL;
   mvb_status s = temp_buffer(b, n, l->channels * l->per_channel, &copy);
   if (s != MVB_OK) return s;
@@ -416,16 +429,24 @@ static mvb_status gathered_weights(builder *b, const mvb_node *n,
   return define_static(b, n, copy, rank, dims, id);
 }
 
+/* How a convolution or matmul reads its input x. */
+typedef enum input_mode {
+  INPUT_F32,           /* x itself, for f32 weights */
+  INPUT_QD8_PER_IMAGE, /* for int8 weights, quantized with one scale per
+                          image of an (N, H, W, C) x: convolutions */
+  INPUT_QD8_PER_ROW,   /* per row of the values a matmul multiplies (per
+                          pixel of a 1x1 convolution's input) */
+} input_mode;
+
 /* What a convolution or matmul reads of x: x itself, or for int8 weights
  * its qd8 copy (XNNPACK then picks the qd8 x qc8w operator), which a
- * convert node quantizes at every run: with one scale per image of an
- * (N, H, W, C) input (convolutions), or per row, i.e. per pixel, of the
- * values a matmul multiplies. Made once per value and way, shared by all
- * its readers (InceptionV3's branches). */
+ * convert node quantizes at every run. Made once per value and mode,
+ * shared by all its readers (InceptionV3's branches). */
 static mvb_status weights_input(builder *b, const mvb_node *n, const value *x,
-                                bool per_row, uint32_t *id) {
+                                input_mode mode, uint32_t *id) {
   *id = x->id;
-  if (b->precision != MVB_PRECISION_INT8) return MVB_OK;
+  if (mode == INPUT_F32) return MVB_OK;
+  bool per_row = mode == INPUT_QD8_PER_ROW;
   if (x->id >= b->n_qd8) {
     size_t cap = 2 * b->n_qd8 > x->id ? 2 * b->n_qd8 : (size_t)x->id + 1;
     uint32_t(*grown)[2] = realloc(b->qd8, cap * sizeof *grown);
@@ -638,8 +659,8 @@ static mvb_status conv_operands(builder *b, const mvb_node *n, bool fused,
 }
 
 /* Conv2D and _FusedConv2D: filter (kh, kw, in/groups, out) is transposed
- * to XNNPACK's (out, kh, kw, in/groups), in int8 precision as int8. An
- * int8 1x1 convolution (stride 1, no padding, one group) is defined as the
+ * to XNNPACK's (out, kh, kw, in/groups), or to int8 (runs_int8). An int8
+ * 1x1 convolution (stride 1, no padding, one group) is defined as the
  * matmul it is: XNNPACK's qd8 convolution would run it through its
  * indirect GEMM and quantize the whole image with one scale, the matmul
  * runs a plain GEMM and quantizes each pixel on its own. */
@@ -660,16 +681,21 @@ static mvb_status conv2d(builder *b, const mvb_node *n, value *out,
   size_t groups = cin / group_in;
 
   const spatial *p = &c.p;
-  bool matmul = b->precision == MVB_PRECISION_INT8 && kh * kw == 1 &&
-                groups == 1 && p->sh * p->sw * p->dh * p->dw == 1 &&
+  bool int8 = runs_int8(b, group_in);
+  bool matmul = int8 && kh * kw == 1 && groups == 1 &&
+                p->sh * p->sw * p->dh * p->dw == 1 &&
                 (p->top | p->right | p->bottom | p->left) == 0;
   uint32_t input_id, filter_id, bias_id;
   size_t fdims[4] = {cout, kh, kw, group_in};
   if (matmul) fdims[1] = cin; /* (out, in) */
   mvb_qlayout hwio = {cout, kh * kw * group_in, /*channel_stride=*/1,
                       /*element_stride=*/cout};
-  s = gathered_weights(b, n, filter, &hwio, matmul ? 2 : 4, fdims, &filter_id);
-  if (s == MVB_OK) s = weights_input(b, n, c.x, matmul, &input_id);
+  s = gathered_weights(b, n, filter, &hwio, int8, matmul ? 2 : 4, fdims,
+                       &filter_id);
+  input_mode mode = !int8    ? INPUT_F32
+                    : matmul ? INPUT_QD8_PER_ROW
+                             : INPUT_QD8_PER_IMAGE;
+  if (s == MVB_OK) s = weights_input(b, n, c.x, mode, &input_id);
   if (s == MVB_OK) s = conv_operands(b, n, fused, &c, cout, out, &bias_id);
   if (s != MVB_OK) return s;
   if (matmul)
@@ -1133,15 +1159,16 @@ static mvb_status matmul(builder *b, const mvb_node *n, value *out,
   float lo = -INFINITY, hi = INFINITY;
   if (fused) s = fused_activation(b, n, &lo, &hi);
   uint32_t input_id, w_id, bias_id;
-  bool int8 = b->precision == MVB_PRECISION_INT8;
+  bool int8 = runs_int8(b, k);
   size_t wdims[2] = {(size_t)w->shape[0], (size_t)w->shape[1]};
   size_t nk[2] = {cols, k};
   mvb_qlayout l = {cols, k, /*channel_stride=*/transposed ? k : 1,
                    /*element_stride=*/transposed ? 1 : cols};
   if (s == MVB_OK)
-    s = int8 ? gathered_weights(b, n, w, &l, 2, nk, &w_id)
+    s = int8 ? gathered_weights(b, n, w, &l, true, 2, nk, &w_id)
              : define_static(b, n, w->f32, 2, wdims, &w_id);
-  if (s == MVB_OK) s = weights_input(b, n, x, /*per_row=*/true, &input_id);
+  if (s == MVB_OK)
+    s = weights_input(b, n, x, int8 ? INPUT_QD8_PER_ROW : INPUT_F32, &input_id);
   if (s == MVB_OK)
     s = bias_value(b, n, fused ? 2 : n->n_inputs, cols, &bias_id);
   size_t odims[2] = {x->dims[0], cols};

@@ -1,6 +1,7 @@
 /* test_int8.c: MVB_PRECISION_INT8. The requantization itself (quantize.h),
- * a model mixing ops with and without int8 kernels, weights int8 cannot
- * represent (refused, naming them), and the conformance kit's InceptionV3
+ * a model mixing ops with and without int8 kernels, layers reading fewer
+ * than 64 channels staying f32, weights int8 cannot represent (refused,
+ * naming them), and the conformance kit's InceptionV3
  * in int8 against our f32 run of it (which conformance.test.mjs ties to
  * TensorFlow.js within 1e-5): |d prob| <= 0.01 and the 512 hidden
  * activations' cosine similarity >= 0.999 on the kit's three inputs. */
@@ -77,14 +78,14 @@ static void quantize_refuses_what_int8_cannot_hold(void) {
 
 /* ---- models written by the test --------------------------------------- */
 
-/* model.json with ' for " (readability): x (1, 6, 6, 4) -> depthwise 3x3
- * (no int8 kernel: stays f32) -> _FusedConv2D 3x3 4 -> 8 + Relu -> Mean ->
- * MatMul (8, 3). */
+/* model.json with ' for " (readability): x (1, 6, 6, C) -> depthwise 3x3
+ * (no int8 kernel: stays f32) -> _FusedConv2D 3x3 C -> 8 + Relu -> Mean ->
+ * MatMul (8, 3) (8 channels: too few for int8, stays f32). */
 static const char MIXED_JSON[] =
     "{'format': 'graph-model',"
     " 'signature': {'inputs': {'x:0': {'name': 'x:0', 'dtype': 'DT_FLOAT',"
     "  'tensorShape': {'dim': [{'size': '-1'}, {'size': '6'}, {'size': '6'},"
-    "  {'size': '4'}]}}}, 'outputs': {'Identity:0': {'name': 'Identity:0'}}},"
+    "  {'size': '%d'}]}}}, 'outputs': {'Identity:0': {'name': 'Identity:0'}}},"
     " 'modelTopology': {'node': ["
     "  {'name': 'x', 'op': 'Placeholder', 'attr': {'dtype': {'type': "
     "'DT_FLOAT'}}},"
@@ -108,12 +109,12 @@ static const char MIXED_JSON[] =
     "  {'name': 'dense', 'op': 'MatMul', 'input': ['mean', 'dense/w']},"
     "  {'name': 'Identity', 'op': 'Identity', 'input': ['dense']}]},"
     " 'weightsManifest': [{'paths': ['w.bin'], 'weights': ["
-    "  {'name': 'dw/filter', 'shape': [3, 3, 4, 1], 'dtype': 'float32'},"
-    "  {'name': 'conv/filter', 'shape': [3, 3, 4, 8], 'dtype': 'float32'},"
+    "  {'name': 'dw/filter', 'shape': [3, 3, %d, 1], 'dtype': 'float32'},"
+    "  {'name': 'conv/filter', 'shape': [3, 3, %d, 8], 'dtype': 'float32'},"
     "  {'name': 'conv/bias', 'shape': [8], 'dtype': 'float32'},"
     "  {'name': 'dense/w', 'shape': [8, 3], 'dtype': 'float32'},"
     "  {'name': 'axes', 'shape': [2], 'dtype': 'int32'}]}]}";
-enum { MIXED_FLOATS = 36 + 288 + 8 + 24, MIXED_INPUT = 6 * 6 * 4 };
+enum { MAX_C = 64 };
 
 /* x (1, 1, 1, N) -> Reshape [-1, N] -> MatMul dense/kernel (N, 1). */
 static const char DENSE_JSON[] =
@@ -134,12 +135,12 @@ static const char DENSE_JSON[] =
     "  {'name': 'dense/kernel', 'shape': [%d, 1], 'dtype': 'float32'},"
     "  {'name': 'shape', 'shape': [2], 'dtype': 'int32'}]}]}";
 
-/* Formats a ' -quoted template into real JSON (malloc'ed). */
+/* Formats a ' -quoted template, every %d n, into real JSON (malloc'ed). */
 static char *json_of(const char *template, int n) {
   size_t size = strlen(template) + 64;
   char *json = malloc(size);
   if (!json) return NULL;
-  snprintf(json, size, template, n, n);
+  snprintf(json, size, template, n, n, n);
   for (char *p = json; *p; p++)
     if (*p == '\'') *p = '"';
   return json;
@@ -189,31 +190,49 @@ static float run_both(const char *json, const void *shard, size_t shard_size,
   return worst;
 }
 
+/* The mixed model with c input channels, f32 and int8 on one input: the
+ * largest difference (-1 if a run failed) and the largest output. */
+static float run_mixed(int c, float *largest) {
+  char *json = json_of(MIXED_JSON, c);
+  int n_floats = 9 * c + 9 * c * 8 + 8 + 24;
+  size_t size = (size_t)n_floats * sizeof(float) + 2 * sizeof(int32_t);
+  unsigned char *shard = malloc(size);
+  float input[6 * 6 * MAX_C];
+  uint32_t state = 1;
+  float d = -1;
+  if (json && shard) {
+    for (int i = 0; i < n_floats; i++) {
+      float v = next_value(&state);
+      memcpy(shard + i * sizeof v, &v, sizeof v);
+    }
+    const int32_t axes[2] = {1, 2};
+    memcpy(shard + (size_t)n_floats * sizeof(float), axes, sizeof axes);
+    for (int i = 0; i < 6 * 6 * c; i++) input[i] = next_value(&state);
+    d = run_both(json, shard, size, input, (size_t)(6 * 6 * c), largest);
+  }
+  free(shard);
+  free(json);
+  return d;
+}
+
 /* A depthwise convolution has no int8 kernel in XNNPACK: it stays f32
- * while the convolution and the matmul around it go int8. The two runs
+ * while the convolution after it (64 channels) goes int8. The two runs
  * must differ (int8 really ran) by at most 3% of the largest output. */
 static void mixed_model_runs_in_int8(void) {
-  char *json = json_of(MIXED_JSON, 0);
-  unsigned char shard[MIXED_FLOATS * sizeof(float) + 2 * sizeof(int32_t)];
-  float input[MIXED_INPUT];
-  uint32_t state = 1;
-  for (int i = 0; i < MIXED_FLOATS; i++) {
-    float v = next_value(&state);
-    memcpy(shard + i * sizeof v, &v, sizeof v);
-  }
-  const int32_t axes[2] = {1, 2};
-  memcpy(shard + MIXED_FLOATS * sizeof(float), axes, sizeof axes);
-  for (int i = 0; i < MIXED_INPUT; i++) input[i] = next_value(&state);
-  float largest = 0;
-  float d =
-      json ? run_both(json, shard, sizeof shard, input, MIXED_INPUT, &largest)
-           : -1;
-  free(json);
+  float largest = 0, d = run_mixed(64, &largest);
   if (d < 0) return;
   printf("# mixed model: max |int8 - f32| %.3g, largest output %.3g\n", d,
          largest);
   EXPECT(d > 0, "int8 gave exactly the f32 outputs: was int8 used?");
   EXPECT(d <= 0.03f * fmaxf(1.0f, largest), "int8 is %g from f32", d);
+}
+
+/* Convolutions and matmuls reading fewer than 64 channels stay f32 in int8
+ * precision: with 4 channels the mixed model gives f32's outputs exactly. */
+static void layers_reading_few_channels_stay_f32(void) {
+  float largest = 0, d = run_mixed(4, &largest);
+  if (d < 0) return;
+  EXPECT(d == 0, "int8 precision moved a 4-channel model by %g", d);
 }
 
 /* dense/kernel (n, 1) holding value everywhere: in int8 it must be refused
@@ -245,7 +264,7 @@ static void expect_int8_refuses_dense(int n, float value, const char *why) {
 static void int8_refuses_unrepresentable_weights_naming_them(void) {
   expect_int8_refuses_dense((int)MVB_INT8_MAX_SUMS + 1, 0.5f,
                             "int8 accumulator");
-  expect_int8_refuses_dense(4, 1e-39f, "is not a normal float");
+  expect_int8_refuses_dense(64, 1e-39f, "is not a normal float");
 }
 
 static void unknown_precision_is_refused(void) {
@@ -358,6 +377,8 @@ int main(void) {
   failed += test_run("quantize_refuses_what_int8_cannot_hold",
                      quantize_refuses_what_int8_cannot_hold);
   failed += test_run("mixed_model_runs_in_int8", mixed_model_runs_in_int8);
+  failed += test_run("layers_reading_few_channels_stay_f32",
+                     layers_reading_few_channels_stay_f32);
   failed += test_run("int8_refuses_unrepresentable_weights_naming_them",
                      int8_refuses_unrepresentable_weights_naming_them);
   failed +=

@@ -2,8 +2,8 @@
 // Writes the op models of op-cases.mjs as graph-model directories, each with a seeded
 // random input (input.f32, NHWC float32 little-endian, uniform in inputOffset +-
 // inputScale / 2) and TensorFlow.js 4.22's cpu backend output on it (expected.f32),
-// read back from the files on disk, plus case.json (which also lists the graph's ops,
-// so the int8 tests know which outputs int8 arithmetic reaches).
+// read back from the files on disk, plus case.json (which also counts the layers that
+// run int8 in int8 precision, so the int8 tests know which outputs it reaches).
 //
 //   node tests/ops/make-op-models.mjs [--out build/ops-models] [--only NAME_SUBSTRING]
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -25,6 +25,21 @@ function makeInput(c) {
   const v = new Float32Array(c.input.reduce((a, b) => a * b, 1));
   for (let i = 0; i < v.length; i++) v[i] = (c.inputOffset ?? 0) + amp * (2 * rand() - 1);
   return v;
+}
+
+// The convolutions and matmuls that run int8 in int8 precision: those whose dot products
+// read at least 64 input channels (INT8_MIN_CHANNELS in src/graph.c); the rest stay f32.
+const INT8_MIN_CHANNELS = 64;
+
+function int8Layers(g) {
+  const shapes = new Map(g.weights.map((w) => [w.entry.name, w.entry.shape]));
+  return g.nodes.filter((n) => {
+    const w = shapes.get(n.input?.[1]);
+    if (!w) return false;
+    if (n.op === 'Conv2D' || n.op === '_FusedConv2D') return w[2] >= INT8_MIN_CHANNELS;
+    if (n.op === 'MatMul' || n.op === '_FusedMatMul') return w[n.attr.transpose_b?.b ? 1 : 0] >= INT8_MIN_CHANNELS;
+    return false;
+  }).length;
 }
 
 function build(c) {
@@ -73,7 +88,7 @@ export async function generateOpModels(outDir = defaultOutDir, { only } = {}) {
       inputShape: c.input,
     };
     const g = build(c);
-    desc.ops = [...new Set(g.nodes.map((n) => n.op))];
+    desc.int8Layers = int8Layers(g);
     if (c.expect === 'refuse') {
       await writeModel(dir, g.serialize({ outputShape: [-1], ...c.serialize }));
     } else {

@@ -9,8 +9,8 @@
 //   int8:   'match' (default) in int8 precision too, within the int8 tolerance where a
 //           convolution or matmul is involved (tests/node/ops.test.mjs says how much)
 //           'refuse'          int8 must refuse to load, naming every `int8Mentions`
-//   int8Exact: true when int8 rounding loses nothing (the check that int8 really ran
-//           is then skipped)
+//   int8Exact: true when int8 rounding loses nothing (int8_* cases are otherwise
+//           checked to differ from f32, i.e. that int8 really ran)
 import { attr } from './graph-builder.mjs';
 
 const NHWC = () => attr.s('NHWC');
@@ -219,13 +219,19 @@ export const cases = [
   { name: 'mini_cnn', input: [1, 17, 17, 3], inputScale: 6, build: miniCnn, serialize: { groups: 2, shardBytes: 700 } },
   { name: 'mini_inception_head', input: [1, 12, 12, 3], build: miniInceptionHead, serialize: { groups: 1, shardBytes: 1000 } },
 
-  // Cases for int8 precision (every case above runs in int8 too): long dot products,
-  // many channels, a filter of zeros (every channel's scale would be 0), and a matmul
-  // whose dot products are longer than int8's int32 accumulator holds (132104 terms):
-  // fine in f32, refused in int8 naming the weight.
+  // Cases for int8 precision (every case above runs in int8 too, but reads fewer than
+  // 64 channels, so stays f32): long dot products, 1x1 convolutions (run as matmuls),
+  // a filter of zeros (every channel's scale would be 0), an Inception block whose
+  // branches share one quantized input, and a matmul whose dot products are longer than
+  // int8's int32 accumulator holds (132104 terms): fine in f32, refused in int8 naming
+  // the weight.
   conv('int8_conv_3x3_k576', [1, 8, 8, 64], { cout: 16, ops: ['BiasAdd', 'Relu'] }),
   conv('int8_conv_1x1_96_to_32', [1, 7, 7, 96], { k: [1, 1], cout: 32, ops: ['BiasAdd'] }),
-  { ...conv('int8_conv_zero_filter', [1, 5, 5, 3], { cout: 4, ops: ['BiasAdd'], storage: 'float32', amp: 0 }), int8Exact: true },
+  conv('int8_conv_1x1_s2_64', [1, 8, 8, 64], { k: [1, 1], cout: 16, ops: ['BiasAdd', 'Relu'], stride: 2 }),
+  conv('int8_conv_1x7_64', [1, 9, 9, 64], { k: [1, 7], cout: 16, ops: ['BiasAdd', 'Relu'] }),
+  { ...conv('int8_conv_relu6_valid_s2_64', [1, 11, 11, 64], { cout: 8, ops: ['BiasAdd', 'Relu6'], padding: 'VALID', stride: 2 }), inputScale: 20 },
+  { ...conv('int8_conv_zero_filter', [1, 5, 5, 64], { cout: 4, ops: ['BiasAdd'], storage: 'float32', amp: 0 }), int8Exact: true },
+  { name: 'int8_inception_block_64', input: [1, 9, 9, 64], build: int8InceptionBlock },
   { name: 'int8_matmul_k2048', input: [1, 4, 4, 128], build: (g, x) => matmul(g, 'model/dense', reshape(g, 'model/flatten', x, [-1, 2048]), 2048, 10, { ops: ['BiasAdd'] }) },
   {
     name: 'int8_refuse_matmul_k132105',
@@ -295,6 +301,17 @@ function miniCnn(g, x) {
   const logits = matmul(g, 'model/logits', h, 12, 4);
   const shifted = g.node('AddV2', 'model/logits/add', [logits, g.floatConst('model/logits/bias', [4], { amp: 0.5 })]);
   return g.node('Softmax', 'model/softmax/Softmax', [shifted]);
+}
+
+// An Inception block on 64 channels: two 1x1 branches (matmuls sharing one per-pixel
+// quantized input), a 1x1 -> 3x3 branch (the 3x3 quantized per image), AvgPool -> 1x1.
+function int8InceptionBlock(g, x) {
+  const b1 = fusedConv(g, 'model/mixed/b1', x, { k: [1, 1], cin: 64, cout: 16, ops: ['BiasAdd', 'Relu'] });
+  const b2a = fusedConv(g, 'model/mixed/b2a', x, { k: [1, 1], cin: 64, cout: 64, ops: ['BiasAdd', 'Relu'] });
+  const b2 = fusedConv(g, 'model/mixed/b2b', b2a, { k: [3, 3], cin: 64, cout: 16, ops: ['BiasAdd', 'Relu'] });
+  const p = pool(g, 'AvgPool', 'model/mixed/pool', x, { k: 3 });
+  const b3 = fusedConv(g, 'model/mixed/b3', p, { k: [1, 1], cin: 64, cout: 8, ops: ['BiasAdd', 'Relu'] });
+  return concat(g, 'model/mixed', [b1, b2, b3], 3);
 }
 
 // The original model's shape in miniature: stride-2 VALID stem, an Inception block
