@@ -5,6 +5,7 @@
     /usr/bin/python3 train/evaluate.py --checkpoint RUN/final.pt [--temperature T]
     /usr/bin/python3 train/evaluate.py --graph weights --checkpoint RUN/final.pt  # + agreement
     options: --grey (also black-and-white copies), --sizes (engine: 100..4000 px copies),
+             --precision f32|int8|both (engine: mvb --precision; both = f32 and int8, compared),
              --near (how the left-out Places near: categories are called), --json FILE
 
 Rows: the validation split (data.py): beach and mountain photos of every
@@ -123,13 +124,13 @@ def calibration(logits_fn, rows, t):
     return res
 
 
-def engine_probs(exe, model_dir, paths, batch=200):
+def engine_probs(exe, model_dir, paths, batch=200, precision="f32"):
     """(N, 3) from the native CLI, in path order."""
     got = {}
     for i in range(0, len(paths), batch):
         chunk = paths[i:i + batch]
-        res = subprocess.run([exe, "classify", "--model", model_dir, "--json"] + chunk,
-                             capture_output=True, text=True)
+        res = subprocess.run([exe, "classify", "--model", model_dir, "--json", "--precision", precision]
+                             + chunk, capture_output=True, text=True)
         for line in res.stdout.splitlines():
             if line.strip().startswith("{"):
                 obj = json.loads(line)
@@ -188,6 +189,8 @@ def main(argv=None):
     p.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data"))
     p.add_argument("--engine", help="path of the native CLI (build/native/mvb)")
     p.add_argument("--model", default=os.path.join(REPO, "weights"), help="model dir for --engine")
+    p.add_argument("--precision", choices=("f32", "int8", "both"), default="f32",
+                   help="--engine's arithmetic (mvb --precision); both: f32 and int8, compared")
     p.add_argument("--graph", help="exported model dir, run with the Python reference")
     p.add_argument("--checkpoint", help="PyTorch checkpoint (float)")
     p.add_argument("--temperature", type=float,
@@ -216,9 +219,12 @@ def main(argv=None):
     rows = eval_rows(args.data, excluded)
     results, probs = {"rules": rules, "excluded": excluded}, {}
     paths = [os.path.join(args.data, r["path"]) for r in rows]
-    if args.engine:
-        probs["engine"] = engine_probs(args.engine, args.model, paths)
-        results["engine"] = report(probs["engine"], rows, rules, "C engine (%s, %s):" % (args.engine, args.model))
+    one_precision = "f32" if args.precision == "both" else args.precision  # --sizes, --near
+    for precision in (("f32", "int8") if args.precision == "both" else (args.precision,)) if args.engine else ():
+        name = "engine" if precision == "f32" else "engine_" + precision
+        probs[name] = engine_probs(args.engine, args.model, paths, precision=precision)
+        results[name] = report(probs[name], rows, rules,
+                               "C engine (%s, %s, %s):" % (args.engine, args.model, precision))
     images = data.decode_all(args.data, rows, size) if size else None
     if args.graph:
         probs["graph"] = graph_probs(args.graph, images)
@@ -254,13 +260,15 @@ def main(argv=None):
         bm = [r for r in rows if r["y"] != NEITHER][::max(1, len([r for r in rows if r["y"] != NEITHER]) // 300)]
         with tempfile.TemporaryDirectory() as tmp:
             for side in (100, 4000):
-                pr = engine_probs(args.engine, args.model, resized_copies(args.data, bm, side, tmp), batch=20)
+                pr = engine_probs(args.engine, args.model, resized_copies(args.data, bm, side, tmp), batch=20,
+                                  precision=one_precision)
                 results["engine_%dpx" % side] = report(pr, bm, rules, "C engine, copies with short side %d px:" % side)
     if args.near and (args.engine or args.graph or args.checkpoint):
         near = [r for r in data.read_manifest_all(args.data) if r["label"].startswith("near:")
                 and data.class_of(r["label"]) is None]
         if args.engine:
-            pr = engine_probs(args.engine, args.model, [os.path.join(args.data, r["path"]) for r in near])
+            pr = engine_probs(args.engine, args.model, [os.path.join(args.data, r["path"]) for r in near],
+                              precision=one_precision)
         else:
             pr = graph_probs(args.graph, data.decode_all(args.data, near, size)) if args.graph else None
         if pr is not None:
