@@ -1,7 +1,8 @@
 /* fuzz_image.c: libFuzzer target for image decoding (stb_image, EXIF
  * orientation) and the resize to a tensor: the bytes of any file a user
  * drops on the page end up here. Any crash, leak or undefined behaviour is a
- * bug in src/image.c, src/exif.c or our stb_image configuration. */
+ * bug in src/image.c, src/container.c, src/jpeg_scan.c, src/exif.c or our
+ * stb_image configuration. */
 #include <stddef.h>
 #include <stdint.h>
 
