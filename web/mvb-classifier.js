@@ -4,8 +4,9 @@
 //   <mvb-classifier></mvb-classifier>
 //
 // Attributes: base (where wasm/ and weights/ live; default: this module's folder),
-// model (a model.json URL), variant ("simd" | "simd-threads"). Events: "mvb-result"
-// (detail: the result plus {name}), "mvb-error" (detail: {message}). Method: classify(input).
+// model (a model.json URL), variant ("simd" | "simd-threads"), precision ("f32" | "int8").
+// Events: "mvb-result" (detail: the result plus {name}), "mvb-error" (detail: {message}).
+// Method: classify(input).
 // Theming: the custom properties below (--mvb-accent, --mvb-beach, ...) can be set on it.
 import { load, UrlError } from './mvb.js';
 import { acceptDrops } from './drop.js';
@@ -109,6 +110,7 @@ class MvbClassifierElement extends HTMLElement {
       base: this.getAttribute('base') || undefined,
       modelUrl: this.getAttribute('model') || undefined,
       variant: this.getAttribute('variant') || undefined,
+      precision: this.getAttribute('precision') || undefined,
       onProgress: (done, total) => {
         if (total) { this.progress.max = total; this.progress.value = done; }
         this.status.textContent = total ? `Downloading the model… ${Math.round((100 * done) / total)}%` : 'Downloading the model…';

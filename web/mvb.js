@@ -1,7 +1,8 @@
 // mvb.js: the embeddable API. Any page can import it (same origin or not):
 //
 //   import { load, classify } from 'https://HOST/PATH/mvb.js';
-//   const c = await load({ onProgress: (done, total) => ... });   // optional: base, variant, threads
+//   const c = await load({ onProgress: (done, total) => ... });   // optional: base, variant, threads,
+//                                                                 // precision ('f32' | 'int8')
 //   const r = await c.classify(fileOrBlobOrImageBitmapOrUrl);     // {verdict, confidence, score, ...}
 //
 // Inference runs in a module Web Worker that owns the wasm engine (worker.js).
@@ -95,6 +96,7 @@ function resolveOptions(options = {}) {
     modelUrl: new URL(options.modelUrl ?? 'weights/model.json', base).href,
     variant: options.variant,
     threads: options.threads,
+    precision: options.precision,
   };
 }
 

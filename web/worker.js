@@ -1,6 +1,6 @@
 // worker.js: a module Web Worker that owns the engine, so decoding and inference never
 // block the page. Protocol (every request carries an id; replies echo it):
-//   {type:'init', wasmUrl, modelUrl, variant?, threads?}
+//   {type:'init', wasmUrl, modelUrl, variant?, threads?, precision?}
 //       -> progress {type:'progress', loaded, total} ... then {ok, result:{variant, threads, inputShape, modelBytes, meta}}
 //   {type:'classify', bytes: ArrayBuffer | Blob, preview?}   encoded image; browser-decode fallback
 //   {type:'classify-bitmap', bitmap: ImageBitmap, preview?}
@@ -114,7 +114,7 @@ async function previewOf(source) {
 // The threaded build needs more of the browser (nested workers, shared memory); if it
 // cannot start, the single-threaded build still can. An explicit variant is not second-guessed.
 async function startEngine(msg) {
-  const options = { wasmUrl: msg.wasmUrl, variant: msg.variant, threads: msg.threads };
+  const options = { wasmUrl: msg.wasmUrl, variant: msg.variant, threads: msg.threads, precision: msg.precision };
   try {
     return await loadEngine(options);
   } catch (e) {
