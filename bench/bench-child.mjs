@@ -1,6 +1,7 @@
 // One engine in its own process, so that its load time and memory are its own.
 // Started by bench-vs-tfjs.mjs (child_process.fork, node --expose-gc) as
-//   bench-child.mjs ENGINE MODEL_DIR INPUT.f32      ENGINE: mvb | mvb-threads | tfjs
+//   bench-child.mjs ENGINE MODEL_DIR INPUT.f32
+// ENGINE: mvb | mvb-threads | tfjs, or mvb-int8 | mvb-threads-int8 (int8 precision)
 // and driven over IPC: {cmd: 'run', n} -> {times, output}; {cmd: 'stats'} -> memory.
 import { performance } from 'node:perf_hooks';
 import { loadWasmEngine, readF32File, readModelDir } from '../tests/node/engines.mjs';
@@ -32,8 +33,8 @@ const input = readF32File(inputPath);
 const gc = globalThis.gc ?? (() => {});
 
 // Each engine: {infer() -> first output value, module() -> its Emscripten module}.
-async function loadMvb(flavour) {
-  const { engine, skip } = await loadWasmEngine(flavour);
+async function loadMvb(flavour, precision) {
+  const { engine, skip } = await loadWasmEngine(flavour, { precision });
   if (!engine) throw new Error(skip);
   const t = performance.now();
   const { text, shards } = readModelDir(modelDir);
@@ -73,7 +74,8 @@ async function loadTfjs() {
 const t0 = performance.now();
 let engine;
 try {
-  engine = kind === 'tfjs' ? await loadTfjs() : await loadMvb(kind === 'mvb-threads' ? 'wasm-threads' : 'wasm-simd');
+  const flavour = kind.startsWith('mvb-threads') ? 'wasm-threads' : 'wasm-simd';
+  engine = kind === 'tfjs' ? await loadTfjs() : await loadMvb(flavour, kind.endsWith('-int8') ? 'int8' : 'f32');
 } catch (e) {
   // Reported by the parent; an uncaught error would print the whole Emscripten script.
   process.send({ type: 'error', message: e.message });

@@ -6,7 +6,9 @@
 // rounds alternate between them so that machine load affects both alike.
 // Reports numbers only: nothing here asserts a time.
 //
-//   node bench/bench-vs-tfjs.mjs [--rounds 20] [--reps 3] [--threads] [--no-write]
+//   node bench/bench-vs-tfjs.mjs [--rounds 20] [--reps 3] [--threads] [--int8] [--no-write]
+//
+// --int8 adds this engine in int8 precision (one more row each, interleaved likewise).
 //
 // Needs ../shared/conformance/seed-inception-v3 beside the checkout (the graph and the
 // weight generator), build/wasm-simd (./build.sh) and tests/node_modules (npm ci).
@@ -71,7 +73,9 @@ async function main() {
   }
   probe.engine.dispose();
   const modelDir = ensureSeedModel();
-  let kinds = ['mvb', 'tfjs', ...(args.includes('--threads') ? ['mvb-threads'] : [])];
+  const threads = args.includes('--threads');
+  const int8 = args.includes('--int8');
+  let kinds = ['mvb', 'tfjs', ...(threads ? ['mvb-threads'] : []), ...(int8 ? ['mvb-int8'] : []), ...(threads && int8 ? ['mvb-threads-int8'] : [])];
   const loadavgBefore = os.loadavg();
 
   // Start one at a time so load times do not compete with each other.
@@ -82,7 +86,7 @@ async function main() {
     ready[kind] = await c.ready;
     if (ready[kind].type === 'error') {
       console.error(`bench-vs-tfjs: ${kind} did not start: ${ready[kind].message}`);
-      if (kind !== 'mvb-threads') process.exit(1);
+      if (!kind.startsWith('mvb-threads')) process.exit(1);
       continue; // the optional threaded row is left out
     }
     children.push(c);
@@ -104,7 +108,13 @@ async function main() {
   const stats = {};
   for (const c of children) stats[c.kind] = await c.call({ cmd: 'stats' });
 
-  const label = { mvb: 'this engine, wasm SIMD, 1 thread', 'mvb-threads': 'this engine, wasm SIMD + threads', tfjs: 'tfjs-backend-wasm 4.22, SIMD, 1 thread' };
+  const label = {
+    mvb: 'this engine, wasm SIMD, 1 thread',
+    'mvb-threads': 'this engine, wasm SIMD + threads',
+    'mvb-int8': 'this engine, int8, wasm SIMD, 1 thread',
+    'mvb-threads-int8': 'this engine, int8, wasm SIMD + threads',
+    tfjs: 'tfjs-backend-wasm 4.22, SIMD, 1 thread',
+  };
   const rows = kinds.map((k) => {
     const s = stats[k];
     const r = ready[k];
@@ -114,6 +124,10 @@ async function main() {
   // Rounds are paired in time, so their ratio cancels slow drifts of the machine's load.
   const pairedRatio = median(roundMedians.mvb.map((m, i) => m / roundMedians.tfjs[i]));
   const perRound = kinds.map((k) => `${k}: ${roundMedians[k].map((x) => x.toFixed(1)).join(', ')}`);
+  const pairedTo = (k, base) => median(roundMedians[k].map((m, i) => m / roundMedians[base][i]));
+  const int8Ratios = kinds.includes('mvb-int8')
+    ? [`int8 / tfjs-wasm: ${(median(times['mvb-int8']) / median(times.tfjs)).toFixed(3)} (paired ${pairedTo('mvb-int8', 'tfjs').toFixed(3)}); int8 / f32, both 1 thread: ${pairedTo('mvb-int8', 'mvb').toFixed(3)} (paired).`, '']
+    : [];
   let commit = 'unknown';
   try {
     commit = execSync('git rev-parse --short HEAD', { cwd: repoRoot, encoding: 'utf8' }).trim();
@@ -135,6 +149,7 @@ async function main() {
     '',
     `**Median latency ratio (this engine / tfjs-wasm): ${ratio.toFixed(3)}**; median of the per-round ratios: ${pairedRatio.toFixed(3)} (below 1 means this engine is faster).`,
     '',
+    ...int8Ratios,
     `Per-round medians (ms): ${perRound.join('; ')}.`,
     '',
     'Load ms: from the child starting its engine (importing the module, instantiating wasm) to the model ready, including reading the shards from disk.',
