@@ -59,6 +59,19 @@ test('usage errors exit 2 and say what is wrong', { skip }, () => {
   r = mvb(['classify', '--model', '/nonexistent/model-dir', mountain]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /cannot load model from \/nonexistent\/model-dir/);
+  r = mvb(['classify', '--precision', 'int4', mountain]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--precision is f32 or int8, not "int4"/);
+});
+
+test('classify --precision int8 gives the f32 verdict on the example photo', { skip }, () => {
+  const [f32, int8] = ['f32', 'int8'].map((p) => mvb(['classify', '--json', '--precision', p, mountain]));
+  assert.equal(f32.status, 0, f32.stderr);
+  assert.equal(int8.status, 0, int8.stderr);
+  const [a, b] = [f32, int8].map((r) => JSON.parse(r.stdout));
+  assert.equal(b.verdict, a.verdict);
+  assert.ok(Math.abs(b.score - a.score) <= 0.03, `int8 score ${b.score}, f32 ${a.score}`);
+  assert.notEqual(b.score, a.score, 'int8 printed f32\'s exact score: was --precision passed on?');
 });
 
 // ---- hostile files, failed writes, untrusted text ----------------------------------------
