@@ -374,8 +374,9 @@ mvb_status mvb_run_tensor(mvb_model *model, const float *input,
   if (s != MVB_OK) return s;
   size_t n = mvb_graph_output_size(model->graph, 0);
   *output_count = n;
-  memcpy(output, mvb_graph_output(model->graph, 0),
-         (n < capacity ? n : capacity) * sizeof *output);
+  if (capacity > 0) /* the CLI passes NULL, 0: memcpy(NULL, ., 0) is UB */
+    memcpy(output, mvb_graph_output(model->graph, 0),
+           (n < capacity ? n : capacity) * sizeof *output);
   return MVB_OK;
 }
 
