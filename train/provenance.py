@@ -2,10 +2,12 @@
 command, commit), what it measured, and the sha256 of every shard.
 
     /usr/bin/python3 train/provenance.py --checkpoint RUN/final.pt --metrics RESULTS.json
-        [--weights weights] [--note "free text"]...
+        [--cross NAME=RESULTS.json]... [--before RESULTS.json] [--weights weights]
+        [--note "free text"]...
 
-RESULTS.json is evaluate.py --json output; its "engine", "graph", "float"
-sections and their comparisons are tabulated when present.
+RESULTS.json files are evaluate.py --json output: --metrics for the shipped
+model, --cross for runs trained without a source (cross-source), --before
+for the model this one replaces, judged on the same photos.
 """
 import argparse
 import hashlib
@@ -18,18 +20,21 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import data  # noqa: E402
 import graph_ref  # noqa: E402
 
 REPO = os.path.dirname(HERE)
 SOURCES = [
     ("intel", "Intel Image Classification, as committed in luangtatipsy/intel-image-classification @fbb02100",
-     "beach (= sea), mountain, glacier, forest"),
+     "beach (= sea), mountain, glacier (auxiliary), forest, buildings, street (neither)"),
     ("mexico-places", "alexcavadora/places @a55e3ab7 (web-scraped Mexican beaches and peaks)", "beach, mountain"),
     ("sun-scenes", "SUN397-derived sets: balcilar/Deep-Scene-Classification @6774b6a6, "
      "PrachiP23/Scene-Classification @6eb7e47a", "beach, mountain"),
+    ("places-mini", "MIT mini-places (Places365 at 128 px), as committed in rathull/CTFs @f35c2198",
+     "beach (= coast), mountain, neither (75 categories), near:NAME (see below)"),
 ]
-TITLES = {"engine": "C engine (`build/native/mvb classify`)", "graph": "exported uint8 graph (train/graph_ref.py)",
-          "float": "PyTorch float checkpoint"}
+TITLES = {"engine": "C engine (`build/native/mvb classify`, decodes the JPEGs itself)",
+          "graph": "exported uint8 graph (train/graph_ref.py)", "float": "PyTorch float checkpoint"}
 
 
 def sha256(path):
@@ -45,13 +50,26 @@ def git(*args):
         return "unknown"
 
 
+def pct(x):
+    return "%.1f%%" % (100 * x)
+
+
 def table(section):
-    lines = ["| source | images | accuracy | not sure (0.35..0.65) | accuracy outside \"not sure\" |",
-             "|---|---|---|---|---|"]
-    for src, r in section.items():
-        lines.append("| %s | %d | %.2f%% (%d) | %.1f%% | %.2f%% |" % (
-            src, r["images"], 100 * r["accuracy"], r["correct"], 100 * r["unsure"],
-            100 * r["accuracy_outside_unsure"]))
+    """Beach/mountain rows, then neither rows, of one evaluate.py report."""
+    bm = [(k, r) for k, r in section.items() if "accuracy" in r]
+    nn = [(k, r) for k, r in section.items() if "flagged" in r]
+    lines = ["| beach and mountain | images | accuracy | not sure | called neither | right when sure |",
+             "|---|---|---|---|---|---|"]
+    for k, r in bm:
+        lines.append("| %s | %d | %.2f%% (%d) | %s | %s | %.2f%% |" % (
+            k, r["images"], 100 * r["accuracy"], r["correct"], pct(r["not_sure"]), pct(r["neither"]),
+            100 * r["accuracy_sure"]))
+    if nn:
+        lines += ["", "| neither photos | images | flagged (neither or not sure) | neither | beach | mountain |",
+                  "|---|---|---|---|---|---|"]
+        for k, r in nn:
+            lines.append("| %s | %d | %s | %s | %s | %s |" % (
+                k, r["images"], pct(r["flagged"]), pct(r["neither"]), pct(r["beach"]), pct(r["mountain"])))
     return "\n".join(lines)
 
 
@@ -62,6 +80,9 @@ def main(argv=None):
     p.add_argument("--weights", default=os.path.join(REPO, "weights"))
     p.add_argument("--commit", default=None, help="commit of the code that trained (default: HEAD)")
     p.add_argument("--note", action="append", default=[])
+    p.add_argument("--cross", action="append", default=[], type=lambda v: v.split("=", 1),
+                   help="NAME=RESULTS.json of a run trained without a source")
+    p.add_argument("--before", help="RESULTS.json of the replaced model")
     args = p.parse_args(argv)
     ck = torch.load(args.checkpoint, map_location="cpu")
     targs = ck["args"]
@@ -76,51 +97,105 @@ def main(argv=None):
     cmd = "/usr/bin/python3 train/train.py --out train/runs/%s" % os.path.basename(os.path.dirname(
         os.path.abspath(args.checkpoint)))
     defaults = {"epochs": 30, "batch": 64, "lr": 0.1, "wd": 5e-4, "smoothing": 0.1, "size": 128, "store": 144,
-                "widths": "32,64,128,256", "blocks": "1,1,2,2", "sun_repeat": 3, "seed": 1}
+                "widths": "32,64,128,256", "blocks": "1,1,2,2", "sun_repeat": 3, "places_repeat": 2, "seed": 1}
     for k, d in defaults.items():
         if targs.get(k) != d:
             cmd += " --%s %s" % (k.replace("_", "-"), targs.get(k))
+    run = os.path.basename(os.path.dirname(os.path.abspath(args.checkpoint)))
+    rules = model["mvb"]["verdict"]
     out = ["# weights/: provenance", "",
            "The shipped mountain-vs-beach model, trained from scratch (no pretrained weights) by `train/`.", "",
            "## Model", "",
            "- ResNet-style CNN, widths %s, basic blocks per stage %s, stem of two stride-2 3x3 convs, "
            "global average pool, linear head; %d trained parameters." % (targs["widths"], targs["blocks"], params),
-           "- Trained as a 4-class softmax (beach, mountain, glacier, forest); exported as one output, "
-           "sigmoid((z_mountain - z_beach) / T) = P(mountain), T = %.4f." % model["mvb"]["temperature"],
+           "- Trained as a 4-class softmax (beach, mountain, neither, and glacier as an auxiliary class); "
+           "exported as softmax((z_beach, z_mountain, z_neither) / T), T = %.4f, output `Identity:0`, "
+           "plus `heatmap:0`: the head as a 1x1 convolution over the last feature map (class activation "
+           "maps, %s grid), whose per-class means plus the head's bias are the logits."
+           % (model["mvb"]["temperature"], "x".join(str(g) for g in model["mvb"]["outputs"]["heatmap:0"]["grid"])),
+           "- Verdict rules in model.json (`mvb.verdict`, applied by the C engine): %s." % ", ".join(
+               "%s %s" % (k, v) for k, v in rules.items()),
            "- Input %dx%d, whole image resized with PIL BILINEAR (antialiased), "
            "normalized with mean %s, std %s." % (pp["size"][0], pp["size"][1], pp["mean"], pp["std"]),
            "- Batch norm folded into the convolutions; every float tensor uint8-quantized per tensor "
-           "(value = min + scale * byte); %d shard(s), %d bytes in all." % (len(paths), sum(sizes.values())),
+           "(value = min + scale * byte); %d shard(s), %d bytes in all, each with its SHA-256 in "
+           "model.json (`mvb.shards`), checked by the engine." % (len(paths), sum(sizes.values())),
            "", "## Data", "",
-           "`../shared/data` (14,171 JPEGs; see its README.md for licences and de-duplication):", ""]
+           "`../shared/data` (24,020 JPEGs; see its README.md for licences and de-duplication):", ""]
     for name, origin, labels in SOURCES:
         out.append("- `%s/`: %s; labels %s." % (name, origin, labels))
     out += ["",
-            "Split (train/data.py, a pure function of the path): validation = Intel's own `test` split + the "
-            "mexico-places and sun-scenes images whose sha1(path) mod 100 < 20; calibration = buckets 20..24 "
-            "of the rest (held out of training, used only to fit T); training = the rest "
-            "(sun-scenes repeated %d times per epoch). Validation is never used for training, model "
-            "selection or calibration: the shipped checkpoint is the last epoch." % targs["sun_repeat"],
-            "Accuracy counts beach and mountain images (score > 0.5 = mountain); glacier and forest "
-            "validation images are not scored.", "",
+            "Labels (train/data.py): beach, mountain; neither = Places neither categories + Intel "
+            "buildings, street, forest + the near: categories %s; glacier is an auxiliary class, "
+            "trained, not exported. Left out of training and validation (a photo of them could "
+            "honestly be either): the other near: categories (%s)." % (
+                ", ".join(sorted(data.NEAR_NEITHER)),
+                "badlands, canyon, chalet, harbor, iceberg, lighthouse, river, rock_arch, ski_slope, "
+                "valley, volcano"),
+            "",
+            "Split (a pure function of the path): validation = Intel's own `test` split + the other "
+            "sources' images whose sha1(path) mod 100 < 20, + every photo of the Places neither "
+            "categories whose sha1(category) mod 100 < %d (held out of training whole: \"unseen\"); "
+            "calibration = buckets 20..24 of the rest (held out of training, used only to fit T and "
+            "unsure_above); training = the rest (sun-scenes x%d, places-mini beach/mountain x%d per epoch). "
+            "Validation is never used for training, model selection or calibration: the shipped "
+            "checkpoint is the last epoch of the only run of this recipe."
+            % (data.HELD_OUT_PERCENT, targs["sun_repeat"], targs.get("places_repeat", 1)),
+            "",
             "## Training", "",
             "    " + cmd,
-            "    /usr/bin/python3 train/export.py --checkpoint train/runs/%s/final.pt --calibrate"
-            % os.path.basename(os.path.dirname(os.path.abspath(args.checkpoint))), "",
+            "    /usr/bin/python3 train/export.py --checkpoint train/runs/%s/final.pt --calibrate" % run, "",
             "Code commit: %s. %d epochs, batch %d, SGD (Nesterov, momentum 0.9), lr %g with 2 warm-up "
             "epochs and cosine decay, weight decay %g, label smoothing %g, seed %d, input %d px "
-            "(random resized crops of %d px copies, flips, colour jitter)." % (
-                args.commit or git("rev-parse", "HEAD"), targs["epochs"], targs["batch"], targs["lr"],
-                targs["wd"], targs["smoothing"], targs["seed"], targs["size"], targs["store"]), "",
-            "## Validation metrics", ""]
+            "(random resized crops of %d px copies, flips, colour jitter, 10%% black-and-white, 15%% "
+            "blurred)." % (args.commit or git("rev-parse", "HEAD"), targs["epochs"], targs["batch"],
+                           targs["lr"], targs["wd"], targs["smoothing"], targs["seed"], targs["size"],
+                           targs["store"]), "",
+            "## Validation", ""]
     for key in ("engine", "graph", "float"):
         if key in metrics:
             out += ["%s:" % TITLES[key], "", table(metrics[key]), ""]
+    if "calibration" in metrics:
+        out += ["Calibration (PyTorch float, expected calibration error per class, one-vs-rest, 10 bins, "
+                "on validation):", ""]
+        for name, e in metrics["calibration"].items():
+            out.append("- %s: beach %.4f, mountain %.4f, neither %.4f" % (name, e["beach"], e["mountain"],
+                                                                          e["neither"]))
+        out.append("")
+    share = metrics.get("verdict_share", {}).get("engine")
+    if share:
+        total = sum(r["images"] for k, r in metrics["engine"].items() if k != "overall")
+        out += ["How often each verdict is shown (C engine, all %d validation photos, beach, mountain "
+                "and neither alike): %s." % (total, ", ".join("%s %s" % (k, pct(v)) for k, v in share.items())),
+                ""]
+    for key in ("float_grey", "graph_grey"):
+        if key in metrics:
+            out += ["Black-and-white copies of the validation photos (%s):" % key.split("_")[0], "",
+                    table(metrics[key]), ""]
+    for key in ("engine_100px", "engine_4000px"):
+        if key in metrics:
+            out += ["C engine on copies of 300 validation photos resized to a short side of %s:" %
+                    key.split("_")[1], "", table(metrics[key]), ""]
+    for name, path in args.cross:
+        with open(path) as f:
+            cross = json.load(f)
+        sec = cross.get("engine") or cross.get("graph") or cross.get("float")
+        out += ["Cross-source: trained without `%s` (%s), judged on all of its beach and mountain "
+                "photos and the same validation rows:" % (", ".join(cross.get("excluded", [])), name), "",
+                table(sec), ""]
+    if args.before:
+        with open(args.before) as f:
+            before = json.load(f)
+        out += ["The model this one replaces (4-class head exported as one sigmoid, no \"neither\"), "
+                "C engine, on the same validation rows and on every beach/mountain photo of "
+                "places-mini and mexico-places (it never saw places-mini; it trained on 80% of "
+                "mexico-places):", "", table(before["engine"]), ""]
     for key, val in metrics.items():
         if "_vs_" in key:
             a, b = key.split("_vs_")
-            out.append("- %s vs %s: verdicts (mountain / beach / not sure) agree on %.2f%% of validation "
-                       "images; max |d score| %.3g." % (a, b, 100 * val["verdict_agreement"], val["max_abs_diff"]))
+            out.append("- %s vs %s: verdicts agree on %.2f%% of validation images; max |d score| %.3g, "
+                       "max |d probability| %.3g." % (a, b, 100 * val["verdict_agreement"],
+                                                     val["max_abs_d_score"], val["max_abs_d_prob"]))
     out += ["- %s" % n for n in args.note]
     out += ["", "## Files (sha256)", ""]
     for p in ["model.json"] + paths:
