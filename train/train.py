@@ -62,6 +62,9 @@ def parse_args(argv=None):
     p.add_argument("--cache", default=os.path.join(HERE, "runs", "cache"),
                    help="where decoded images are cached ('' = no cache)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--init", help="start from this checkpoint's weights (a new schedule: a warm "
+                                  "restart), e.g. RUN/final.pt")
+    p.add_argument("--warmup", type=float, default=2.0, help="warm-up epochs")
     return p.parse_args(argv)
 
 
@@ -156,6 +159,9 @@ def main(argv=None):
     model = Net([int(w) for w in args.widths.split(",")], [int(b) for b in args.blocks.split(",")])
     opt = torch.optim.SGD(param_groups(model, args.wd), lr=args.lr, momentum=0.9, nesterov=True)
     start = 0
+    if args.init:
+        model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
+        say("# weights from %s" % args.init)
     last = os.path.join(args.out, "last.pt")
     if args.resume and os.path.exists(last):
         ck = torch.load(last)
@@ -176,7 +182,7 @@ def main(argv=None):
     if args.steps:
         steps_per_epoch = min(steps_per_epoch, args.steps)
     total = steps_per_epoch * args.epochs
-    warmup = min(2 * steps_per_epoch, total // 10 + 1)
+    warmup = min(int(args.warmup * steps_per_epoch), total // 10 + 1)
     run_start, done_at_start = time.time(), start
 
     for epoch in range(start, args.epochs):
