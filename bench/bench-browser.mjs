@@ -11,13 +11,14 @@
 // side needs ../shared/conformance/seed-inception-v3 beside the checkout; without it only our
 // site is measured.
 import { execSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { CHROMIUM, DIST, ROOT, launch, skipReason } from '../tests/browser/helpers.mjs';
 import { ensureSeedModel, kitSkipReason } from '../tests/node/seed-model.mjs';
 import { writeResultsSection } from './results-file.mjs';
+import { browserMemory } from './browser-memory.mjs';
 
 const HEADING = '## In the browser (bench/bench-browser.mjs)';
 
@@ -88,53 +89,6 @@ async function serve(mounts, { isolate = false } = {}) {
     counter,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
-}
-
-// ---- Memory of the browser's processes (/proc) -----------------------------------------
-
-function procTree(rootPid) {
-  const children = new Map();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(name));
-    } catch {} // the process ended meanwhile
-  }
-  const out = [];
-  const todo = [...(children.get(rootPid) || [])];
-  while (todo.length) {
-    const pid = todo.pop();
-    out.push(pid);
-    todo.push(...(children.get(pid) || []));
-  }
-  return out;
-}
-
-function kib(text, field) {
-  const m = text.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
-// The renderer holding the page (the largest one: Chromium may keep a spare renderer), its
-// current and peak RSS, and the proportional share (PSS) of every Chromium process together.
-function browserMemory() {
-  let renderer = { rss: 0, hwm: 0 };
-  let pss = 0;
-  for (const pid of procTree(process.pid)) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('chromium')) continue;
-      pss += kib(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss');
-      if (!cmd.includes('--type=renderer')) continue;
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const rss = kib(status, 'VmRSS');
-      if (rss > renderer.rss) renderer = { rss, hwm: kib(status, 'VmHWM') };
-    } catch {}
-  }
-  return { rendererRss: renderer.rss, rendererPeak: renderer.hwm, browserPss: pss };
 }
 
 // ---- One cold run ------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ import { acceptDrops, isImageAddress } from './drop.js';
 import {
   ERROR_TITLES, ERROR_TITLE, verdictInfo, verdictTitle, spokenResult, toneStyles,
 } from './meta.js';
-import { probabilitiesDetails, reasonItems } from './result-view.js';
+import {
+  probabilitiesDetails, reasonItems, drawOnCanvas, clearCanvas,
+} from './result-view.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -75,7 +77,7 @@ classifier.then((c) => {
 function newCard(name) {
   const li = ui.template.content.firstElementChild.cloneNode(true);
   li.querySelector('.result-name').textContent = name;
-  li.querySelector('.result-img').alt = `Photo: ${name}`;
+  li.querySelector('.result-img').setAttribute('aria-label', `Photo: ${name}`);
   li.classList.add('pending');
   li.dataset.tone = 'unsure';
   li.setAttribute('aria-busy', 'true');
@@ -85,12 +87,47 @@ function newCard(name) {
   return li;
 }
 
+// ---- Previews ----------------------------------------------------------------------------
+// A card keeps its preview as the worker's small encoded image (a few kB) and draws it on
+// its canvas only while the card is on or near the screen; a card far away, or cleared,
+// gives its pixels back at once. So memory follows what is visible, not how many photos
+// were classified.
+const previews = new Map(); // card -> preview Blob
+const nearScreen = new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    if (e.isIntersecting) drawPreview(e.target);
+    else releasePreview(e.target);
+  }
+}, { rootMargin: '50% 0px' });
+
 function setPreview(li, blob) {
-  const img = li.querySelector('.result-img');
-  const url = URL.createObjectURL(blob);
-  li.dataset.objectUrl = url;
-  img.onerror = () => { img.removeAttribute('src'); li.classList.add('no-preview'); };
-  img.src = url;
+  previews.set(li, blob);
+  nearScreen.observe(li);
+}
+
+async function drawPreview(li) {
+  if (li.dataset.preview === 'shown' || li.dataset.preview === 'drawing') return;
+  li.dataset.preview = 'drawing';
+  try {
+    await drawOnCanvas(li.querySelector('.result-img'), previews.get(li));
+  } catch {
+    li.classList.add('no-preview'); // a preview this browser cannot decode
+  }
+  // Released (scrolled away, cleared) while it was being drawn: give it back now.
+  if (li.dataset.preview === 'drawing') li.dataset.preview = 'shown';
+  else clearCanvas(li.querySelector('.result-img'));
+}
+
+function releasePreview(li) {
+  if (!li.dataset.preview) return;
+  li.dataset.preview = 'released';
+  clearCanvas(li.querySelector('.result-img'));
+}
+
+function forgetPreviews() {
+  for (const li of previews.keys()) releasePreview(li);
+  previews.clear();
+  nearScreen.disconnect();
 }
 
 function showResult(li, name, r) {
@@ -120,7 +157,7 @@ function showError(li, name, title, message) {
   li.classList.add('failed');
   li.dataset.verdict = 'error';
   li.dataset.tone = 'error';
-  if (!li.querySelector('.result-img').src) li.classList.add('no-preview');
+  if (!previews.has(li)) li.classList.add('no-preview');
   li.querySelector('.verdict-text').textContent = title;
   li.querySelector('.message').textContent = message;
   li.querySelector('.scale').hidden = true;
@@ -164,7 +201,7 @@ async function classifyInto(li, name, input) {
   try {
     const c = await classifier;
     const r = await c.classify(input, { preview: true });
-    if (r.preview) setPreview(li, r.preview);
+    if (r.preview && li.isConnected) setPreview(li, r.preview); // not for a card already cleared
     else li.classList.add('no-preview');
     showResult(li, name, r);
   } catch (e) {
@@ -189,7 +226,7 @@ function classifyUrl(text) {
 }
 
 ui.clear.addEventListener('click', () => {
-  for (const li of ui.results.children) if (li.dataset.objectUrl) URL.revokeObjectURL(li.dataset.objectUrl);
+  forgetPreviews();
   ui.results.replaceChildren();
   ui.empty.hidden = false;
   ui.clear.hidden = true;

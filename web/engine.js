@@ -338,6 +338,12 @@ class Engine {
     }
   }
 
+  // Bytes of wasm memory the engine holds (it grows to the largest image yet and never
+  // shrinks: wasm memory cannot).
+  get memoryBytes() {
+    return this.M ? this.u8().buffer.byteLength : 0;
+  }
+
   dispose() {
     if (!this.M) return;
     if (this.handle) this.M._mvbw_free(this.handle);

@@ -11,7 +11,9 @@
 import { load, UrlError } from './mvb.js';
 import { acceptDrops } from './drop.js';
 import { verdictInfo, verdictTitle, toneStyles } from './meta.js';
-import { probabilitiesDetails, reasonItems } from './result-view.js';
+import {
+  probabilitiesDetails, reasonItems, drawOnCanvas, clearCanvas,
+} from './result-view.js';
 
 const CSS = `
 :host { display: block; max-width: 420px; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -31,7 +33,7 @@ button { font: inherit; font-weight: 600; border-radius: 10px; border: 1px solid
 button:focus-visible { outline: 3px solid var(--mvb-accent); outline-offset: 2px; }
 progress { width: 100%; height: 6px; accent-color: var(--mvb-accent); }
 .out { padding: 12px 14px 14px; display: grid; gap: 8px; }
-.out img { width: 100%; max-height: 240px; object-fit: cover; border-radius: 10px; background: var(--mvb-bg2); }
+.out canvas { display: block; width: 100%; max-height: 240px; object-fit: cover; border-radius: 10px; background: var(--mvb-bg2); }
 .verdict { margin: 0; font-size: 1.25em; font-weight: 700; display: flex; align-items: center; gap: 8px; color: var(--tone); }
 .verdict .icon { width: 28px; height: 28px; border-radius: 8px; flex: none; background: var(--tone-soft); position: relative; }
 .verdict .icon::after { content: ""; position: absolute; inset: 5px; background: currentColor;
@@ -81,7 +83,8 @@ class MvbClassifierElement extends HTMLElement {
     ]);
     this.progress = el('progress');
     this.status = el('p', { className: 'status', textContent: 'Loading the classifier…' });
-    this.img = el('img', { alt: '', hidden: true });
+    this.img = el('canvas', { hidden: true, width: 0, height: 0 });
+    this.img.setAttribute('role', 'img');
     this.verdictText = el('span');
     this.verdict = el('p', { className: 'verdict', hidden: true }, [el('span', { className: 'icon', ariaHidden: 'true' }), this.verdictText]);
     this.line = el('p', { className: 'line' });
@@ -135,18 +138,25 @@ class MvbClassifierElement extends HTMLElement {
     return r;
   }
 
-  preview(blob) {
-    if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
-    this.objectUrl = blob ? URL.createObjectURL(blob) : '';
-    if (blob) this.img.src = this.objectUrl;
-    else this.img.removeAttribute('src');
-    this.img.hidden = !blob;
+  // Shows the result's preview (or none), giving the last one's pixels back first.
+  async preview(blob) {
+    const turn = (this.previewTurn = (this.previewTurn || 0) + 1);
+    clearCanvas(this.img);
+    this.img.hidden = true;
+    if (!blob) return;
+    try {
+      await drawOnCanvas(this.img, blob);
+    } catch {
+      return; // a preview this browser cannot decode: none
+    }
+    if (turn === this.previewTurn) this.img.hidden = false;
   }
 
   async run(input, name) {
     this.status.hidden = false;
     this.status.textContent = `Classifying ${name}…`;
     this.preview(null);
+    this.img.setAttribute('aria-label', `Photo: ${name}`);
     this.verdict.hidden = true;
     this.line.textContent = '';
     this.detail.textContent = '';

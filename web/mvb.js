@@ -188,6 +188,12 @@ export class Classifier {
     return result;
   }
 
+  // What the engine holds: {wasm}, its wasm memory in bytes (it grows to the largest photo
+  // yet and never shrinks). For diagnosing memory; bench/soak-browser.mjs reads it.
+  memory() {
+    return this.request({ type: 'memory' });
+  }
+
   dispose() {
     if (!this.worker) return;
     this.failAll(new MvbError(Status.STATE, 'the classifier was disposed'));

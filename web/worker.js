@@ -8,6 +8,7 @@
 //        | {ok:false, error:{status, message}}
 //   The result is the engine's (engine.js result()) as it is, plus decoder and ms, and with
 //   preview: true a small image Blob of the photo (meta.js PREVIEW_BOX).
+//   {type:'memory'} -> {ok:true, result:{wasm}}: bytes of wasm memory the engine holds
 import { loadEngine, chooseVariant, MvbError, Status, ENGINE_FORMATS } from './engine.js';
 import { fetchModel } from './model-fetch.js';
 import { imageHeader } from './image-header.js';
@@ -31,7 +32,9 @@ function pixelsOf(bitmap) {
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(bitmap, 0, 0, width, height);
-  return { rgba: ctx.getImageData(0, 0, width, height).data, width, height };
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  canvas.width = canvas.height = 0; // its pixels go now, not at the next GC
+  return { rgba, width, height };
 }
 
 // Classifies decoded pixels; the bitmap stays open (its caller closes it).
@@ -146,6 +149,9 @@ async function init(msg, id) {
 
 async function handle(msg) {
   if (msg.type === 'init') return init(msg, msg.id);
+  if (msg.type === 'memory') {
+    return { wasm: engine ? engine.memoryBytes : 0 };
+  }
   if (!engine) throw new MvbError(Status.STATE, 'the classifier is not loaded yet');
   let bytes = null;
   let run;

@@ -447,10 +447,10 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     assert.equal(detail.verdict, e.expect);
     assert.equal(detail.name, e.file);
     // The preview is the worker's small one, not the photo at full size.
-    await page.waitForFunction(() => document.querySelector('mvb-classifier').shadowRoot.querySelector('img').complete);
+    await page.waitForFunction(() => !document.querySelector('mvb-classifier').shadowRoot.querySelector('canvas').hidden);
     const img = await page.$eval('mvb-classifier', (el) => {
-      const i = el.shadowRoot.querySelector('img');
-      return { hidden: i.hidden, w: i.naturalWidth, h: i.naturalHeight, dragging: el.shadowRoot.querySelector('.drop').classList.contains('dragging') };
+      const c = el.shadowRoot.querySelector('canvas');
+      return { hidden: c.hidden, w: c.width, h: c.height, dragging: el.shadowRoot.querySelector('.drop').classList.contains('dragging') };
     });
     assert.equal(img.hidden, false);
     assert.equal(img.dragging, false);
@@ -578,5 +578,51 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
         `: not sure; beach ${Math.round(p.beach * 100)} percent, mountain ${Math.round(p.mountain * 100)} percent, neither ${Math.round(p.neither * 100)} percent.`);
       assertNoErrors(errors);
     });
+  });
+
+  test('9. previews hold pixels only near the screen, "Clear all" gives them all back, and no object URL stays alive', async () => {
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    // Counts the object URLs the page creates and those still alive.
+    await page.addInitScript(() => {
+      const live = new Set();
+      let created = 0;
+      const create = URL.createObjectURL.bind(URL);
+      const revoke = URL.revokeObjectURL.bind(URL);
+      URL.createObjectURL = (o) => { const u = create(o); live.add(u); created++; return u; };
+      URL.revokeObjectURL = (u) => { live.delete(u); revoke(u); };
+      window.objectUrls = () => ({ created, live: live.size });
+    });
+    const previews = () => page.$$eval('#results .result', (cards) => cards.map((li) => {
+      const c = li.querySelector('.result-img');
+      return { state: li.dataset.preview, w: c.width, h: c.height };
+    }));
+    try {
+      await page.setViewportSize({ width: 1280, height: 700 });
+      await page.goto(site.url);
+      await waitReady(page);
+      const photos = (await labelledExamples()).map((e) => join(EXAMPLES, e.file));
+      const batch = Array.from({ length: 8 }, () => photos).flat(); // 3 columns: 8+ rows of cards
+      await page.setInputFiles('#file', batch);
+      await waitForResults(page, batch.length);
+      await page.evaluate(() => document.querySelector('#results .result').scrollIntoView({ block: 'start' }));
+      await page.waitForFunction(() => [...document.querySelectorAll('#results .result')].slice(0, 3).every((li) => li.dataset.preview === 'shown'));
+      let p = await previews();
+      for (const { w, h } of p.filter((x) => x.state === 'shown')) assert.ok(w > 0 && w <= 640 && h > 0 && h <= 480, `preview ${w} x ${h}`);
+      // The last cards are more than a screen away: their canvases hold nothing.
+      const far = p.slice(-3);
+      assert.ok(far.every((x) => x.state !== 'shown' && x.w === 0 && x.h === 0), JSON.stringify(far));
+      // Scrolled to, they are drawn again.
+      await page.evaluate(() => [...document.querySelectorAll('#results .result')].pop().scrollIntoView());
+      await page.waitForFunction(() => [...document.querySelectorAll('#results .result')].pop().dataset.preview === 'shown');
+      p = await previews();
+      assert.deepEqual(p[0], { state: 'released', w: 0, h: 0 }, 'and the first ones, now far above, gave theirs back');
+      await page.click('#clear');
+      assert.equal(await page.$$eval('#results .result', (c) => c.length), 0);
+      assert.deepEqual(await page.evaluate(() => window.objectUrls()), { created: 0, live: 0 }, 'previews are drawn from Blobs: no object URL to leak');
+      assertNoErrors(errors);
+    } finally {
+      await page.close();
+    }
   });
 });

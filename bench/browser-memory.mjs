@@ -1,0 +1,48 @@
+// browser-memory.mjs: what the Chromium processes this Node process started hold, from
+// /proc (Linux). Shared by the browser benchmarks.
+import { readdirSync, readFileSync } from 'node:fs';
+
+function procTree(rootPid) {
+  const children = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(name));
+    } catch {} // the process ended meanwhile
+  }
+  const out = [];
+  const todo = [...(children.get(rootPid) || [])];
+  while (todo.length) {
+    const pid = todo.pop();
+    out.push(pid);
+    todo.push(...(children.get(pid) || []));
+  }
+  return out;
+}
+
+function kib(text, field) {
+  const m = text.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+// The renderer holding the page (the largest one: Chromium may keep a spare renderer), its
+// current and peak RSS, and the proportional share (PSS) of every Chromium process together.
+export function browserMemory() {
+  let renderer = { rss: 0, hwm: 0 };
+  let pss = 0;
+  for (const pid of procTree(process.pid)) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes('chromium')) continue;
+      pss += kib(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss');
+      if (!cmd.includes('--type=renderer')) continue;
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const rss = kib(status, 'VmRSS');
+      if (rss > renderer.rss) renderer = { rss, hwm: kib(status, 'VmHWM') };
+    } catch {}
+  }
+  return { rendererRss: renderer.rss, rendererPeak: renderer.hwm, browserPss: pss };
+}
