@@ -137,8 +137,7 @@ function showResult(li, name, r) {
   li.dataset.tone = verdictInfo(r.verdict).tone;
   li.querySelector('.verdict-text').textContent = verdictTitle(r);
   li.querySelector('.verdict-line').textContent = verdictInfo(r.verdict).line;
-  // The score places the photo between beach and mountain: no place for "neither".
-  li.querySelector('.scale').hidden = r.verdict === 'neither';
+  li.querySelector('.scale').hidden = !verdictInfo(r.verdict).scale;
   li.querySelector('.scale-mark').style.left = `${(r.score * 100).toFixed(1)}%`;
   const decoder = r.decoder === 'browser' ? 'decoded by the browser' : 'decoded in WebAssembly';
   li.querySelector('.detail').textContent = `score ${r.score.toFixed(4)} · ${Math.round(r.ms)} ms · ${decoder}`;

@@ -41,17 +41,25 @@ export const TONES = Object.freeze({
   error: { icon: 'error.svg', light: ['#b3261e', '#fbe9e7'], dark: ['#ff8a80', '#3b1f1d'] },
 });
 
+// What the original page said a "not sure" result may come from.
+export const NOT_SURE_REASONS = Object.freeze([
+  'the image is not in a good format (too small, blurry, an illustration or a screenshot)',
+  'there are both a beach and a mountain in the image',
+  'there is neither a beach nor a mountain in the image',
+]);
+
 // How each verdict the engine can give is shown. `line` says it in a sentence; `percent`
-// says whether "· 87%" follows the label (a "not sure" has no class to be sure of).
+// says whether "· 87%" follows the label (a "not sure" has no class to be sure of);
+// `scale` whether the beach-to-mountain scale means anything for it; `reasons` go with it.
 export const VERDICTS = Object.freeze({
-  beach: { label: 'Beach', tone: 'beach', line: '', percent: true, spoken: 'beach' },
-  mountain: { label: 'Mountain', tone: 'mountain', line: '', percent: true, spoken: 'mountain' },
+  beach: { label: 'Beach', tone: 'beach', line: '', percent: true, scale: true, spoken: 'beach' },
+  mountain: { label: 'Mountain', tone: 'mountain', line: '', percent: true, scale: true, spoken: 'mountain' },
   'not sure': {
-    label: 'Not sure', tone: 'unsure', percent: false, spoken: 'not sure',
-    line: 'The model cannot tell whether this is a beach or a mountain',
+    label: 'Not sure', tone: 'unsure', percent: false, scale: true, spoken: 'not sure',
+    line: 'The model cannot tell whether this is a beach or a mountain', reasons: NOT_SURE_REASONS,
   },
   neither: {
-    label: 'Neither', tone: 'neither', percent: true, spoken: 'neither a beach nor a mountain',
+    label: 'Neither', tone: 'neither', percent: true, scale: false, spoken: 'neither a beach nor a mountain',
     line: 'This doesn\'t look like a beach or a mountain',
   },
 });
@@ -62,13 +70,6 @@ export const CLASSES = Object.freeze({
   mountain: { label: 'Mountain', tone: 'mountain' },
   neither: { label: 'Neither', tone: 'neither' },
 });
-
-// What the original page said a "not sure" result may come from.
-export const NOT_SURE_REASONS = Object.freeze([
-  'the image is not in a good format (too small, blurry, an illustration or a screenshot)',
-  'there are both a beach and a mountain in the image',
-  'there is neither a beach nor a mountain in the image',
-]);
 
 // The tones as CSS: each colour as a custom property on `scope` (--beach, --beach-soft,
 // ... after `prefix`), light and dark; and an element with data-tone="x" gets --tone,
@@ -83,7 +84,7 @@ export function toneStyles(scope, prefix = '') {
 
 // A verdict name this module has no words for (a newer engine) is still shown, as itself.
 export function verdictInfo(verdict) {
-  return VERDICTS[verdict] || { label: verdict, tone: 'unsure', line: '', percent: true, spoken: verdict };
+  return VERDICTS[verdict] || { label: verdict, tone: 'unsure', line: '', percent: true, scale: true, spoken: verdict };
 }
 
 export const percent = (p) => `${Math.round(p * 100)}%`;

@@ -7,7 +7,7 @@
 //
 // Inference runs in a module Web Worker that owns the wasm engine (worker.js).
 import { MvbError, Status, detectFeatures } from './engine.js';
-import { NOT_SURE_REASONS } from './meta.js';
+import { NOT_SURE_REASONS, verdictInfo } from './meta.js';
 
 export { MvbError, Status, detectFeatures, NOT_SURE_REASONS };
 
@@ -184,7 +184,8 @@ export class Classifier {
 
   async judge(msg, transfer, options = {}) {
     const result = await this.request({ ...msg, preview: !!options.preview }, transfer);
-    if (result.verdict === 'not sure') result.reasons = [...NOT_SURE_REASONS];
+    const { reasons } = verdictInfo(result.verdict);
+    if (reasons) result.reasons = [...reasons];
     return result;
   }
 
