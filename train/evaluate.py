@@ -134,6 +134,8 @@ def engine_probs(exe, model_dir, paths, batch=200, precision="f32"):
         for line in res.stdout.splitlines():
             if line.strip().startswith("{"):
                 obj = json.loads(line)
+                if "error" in obj:
+                    raise RuntimeError("%s refused %s: %s" % (exe, obj["file"], obj["error"]))
                 p = obj["probabilities"]
                 got[os.path.normpath(obj["file"])] = (p["beach"], p["mountain"], p.get("neither", 0.0))
         missing = [p for p in chunk if os.path.normpath(p) not in got]

@@ -32,7 +32,11 @@ test('classify --json: one object per file, errors named, the rest go on, exit 1
     assert.equal(lines[0].file, mountain);
     assert.equal(lines[0].verdict, 'mountain');
     assert.ok(lines[0].score > 0.65 && lines[0].score <= 1, `score ${lines[0].score}`);
-    assert.equal(lines[0].confidence, lines[0].score);
+    // The confidence is the verdict's probability; score = P(mountain) among beach + mountain.
+    const p = lines[0].probabilities;
+    assert.equal(lines[0].confidence, p.mountain);
+    assert.ok(Math.abs(lines[0].score - p.mountain / (p.beach + p.mountain)) < 2e-6, JSON.stringify(lines[0]));
+    if ('neither' in p) assert.ok(Math.abs(p.beach + p.mountain + p.neither - 1) < 1e-5, JSON.stringify(p));
     assert.equal(lines[1].file, text);
     assert.match(lines[1].error, /not a JPEG, PNG, BMP or GIF/);
     assert.equal(lines[2].file, missing);
@@ -46,7 +50,7 @@ test('classify --json: one object per file, errors named, the rest go on, exit 1
 test('classify prints verdict, confidence and score; exit 0 when all succeed', { skip }, () => {
   const r = mvb(['classify', mountain]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /aitzgorri\.jpg: mountain \d+\.\d% \(score 0\.\d{4}\)/);
+  assert.match(r.stdout, /aitzgorri\.jpg: mountain \d+\.\d% \(score 0\.\d{4}(; beach 0\.\d{3}, mountain 0\.\d{3}, neither 0\.\d{3})?\)/);
 });
 
 test('usage errors exit 2 and say what is wrong', { skip }, () => {
