@@ -80,6 +80,7 @@ def main(argv=None):
     p.add_argument("--weights", default=os.path.join(REPO, "weights"))
     p.add_argument("--commit", default=None, help="commit of the code that trained (default: HEAD)")
     p.add_argument("--note", action="append", default=[])
+    p.add_argument("--export-args", default="--calibrate", help="the export command's options")
     p.add_argument("--cross", action="append", default=[], type=lambda v: v.split("=", 1),
                    help="NAME=RESULTS.json of a run trained without a source")
     p.add_argument("--before", help="RESULTS.json of the replaced model")
@@ -138,13 +139,13 @@ def main(argv=None):
             "categories whose sha1(category) mod 100 < %d (held out of training whole: \"unseen\"); "
             "calibration = buckets 20..24 of the rest (held out of training, used only to fit T and "
             "unsure_above); training = the rest (sun-scenes x%d, places-mini beach/mountain x%d per epoch). "
-            "Validation is never used for training, model selection or calibration: the shipped "
-            "checkpoint is the last epoch of the only run of this recipe."
+            "Validation is never used for training or calibration; how the shipped model was "
+            "chosen is said under Validation."
             % (data.HELD_OUT_PERCENT, targs["sun_repeat"], targs.get("places_repeat", 1)),
             "",
             "## Training", "",
             "    " + cmd,
-            "    /usr/bin/python3 train/export.py --checkpoint train/runs/%s/final.pt --calibrate" % run, "",
+            "    /usr/bin/python3 train/export.py --checkpoint train/runs/%s/final.pt %s" % (run, args.export_args), "",
             "Code commit: %s. %d epochs, batch %d, SGD (Nesterov, momentum 0.9), lr %g with 2 warm-up "
             "epochs and cosine decay, weight decay %g, label smoothing %g, seed %d, input %d px "
             "(random resized crops of %d px copies, flips, colour jitter, 10%% black-and-white, 15%% "
