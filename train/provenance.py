@@ -175,7 +175,7 @@ def main(argv=None):
                     table(metrics[key]), ""]
     for key in ("engine_100px", "engine_4000px"):
         if key in metrics:
-            out += ["C engine on copies of 300 validation photos resized to a short side of %s:" %
+            out += ["C engine on copies of every 5th beach/mountain validation photo (about 350) resized to a short side of %s:" %
                     key.split("_")[1], "", table(metrics[key]), ""]
     for name, path in args.cross:
         with open(path) as f:
