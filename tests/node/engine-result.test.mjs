@@ -53,4 +53,17 @@ test('an image over the pixel limit is refused from its size alone, in the engin
   assert.ok(engine.memoryBytes > 0);
 });
 
+test('a shipped shard with one flipped bit is refused by the wasm engine, naming the shard', { skip }, () => {
+  const { text, shards } = readModelDir(join(repoRoot, 'weights'));
+  assert.ok(JSON.parse(text).mvb.shards, 'the shipped model.json records its shards\' digests');
+  const damaged = shards.map((s) => Uint8Array.from(new Uint8Array(s.buffer ?? s, s.byteOffset ?? 0, s.byteLength)));
+  damaged[0][1000] ^= 0x01;
+  assert.throws(() => engine.loadModel(text, damaged), (e) => e.status === 4 &&
+    /weight shard 1 \("group1-shard1of1\.bin"\) is damaged: its SHA-256 is [0-9a-f]+, model\.json says [0-9a-f]+/.test(e.message),
+  'a damaged shard must be refused');
+  // The intact files still load and classify.
+  engine.loadModel(text, shards);
+  assert.ok(engine.verdicts.includes(engine.classifyBytes(photo).verdict));
+});
+
 after(() => { if (engine) disposeEngine(engine); });
