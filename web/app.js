@@ -3,6 +3,7 @@
 // only ever reaches the DOM through textContent and attributes, never innerHTML.
 import { load, UrlError } from './mvb.js';
 import { acceptDrops, isImageAddress } from './drop.js';
+import { registerServiceWorker } from './updates.js';
 import {
   ERROR_TITLES, ERROR_TITLE, verdictInfo, verdictTitle, spokenResult, toneStyles,
 } from './meta.js';
@@ -13,10 +14,10 @@ import {
 const $ = (id) => document.getElementById(id);
 const ui = {
   loader: $('loader'), loaderLabel: $('loader-label'), loaderBytes: $('loader-bytes'), loaderBar: $('loader-bar'),
-  badge: $('engine-badge'), offline: $('offline-badge'), fatal: $('fatal'), update: $('update'), updateBtn: $('update-btn'),
+  badge: $('engine-badge'), fatal: $('fatal'),
   drop: $('drop'), choose: $('choose'), file: $('file'), urlForm: $('url-form'), url: $('url'),
   examples: $('examples'), results: $('results'), empty: $('empty'), clear: $('clear'),
-  live: $('live'), template: $('result-template'), version: $('version'),
+  live: $('live'), template: $('result-template'),
 };
 
 // Verdict colours and icons come from meta.js, as the embed's do. (A constructed sheet is
@@ -310,40 +311,7 @@ async function showExamples() {
 }
 showExamples();
 
-// ---- Offline support and updates ---------------------------------------------------------
-
-async function registerServiceWorker() {
-  if (!('serviceWorker' in navigator)) return;
-  let reg;
-  try {
-    reg = await navigator.serviceWorker.register('sw.js');
-  } catch {
-    return; // e.g. file:// or a private window: the page still works online
-  }
-  // A new version waits until the user agrees, so one page never mixes two versions.
-  const offer = (worker) => {
-    ui.update.hidden = false;
-    ui.updateBtn.onclick = () => {
-      let reloaded = false;
-      navigator.serviceWorker.addEventListener('controllerchange', () => {
-        if (!reloaded) { reloaded = true; location.reload(); }
-      });
-      worker.postMessage({ type: 'skip-waiting' });
-    };
-  };
-  if (reg.waiting && navigator.serviceWorker.controller) offer(reg.waiting);
-  navigator.serviceWorker.ready.then(() => { ui.offline.hidden = false; });
-  reg.addEventListener('updatefound', () => {
-    const w = reg.installing;
-    w.addEventListener('statechange', () => {
-      if (w.state === 'installed' && navigator.serviceWorker.controller) offer(w);
-    });
-  });
-}
+// ---- Offline support and updates (updates.js) ----------------------------------------------
 // After the model is in, so the precache download does not compete with the first one (on
 // a real host it revalidates what the browser just fetched).
 classifier.then(registerServiceWorker, registerServiceWorker);
-
-fetch('version.json').then((r) => (r.ok ? r.json() : null)).then((v) => {
-  if (v && v.version) ui.version.textContent = `Version ${v.version}`;
-}).catch(() => {});

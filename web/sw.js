@@ -16,6 +16,13 @@ const PRECACHE = null; // {version, files: [{url, sha256, size}]}
 
 const PREFIX = `mvb:${new URL(self.registration.scope).pathname}:`;
 const CACHE = PRECACHE ? PREFIX + PRECACHE.version : null;
+// The last failed install (a host half-way through a deploy, or damaged files), kept outside
+// PREFIX so activation's clean-up leaves it. Until RETRY_AFTER_MS has passed, the same version
+// fails at once instead of downloading every file again on each navigation; a page's Retry
+// deletes this cache (its name travels in the messages below) and asks for an update.
+const FAILURES = `mvb-failed:${new URL(self.registration.scope).pathname}`;
+const FAILURE_KEY = new URL('install-failure', self.registration.scope).href;
+const RETRY_AFTER_MS = 10 * 60 * 1000;
 
 function isolated(res) {
   if (res.type === 'opaque' || res.type === 'opaqueredirect' || res.status === 0) return res;
@@ -39,10 +46,10 @@ async function precache() {
   const entries = await Promise.all(PRECACHE.files.map(async (f) => {
     const url = new URL(f.url, scope).href;
     const res = await fetch(url, { cache: 'no-cache' });
-    if (!res.ok) throw new Error(`precache: ${url} answered HTTP ${res.status}`);
+    if (!res.ok) throw new Error(`${f.url} answered HTTP ${res.status}`);
     const body = await res.arrayBuffer();
     const hash = await sha256Hex(body);
-    if (hash !== f.sha256) throw new Error(`precache: ${url} does not match version ${PRECACHE.version}`);
+    if (hash !== f.sha256) throw new Error(`${f.url} does not match version ${PRECACHE.version}`);
     const headers = new Headers(res.headers);
     headers.set('Content-Length', String(body.byteLength));
     headers.delete('Content-Encoding');
@@ -54,15 +61,41 @@ async function precache() {
   }
 }
 
+async function lastFailure() {
+  const res = await (await caches.open(FAILURES)).match(FAILURE_KEY);
+  return res ? res.json() : null;
+}
+
+// Every open page of this scope, controlled or not, hears why the new version was refused.
+async function tellPages(message) {
+  for (const client of await self.clients.matchAll({ type: 'window', includeUncontrolled: true })) {
+    client.postMessage(message);
+  }
+}
+
 self.addEventListener('install', (event) => {
   if (!PRECACHE) { self.skipWaiting(); return; } // unbuilt web/ (development): no caching
   event.waitUntil((async () => {
+    const last = await lastFailure();
+    if (last && last.version === PRECACHE.version && Date.now() < last.retryAt) {
+      await tellPages(last);
+      throw new Error(`${last.reason} (not retried before ${new Date(last.retryAt).toISOString()})`);
+    }
+    // Same files as the active worker (only sw.js changed): its cache must survive a failure.
+    const existed = await caches.has(CACHE);
     try {
       await precache();
     } catch (e) {
-      await caches.delete(CACHE); // never keep a half-filled version
+      if (!existed) await caches.delete(CACHE); // never keep a half-filled version
+      const failure = {
+        type: 'install-failed', version: PRECACHE.version, reason: e.message,
+        retryAt: Date.now() + RETRY_AFTER_MS, record: FAILURES,
+      };
+      await (await caches.open(FAILURES)).put(FAILURE_KEY, new Response(JSON.stringify(failure)));
+      await tellPages(failure);
       throw e;
     }
+    await caches.delete(FAILURES);
     // First install: nothing to be consistent with, take over at once.
     if (!self.registration.active) await self.skipWaiting();
   })());
@@ -78,7 +111,14 @@ self.addEventListener('activate', (event) => {
 });
 
 self.addEventListener('message', (event) => {
-  if (event.data && event.data.type === 'skip-waiting') self.skipWaiting();
+  const type = event.data && event.data.type;
+  if (type === 'skip-waiting') self.skipWaiting();
+  // A page that opens after an install failed asks the worker serving it.
+  if (type === 'status' && PRECACHE) {
+    event.waitUntil(lastFailure().then((failure) => {
+      event.source.postMessage({ type: 'status', version: PRECACHE.version, failure });
+    }));
+  }
 });
 
 async function respond(request) {

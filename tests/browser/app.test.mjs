@@ -412,6 +412,136 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     }
   });
 
+  test('5c. an update accepted in one tab: the other tab\'s banner says so and its Reload lands on the new version', async () => {
+    const { root, server: own } = await privateSite('two-tabs');
+    const [a, b] = [await browser.context.newPage(), await browser.context.newPage()];
+    const errorsA = watchErrors(a);
+    const errorsB = watchErrors(b);
+    const modelText = (page) => page.evaluate(() => fetch('weights/model.json').then((r) => r.text()));
+    try {
+      await a.goto(own.url);
+      await waitReady(a);
+      await a.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60000 });
+      await b.goto(own.url);
+      await waitReady(b);
+      const model1 = await modelText(b);
+
+      await writeFile(join(root, 'weights', 'model.json'), `${model1}\n`);
+      await rebuildManifest(root);
+      const v2 = JSON.parse(await readFile(join(root, 'version.json'), 'utf8')).version;
+      await a.reload();
+      await waitReady(a);
+      await a.waitForSelector('#update', { state: 'visible', timeout: 60000 });
+      await b.waitForSelector('#update', { state: 'visible', timeout: 60000 });
+
+      await Promise.all([a.waitForNavigation(), a.click('#update-btn')]);
+      await waitReady(a);
+      await a.waitForFunction((v) => document.getElementById('version').textContent === `Version ${v}`, v2);
+      await b.waitForFunction(() => document.getElementById('update-text').textContent === 'Updated in another tab.');
+      assert.equal(await b.isVisible('#update'), true);
+      await screenshot(b, '05c-updated-in-another-tab', { fullPage: false });
+
+      await Promise.all([b.waitForNavigation({ timeout: 10000 }), b.click('#update-btn')]);
+      await waitReady(b);
+      assert.equal(await modelText(b), `${model1}\n`);
+      await b.waitForFunction((v) => document.getElementById('version').textContent === `Version ${v}`, v2);
+      assert.equal(await b.isVisible('#update'), false);
+      assertNoErrors([...errorsA, ...errorsB]);
+    } finally {
+      await a.close();
+      await b.close();
+      await own.close();
+    }
+  });
+
+  test('5d. a half-finished deploy (new sw.js, old files): a visible notice with Retry, the old version keeps serving, navigations do not refetch the files', async () => {
+    const { root, server: own } = await privateSite('half-deploy');
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    const modelText = () => page.evaluate(() => fetch('weights/model.json').then((r) => r.text()));
+    const fetched = () => own.log.filter((p) => p !== '/mvb/sw.js');
+    try {
+      await page.goto(own.url);
+      await waitReady(page);
+      await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60000 });
+      const v1 = JSON.parse(await readFile(join(root, 'version.json'), 'utf8')).version;
+      const model1 = await modelText();
+
+      // The new sw.js lists the new model.json's hash, but the host still serves the old file.
+      await writeFile(join(root, 'weights', 'model.json'), `${model1}\n`);
+      await rebuildManifest(root);
+      await writeFile(join(root, 'weights', 'model.json'), model1);
+
+      await page.reload();
+      await waitReady(page);
+      await page.waitForSelector('#site-files', { state: 'visible', timeout: 60000 });
+      const notice = await page.textContent('#site-files-text');
+      assert.match(notice, new RegExp(`being updated or its files are damaged; you are using version ${v1}`), notice);
+      assert.match(notice, /weights\/model\.json does not match version/, notice);
+      await screenshot(page, '05d-half-deploy', { fullPage: false });
+      assert.equal(await modelText(), model1);
+      assert.equal(await page.textContent('#version'), `Version ${v1}`);
+      assert.equal(await page.isVisible('#update'), false);
+
+      // Three more visits: each still says so, and only sw.js is asked for.
+      own.log.length = 0;
+      for (let i = 0; i < 3; i++) {
+        await page.reload();
+        await waitReady(page);
+        await page.waitForSelector('#site-files', { state: 'visible', timeout: 30000 });
+      }
+      assert.deepEqual(fetched(), [], `navigations fetched: ${fetched().join(' ')}`);
+      await page.click('.example >> nth=0');
+      const [card] = await waitForResults(page, 1);
+      assert.match(card.verdict, /^(mountain|beach|not sure|neither)$/, `old version classifies: ${card.title} ${card.message}`);
+
+      // Retry downloads the files again at once (still damaged: the notice comes back).
+      own.log.length = 0;
+      await page.click('#site-files-retry');
+      await page.waitForFunction(() => document.getElementById('site-files-retry').textContent === 'Retry'
+        && !document.getElementById('site-files').hidden, null, { timeout: 60000 });
+      assert.ok(fetched().includes('/mvb/weights/model.json'), `Retry fetched: ${fetched().join(' ')}`);
+
+      // The deploy finishes: Retry now installs it and offers the reload.
+      await writeFile(join(root, 'weights', 'model.json'), `${model1}\n`);
+      await page.click('#site-files-retry');
+      await page.waitForSelector('#update', { state: 'visible', timeout: 60000 });
+      assert.equal(await page.isVisible('#site-files'), false);
+      await Promise.all([page.waitForNavigation(), page.click('#update-btn')]);
+      await waitReady(page);
+      assert.equal(await modelText(), `${model1}\n`);
+      assertNoErrors(errors);
+    } finally {
+      await page.close();
+      await own.close();
+    }
+  });
+
+  test('5e. a first visit to damaged files: the page says the files are damaged and the footer that they are not verified', async () => {
+    const { root, server: own } = await privateSite('damaged');
+    // One byte changed after the manifest was made, in a file the classifier does not need.
+    const licences = join(root, 'examples', 'LICENSES.md');
+    const text = await readFile(licences, 'utf8');
+    await writeFile(licences, `${text.slice(0, -1)}!`);
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    try {
+      await page.goto(own.url);
+      await waitReady(page);
+      await page.waitForSelector('#site-files', { state: 'visible', timeout: 60000 });
+      const notice = await page.textContent('#site-files-text');
+      assert.match(notice, /files are damaged: they do not match their checksums, so results on this page may be wrong/, notice);
+      assert.match(notice, /examples\/LICENSES\.md does not match version/, notice);
+      await page.waitForFunction(() => / \(files not verified\)$/.test(document.getElementById('version').textContent));
+      assert.equal(await page.evaluate(() => navigator.serviceWorker.controller), null, 'no version was installed');
+      await screenshot(page, '05e-damaged-first-visit', { fullPage: false });
+      assertNoErrors(errors);
+    } finally {
+      await page.close();
+      await own.close();
+    }
+  });
+
   test('6. the embedding example page classifies through <mvb-classifier>', async () => {
     const { page, errors } = await openApp('embed.html');
     await page.waitForSelector('mvb-classifier[ready]', { timeout: 120000 });
