@@ -10,6 +10,7 @@ import {
 import {
   probabilitiesDetails, reasonItems, drawOnCanvas, clearCanvas,
 } from './result-view.js';
+import { blendHeatmap, rampGradient, whereSentence } from './heatmap.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -111,6 +112,8 @@ async function drawPreview(li) {
   li.dataset.preview = 'drawing';
   try {
     await drawOnCanvas(li.querySelector('.result-img'), previews.get(li));
+    // "Where it looked" is drawn on the preview's pixels: each new drawing gets it again.
+    if (li.dataset.preview === 'drawing' && li.dataset.heatmap === 'on') drawHeatmap(li);
   } catch {
     li.classList.add('no-preview'); // a preview this browser cannot decode
   }
@@ -123,6 +126,45 @@ function releasePreview(li) {
   if (!li.dataset.preview) return;
   li.dataset.preview = 'released';
   clearCanvas(li.querySelector('.result-img'));
+}
+
+// ---- Where it looked ----------------------------------------------------------------------
+// A card whose result has a heatmap gets a toggle; pressed, the map is blended over its
+// preview (heatmap.js, the rules `mvb explain` draws by), a legend shows, and the sentence
+// the CLI prints is put in the card's live region. Released, the preview is drawn afresh.
+const heatmaps = new WeakMap(); // card -> {map, photo}: the result's heatmap and previewPhoto
+
+function drawHeatmap(li) {
+  const { map, photo } = heatmaps.get(li);
+  const canvas = li.querySelector('.result-img');
+  const { width, height } = canvas;
+  if (!width || !height) return;
+  const ctx = canvas.getContext('2d');
+  const pixels = ctx.getImageData(0, 0, width, height);
+  blendHeatmap(pixels.data, width, height, map, photo ? photo.width : width, photo ? photo.height : height);
+  ctx.putImageData(pixels, 0, 0);
+}
+
+function offerHeatmap(li, r) {
+  heatmaps.set(li, { map: r.heatmap, photo: r.previewPhoto });
+  const box = li.querySelector('.heatmap');
+  const toggle = box.querySelector('.heatmap-toggle');
+  const legend = box.querySelector('.heatmap-legend');
+  legend.querySelector('.heatmap-ramp').style.background = rampGradient();
+  toggle.addEventListener('click', () => {
+    const on = toggle.getAttribute('aria-pressed') !== 'true';
+    toggle.setAttribute('aria-pressed', String(on));
+    legend.hidden = !on;
+    box.querySelector('.heatmap-text').textContent = on ? `${whereSentence(r.heatmap)}.` : '';
+    if (on) li.dataset.heatmap = 'on';
+    else delete li.dataset.heatmap;
+    // Drawn now if the preview is on the canvas; otherwise when it is drawn next.
+    if (li.dataset.preview === 'shown') {
+      li.dataset.preview = 'redraw';
+      drawPreview(li);
+    }
+  });
+  box.hidden = false;
 }
 
 function forgetPreviews() {
@@ -148,6 +190,7 @@ function showResult(li, name, r) {
     box.hidden = false;
   }
   li.querySelector('.probabilities').replaceWith(probabilitiesDetails(r.probabilities));
+  if (r.heatmap) offerHeatmap(li, r);
   announce(spokenResult(name, r));
 }
 

@@ -157,7 +157,9 @@ export class Classifier {
   // reasons (for "not sure")}; verdict is the engine's: 'beach', 'mountain', 'not sure' or
   // 'neither' (models with that class). options.preview: also `preview`, a small image Blob
   // of the photo (meta.js PREVIEW_BOX) that the worker draws, so a page never has to
-  // decode the full photo to show it.
+  // decode the full photo to show it, and `previewPhoto`, the whole photo's size at the
+  // preview's scale. Models with a heatmap output also give `heatmap`, {cls, rows, cols,
+  // values} (heatmap.js: where the model looked for the class that explains the verdict).
   async classify(input, options = {}) {
     if (typeof input === 'string' || input instanceof URL) {
       const { bytes } = await fetchImage(input);

@@ -4,15 +4,19 @@
 //       -> progress {type:'progress', loaded, total} ... then {ok, result:{variant, threads, inputShape, modelBytes, meta}}
 //   {type:'classify', bytes: ArrayBuffer | Blob, preview?}   encoded image; browser-decode fallback
 //   {type:'classify-bitmap', bitmap: ImageBitmap, preview?}
-//       -> {ok:true, result:{score, verdict, confidence, probabilities, decoder, ms, preview?}}
+//       -> {ok:true, result:{score, verdict, confidence, probabilities, decoder, ms, heatmap?, preview?, previewPhoto?}}
 //        | {ok:false, error:{status, message}}
 //   The result is the engine's (engine.js result()) as it is, plus decoder and ms, and with
-//   preview: true a small image Blob of the photo (meta.js PREVIEW_BOX).
+//   preview: true a small image Blob of the photo (meta.js PREVIEW_BOX) and previewPhoto, the
+//   size {width, height} of the whole photo at the preview's scale (the preview is its middle).
+//   heatmap (models whose model.json describes a heatmap output): the map of the class that
+//   explains the verdict, {cls, rows, cols, values: Float32Array} (heatmap.js pickHeatmap).
 //   {type:'memory'} -> {ok:true, result:{wasm}}: bytes of wasm memory the engine holds
 import { loadEngine, chooseVariant, MvbError, Status, ENGINE_FORMATS } from './engine.js';
 import { fetchModel } from './model-fetch.js';
 import { imageHeader } from './image-header.js';
 import { PREVIEW_BOX } from './meta.js';
+import { pickHeatmap } from './heatmap.js';
 
 let engine = null;
 
@@ -84,9 +88,10 @@ async function classifyEncoded(bytes) {
   }
 }
 
-// The photo scaled to cover PREVIEW_BOX and cropped to at most twice it, as a small image
-// Blob; undefined when this browser cannot draw one here. source: an ImageBitmap, or the
-// encoded bytes (decoded here only once the engine has accepted them).
+// The photo scaled to cover PREVIEW_BOX and cropped to at most twice it, as {blob, photo}: a
+// small image Blob and the whole scaled photo's size; undefined when this browser cannot draw
+// one here. source: an ImageBitmap, or the encoded bytes (decoded here only once the engine
+// has accepted them).
 async function previewOf(source) {
   if (typeof OffscreenCanvas !== 'function') return undefined;
   let bitmap = source;
@@ -108,7 +113,7 @@ async function previewOf(source) {
     ctx.drawImage(bitmap, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
     const blob = await canvas.convertToBlob({ type: 'image/webp', quality: 0.85 });
     canvas.width = canvas.height = 0; // its pixels go now, not at the next GC
-    return blob;
+    return { blob, photo: { width: w, height: h } };
   } finally {
     if (bitmap !== source) bitmap.close();
   }
@@ -169,7 +174,12 @@ async function handle(msg) {
   try {
     done = await run();
     done.result.ms = performance.now() - t0;
-    if (msg.preview) done.result.preview = await previewOf(done.bitmap || bytes);
+    const heatmap = pickHeatmap(engine.meta, engine.outputs(), done.result);
+    if (heatmap) done.result.heatmap = heatmap;
+    if (msg.preview) {
+      const preview = await previewOf(done.bitmap || bytes);
+      if (preview) Object.assign(done.result, { preview: preview.blob, previewPhoto: preview.photo });
+    }
     return done.result;
   } finally {
     (done ? done.bitmap : msg.bitmap)?.close();

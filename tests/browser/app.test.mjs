@@ -3,6 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile, mkdtemp, rm, cp } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createDeflate, crc32 } from 'node:zlib';
 import { join } from 'node:path';
@@ -668,6 +669,7 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
       assert.equal(l.scale, false, 'no beach-to-mountain scale for a photo that is neither');
       assert.equal(l.summary, 'Probabilities');
       assert.deepEqual([l.open, l.list], [false, false], 'the probabilities wait behind their disclosure');
+      assert.equal(await page.$eval('#results .heatmap', (b) => b.checkVisibility()), false, 'a model without a heatmap output offers no "Where it looked"');
       // Keyboard: the summary takes focus and Enter opens it.
       await page.focus('#results .probabilities summary');
       await page.keyboard.press('Enter');
@@ -710,6 +712,89 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
         `: not sure; beach ${Math.round(p.beach * 100)} percent, mountain ${Math.round(p.mountain * 100)} percent, neither ${Math.round(p.neither * 100)} percent.`);
       assertNoErrors(errors);
     });
+  });
+
+  test('10. "Where it looked" blends the heatmap over the preview with a legend and the CLI\'s words, and toggling off restores the photo', async () => {
+    const photo = join(EXAMPLES, 'picos-de-europa.jpg');
+    // The sentence `mvb explain` prints for the same photo, where the native CLI is built.
+    const cli = join(ROOT, 'build', 'native', 'mvb');
+    let cliWhere = null;
+    if (existsSync(cli)) {
+      const out = execFileSync(cli, ['explain', photo, '-o', join(tmp, 'explain.png')], { encoding: 'utf8' });
+      cliWhere = out.match(/^.*: (where it looked for \w+: .+)$/m)[1];
+    }
+    const { page, errors } = await openApp();
+    try {
+      await waitReady(page);
+      await page.setInputFiles('#file', [photo]);
+      const [card] = await waitForResults(page, 1);
+      assert.equal(card.verdict, 'mountain');
+      await page.waitForFunction(() => document.querySelector('#results .result').dataset.preview === 'shown');
+      // A digest of the canvas's pixels, and what the toggle shows.
+      const state = () => page.$eval('#results .result', (li) => {
+        const c = li.querySelector('.result-img');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let sum = 0, hash = 0;
+        for (let i = 0; i < d.length; i++) { sum += d[i]; hash = (hash * 31 + d[i]) | 0; }
+        const toggle = li.querySelector('.heatmap-toggle');
+        return {
+          w: c.width, h: c.height, sum, hash, preview: li.dataset.preview,
+          toggle: toggle.checkVisibility() ? toggle.textContent : null,
+          pressed: toggle.getAttribute('aria-pressed'),
+          legend: li.querySelector('.heatmap-legend').checkVisibility() ? [...li.querySelectorAll('.heatmap-legend span')].map((x) => x.textContent).filter(Boolean).join(' → ') : null,
+          ramp: getComputedStyle(li.querySelector('.heatmap-ramp')).backgroundImage,
+          text: li.querySelector('.heatmap-text').textContent,
+          live: li.querySelector('.heatmap-text').getAttribute('aria-live'),
+        };
+      });
+      const before = await state();
+      assert.equal(before.toggle, 'Where it looked');
+      assert.equal(before.pressed, 'false');
+      assert.equal(before.legend, null, 'no legend until the map is shown');
+      assert.equal(before.text, '');
+      assert.ok(before.w > 0 && before.h > 0, `preview ${before.w} x ${before.h}`);
+
+      await page.click('#results .heatmap-toggle');
+      await page.waitForFunction(() => document.querySelector('#results .heatmap-toggle').getAttribute('aria-pressed') === 'true' &&
+        document.querySelector('#results .result').dataset.preview === 'shown');
+      const on = await state();
+      assert.equal(on.pressed, 'true');
+      assert.deepEqual([on.w, on.h], [before.w, before.h]);
+      assert.notEqual(on.hash, before.hash, 'the map is drawn over the photo');
+      assert.ok(Math.abs(on.sum - before.sum) > on.w * on.h, `the pixels changed noticeably (${before.sum} -> ${on.sum})`);
+      assert.equal(on.legend, 'low → high');
+      assert.match(on.ramp, /linear-gradient\(to right, rgb\(0, 0, 4\).*rgb\(252, 255, 164\)/, 'the legend is the ramp the map is drawn in');
+      assert.equal(on.live, 'polite');
+      assert.match(on.text, /^Where it looked for mountain: (the (upper|lower) (left|right)|mostly the (upper|lower|left|right) half|the middle|all over the photo|evenly across the photo)\.$/);
+      if (cliWhere) assert.equal(on.text.toLowerCase(), `${cliWhere.toLowerCase()}.`, 'the page says what `mvb explain` says');
+      await screenshot(page, '10-where-it-looked');
+
+      await page.click('#results .heatmap-toggle');
+      await page.waitForFunction(() => document.querySelector('#results .heatmap-toggle').getAttribute('aria-pressed') === 'false' &&
+        document.querySelector('#results .result').dataset.preview === 'shown');
+      const off = await state();
+      assert.equal(off.legend, null);
+      assert.equal(off.text, '');
+      assert.deepEqual([off.w, off.h, off.sum, off.hash], [before.w, before.h, before.sum, before.hash], 'toggling off restores the photo exactly');
+
+      // On again, scrolled away (the preview released) and back: the map is drawn with the preview.
+      await page.click('#results .heatmap-toggle');
+      await page.waitForFunction(() => document.querySelector('#results .result').dataset.preview === 'shown' &&
+        document.querySelector('#results .heatmap-toggle').getAttribute('aria-pressed') === 'true');
+      const onAgain = await state();
+      assert.equal(onAgain.hash, on.hash, 'the same overlay each time');
+      await page.evaluate(() => {
+        document.body.style.minHeight = '20000px';
+        window.scrollTo(0, 19000);
+      });
+      await page.waitForFunction(() => document.querySelector('#results .result').dataset.preview === 'released');
+      await page.evaluate(() => document.querySelector('#results .result').scrollIntoView());
+      await page.waitForFunction(() => document.querySelector('#results .result').dataset.preview === 'shown');
+      assert.equal((await state()).hash, on.hash, 'a redrawn preview gets its overlay again');
+      assertNoErrors(errors);
+    } finally {
+      await page.close();
+    }
   });
 
   test('9. previews hold pixels only near the screen, "Clear all" gives them all back, and no object URL stays alive', async () => {
