@@ -60,6 +60,17 @@ static mvb_status read_numbers(const mvb_json *j, int tok, const char *field,
   return MVB_OK;
 }
 
+/* A key no reader knows: a typo must not silently change the tensor or a
+ * verdict. */
+static mvb_status unknown_key(const mvb_json *j, int key, const char *where,
+                              const char *known, mvb_error *err) {
+  const mvb_json_token *t = &j->tokens[key];
+  return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, key,
+                      "unknown key \"%.*s\" in %s (known: %s)",
+                      t->end - t->start > 100 ? 100 : t->end - t->start,
+                      j->text + t->start, where, known);
+}
+
 static mvb_status read_preprocess(const mvb_json *j, int mvb,
                                   mvb_model_file *out, mvb_error *err) {
   mvb_preprocess *pp = &out->preprocess;
@@ -126,13 +137,8 @@ static mvb_status read_preprocess(const mvb_json *j, int mvb,
       if ((status = read_numbers(j, v, "std", 3, true, pp->std, err)))
         return status;
     } else {
-      const mvb_json_token *t = &j->tokens[key];
-      return mvb_bad_json(
-          err, MVB_ERR_MODEL_FORMAT, j, key,
-          "unknown key \"%.*s\" in mvb.preprocess (known: size, "
-          "resize, mean, std)",
-          t->end - t->start > 100 ? 100 : t->end - t->start,
-          j->text + t->start);
+      return unknown_key(j, key, "mvb.preprocess", "size, resize, mean, std",
+                         err);
     }
   }
   return MVB_OK;
@@ -141,15 +147,6 @@ static mvb_status read_preprocess(const mvb_json *j, int mvb,
 /* ---- outputs and verdict rules ------------------------------------------ */
 
 static const char *const CLASS_NAMES[] = {"beach", "mountain", "neither"};
-
-static mvb_status unknown_key(const mvb_json *j, int key, const char *where,
-                              const char *known, mvb_error *err) {
-  const mvb_json_token *t = &j->tokens[key];
-  return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, key,
-                      "unknown key \"%.*s\" in %s (known: %s)",
-                      t->end - t->start > 100 ? 100 : t->end - t->start,
-                      j->text + t->start, where, known);
-}
 
 /* "classes": ["beach", "mountain", "neither"] -> rules->class_at. */
 static mvb_status read_classes(const mvb_json *j, int tok, mvb_output_ref *o,
