@@ -8,9 +8,8 @@ import {
   ERROR_TITLES, ERROR_TITLE, verdictInfo, verdictTitle, spokenResult, toneStyles,
 } from './meta.js';
 import {
-  probabilitiesDetails, reasonItems, drawOnCanvas, clearCanvas,
+  probabilitiesDetails, reasonItems, drawOnCanvas, clearCanvas, overlayHeatmap, offerHeatmapToggle,
 } from './result-view.js';
-import { blendHeatmap, rampGradient, whereSentence } from './heatmap.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -136,26 +135,12 @@ const heatmaps = new WeakMap(); // card -> {map, photo}: the result's heatmap an
 
 function drawHeatmap(li) {
   const { map, photo } = heatmaps.get(li);
-  const canvas = li.querySelector('.result-img');
-  const { width, height } = canvas;
-  if (!width || !height) return;
-  const ctx = canvas.getContext('2d');
-  const pixels = ctx.getImageData(0, 0, width, height);
-  blendHeatmap(pixels.data, width, height, map, photo ? photo.width : width, photo ? photo.height : height);
-  ctx.putImageData(pixels, 0, 0);
+  overlayHeatmap(li.querySelector('.result-img'), map, photo);
 }
 
 function offerHeatmap(li, r) {
   heatmaps.set(li, { map: r.heatmap, photo: r.previewPhoto });
-  const box = li.querySelector('.heatmap');
-  const toggle = box.querySelector('.heatmap-toggle');
-  const legend = box.querySelector('.heatmap-legend');
-  legend.querySelector('.heatmap-ramp').style.background = rampGradient();
-  toggle.addEventListener('click', () => {
-    const on = toggle.getAttribute('aria-pressed') !== 'true';
-    toggle.setAttribute('aria-pressed', String(on));
-    legend.hidden = !on;
-    box.querySelector('.heatmap-text').textContent = on ? `${whereSentence(r.heatmap)}.` : '';
+  offerHeatmapToggle(li.querySelector('.heatmap'), r.heatmap, (on) => {
     if (on) li.dataset.heatmap = 'on';
     else delete li.dataset.heatmap;
     // Drawn now if the preview is on the canvas; otherwise when it is drawn next.
@@ -164,7 +149,6 @@ function offerHeatmap(li, r) {
       drawPreview(li);
     }
   });
-  box.hidden = false;
 }
 
 function forgetPreviews() {

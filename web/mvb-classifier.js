@@ -5,6 +5,7 @@
 //
 // Attributes: base (where wasm/ and weights/ live; default: this module's folder),
 // model (a model.json URL), variant ("simd" | "simd-threads"), precision ("f32" | "int8").
+// A result with a heatmap (the shipped model's) gets a "Where it looked" toggle.
 // Events: "mvb-result" (detail: the result plus {name}), "mvb-error" (detail: {message}).
 // Method: classify(input).
 // Theming: the custom properties below (--mvb-accent, --mvb-beach, ...) can be set on it.
@@ -12,7 +13,7 @@ import { load, UrlError } from './mvb.js';
 import { acceptDrops } from './drop.js';
 import { verdictInfo, verdictTitle, toneStyles } from './meta.js';
 import {
-  probabilitiesDetails, reasonItems, drawOnCanvas, clearCanvas,
+  probabilitiesDetails, reasonItems, drawOnCanvas, clearCanvas, heatmapBox, offerHeatmapToggle, overlayHeatmap,
 } from './result-view.js';
 
 const CSS = `
@@ -50,6 +51,13 @@ summary { cursor: pointer; font-size: .88em; font-weight: 600; }
 .prob-value { text-align: right; font-variant-numeric: tabular-nums; }
 ul { margin: 0; padding-left: 18px; font-size: .88em; }
 .status { margin: 0; color: var(--mvb-muted); font-size: .85em; }
+.heatmap { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 12px; }
+.heatmap-toggle { background: var(--mvb-bg); color: var(--mvb-text); border-color: var(--mvb-border); padding: 4px 12px; min-height: 34px; font-size: .88em; }
+.heatmap-toggle[aria-pressed="true"] { background: var(--tone-soft); border-color: var(--tone); }
+.heatmap-legend { display: flex; align-items: center; gap: 6px; font-size: .72em; color: var(--mvb-muted); text-transform: uppercase; letter-spacing: .04em; }
+.heatmap-ramp { width: 72px; height: 8px; border-radius: 999px; }
+.heatmap-text { flex-basis: 100%; margin: 0; font-size: .88em; }
+.heatmap-text:empty { display: none; }
 `;
 
 function sheet() {
@@ -91,7 +99,8 @@ class MvbClassifierElement extends HTMLElement {
     this.detail = el('p', { className: 'detail' });
     this.reasons = el('ul', { hidden: true });
     this.probabilities = el('details', { hidden: true });
-    const live = el('div', { className: 'out' }, [this.status, this.progress, this.img, this.verdict, this.line, this.reasons, this.probabilities, this.detail]);
+    this.heatmap = el('div', { hidden: true });
+    const live = el('div', { className: 'out' }, [this.status, this.progress, this.img, this.verdict, this.line, this.heatmap, this.reasons, this.probabilities, this.detail]);
     live.setAttribute('role', 'status');
     live.setAttribute('aria-live', 'polite');
     root.append(el('div', { className: 'box', part: 'box' }, [this.drop, live]));
@@ -138,18 +147,38 @@ class MvbClassifierElement extends HTMLElement {
     return r;
   }
 
-  // Shows the result's preview (or none), giving the last one's pixels back first.
-  async preview(blob) {
+  // Shows the result's preview (or none), giving the last one's pixels back first; with
+  // `heat` ({map, photo}), "Where it looked" blended over it.
+  async preview(blob, heat = null) {
     const turn = (this.previewTurn = (this.previewTurn || 0) + 1);
-    clearCanvas(this.img);
-    this.img.hidden = true;
+    // The same preview redrawn (the toggle) keeps its old pixels until the new ones are in.
+    const again = blob && blob === this.shownBlob;
+    this.shownBlob = blob;
+    if (!again) {
+      clearCanvas(this.img);
+      this.img.hidden = true;
+    }
     if (!blob) return;
     try {
       await drawOnCanvas(this.img, blob);
     } catch {
       return; // a preview this browser cannot decode: none
     }
-    if (turn === this.previewTurn) this.img.hidden = false;
+    if (turn !== this.previewTurn) return;
+    if (heat) overlayHeatmap(this.img, heat.map, heat.photo);
+    this.img.hidden = false;
+  }
+
+  // The result's "Where it looked" toggle (heatmap.js via result-view.js, as the page's
+  // cards have it): the preview is drawn again with or without the map.
+  offerHeatmap(r) {
+    const box = heatmapBox();
+    box.dataset.tone = verdictInfo(r.verdict).tone; // the pressed toggle's colours
+    offerHeatmapToggle(box, r.heatmap, (on) => {
+      this.preview(r.preview, on ? { map: r.heatmap, photo: r.previewPhoto } : null);
+    });
+    this.heatmap.replaceWith(box);
+    this.heatmap = box;
   }
 
   async run(input, name) {
@@ -162,6 +191,7 @@ class MvbClassifierElement extends HTMLElement {
     this.detail.textContent = '';
     this.reasons.hidden = true;
     this.probabilities.hidden = true;
+    this.heatmap.hidden = true;
     try {
       const r = await this.classify(input);
       this.status.hidden = true;
@@ -175,6 +205,7 @@ class MvbClassifierElement extends HTMLElement {
       const details = probabilitiesDetails(r.probabilities);
       this.probabilities.replaceWith(details);
       this.probabilities = details;
+      if (r.heatmap && r.preview) this.offerHeatmap(r);
       this.dispatchEvent(new CustomEvent('mvb-result', { detail: { ...r, name }, bubbles: true, composed: true }));
     } catch (e) {
       this.showError(e instanceof UrlError ? e.message : `Could not classify ${name}: ${e.message}`);

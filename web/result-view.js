@@ -1,6 +1,7 @@
 // result-view.js: the parts of a result that the page's cards and <mvb-classifier> draw
 // alike. Text reaches the DOM through textContent only.
 import { probabilityList, percent } from './meta.js';
+import { blendHeatmap, rampGradient, whereSentence } from './heatmap.js';
 
 function el(tag, className, text) {
   const e = document.createElement(tag);
@@ -52,4 +53,49 @@ export function clearCanvas(canvas) {
 // <li> items for a list of reasons.
 export function reasonItems(reasons) {
   return reasons.map((text) => el('li', '', text));
+}
+
+// ---- Where it looked ----------------------------------------------------------------------
+// A result's heatmap over the canvas that shows its preview (heatmap.js, the rules `mvb
+// explain` draws by), blended into the pixels in place; photo: the result's previewPhoto
+// (the preview is the middle of the photo at that size).
+export function overlayHeatmap(canvas, map, photo) {
+  const { width, height } = canvas;
+  if (!width || !height) return;
+  const ctx = canvas.getContext('2d');
+  const pixels = ctx.getImageData(0, 0, width, height);
+  blendHeatmap(pixels.data, width, height, map, photo ? photo.width : width, photo ? photo.height : height);
+  ctx.putImageData(pixels, 0, 0);
+}
+
+// The "Where it looked" box as the page's result template has it: a toggle, a legend from
+// low to high, and the sentence a screen reader reads.
+export function heatmapBox() {
+  const box = el('div', 'heatmap');
+  const toggle = el('button', 'btn small heatmap-toggle', 'Where it looked');
+  toggle.type = 'button';
+  toggle.setAttribute('aria-pressed', 'false');
+  const legend = el('div', 'heatmap-legend');
+  legend.setAttribute('aria-hidden', 'true');
+  legend.append(el('span', '', 'low'), el('span', 'heatmap-ramp'), el('span', '', 'high'));
+  box.append(toggle, legend, el('p', 'heatmap-text small'));
+  box.querySelector('.heatmap-text').setAttribute('aria-live', 'polite');
+  return box;
+}
+
+// Makes a "Where it looked" box work for one result's map: pressed, the legend and the
+// sentence show, and onToggle(on) redraws the picture with or without the map.
+export function offerHeatmapToggle(box, map, onToggle) {
+  const toggle = box.querySelector('.heatmap-toggle');
+  const legend = box.querySelector('.heatmap-legend');
+  legend.querySelector('.heatmap-ramp').style.background = rampGradient();
+  legend.hidden = true;
+  toggle.addEventListener('click', () => {
+    const on = toggle.getAttribute('aria-pressed') !== 'true';
+    toggle.setAttribute('aria-pressed', String(on));
+    legend.hidden = !on;
+    box.querySelector('.heatmap-text').textContent = on ? `${whereSentence(map)}.` : '';
+    onToggle(on);
+  });
+  box.hidden = false;
 }

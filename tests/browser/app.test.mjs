@@ -3,7 +3,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile, mkdtemp, rm, cp } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createDeflate, crc32 } from 'node:zlib';
 import { join } from 'node:path';
@@ -11,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { writeFixedModel, fixedProbabilities } from './fixed-model.mjs';
 import {
   ROOT, DIST, skipReason, startServer, startImageServer, launch, watchErrors, screenshot,
-  waitForResults, waitReady,
+  waitForResults, waitReady, explainSentence,
 } from './helpers.mjs';
 
 const skip = skipReason();
@@ -717,12 +716,7 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
   test('10. "Where it looked" blends the heatmap over the preview with a legend and the CLI\'s words, and toggling off restores the photo', async () => {
     const photo = join(EXAMPLES, 'picos-de-europa.jpg');
     // The sentence `mvb explain` prints for the same photo, where the native CLI is built.
-    const cli = join(ROOT, 'build', 'native', 'mvb');
-    let cliWhere = null;
-    if (existsSync(cli)) {
-      const out = execFileSync(cli, ['explain', photo, '-o', join(tmp, 'explain.png')], { encoding: 'utf8' });
-      cliWhere = out.match(/^.*: (where it looked for \w+: .+)$/m)[1];
-    }
+    const cliWhere = explainSentence(photo, tmp);
     const { page, errors } = await openApp();
     try {
       await waitReady(page);

@@ -6,6 +6,7 @@ import { join, extname, normalize, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
 
 export const ROOT = normalize(join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
 export const DIST = process.env.MVB_DIST ? normalize(process.env.MVB_DIST) : join(ROOT, 'dist');
@@ -154,6 +155,15 @@ export async function waitForResults(page, count, timeout = 120000) {
     // "Beach 3%" per class, as a screen reader reads the disclosure's list.
     probabilities: [...c.querySelectorAll('.probabilities li')].map((li) => `${li.querySelector('.prob-name').textContent} ${li.querySelector('.prob-value').textContent}`),
   })));
+}
+
+// What `mvb explain` says of a photo ("where it looked for mountain: the upper left"), or null
+// where the native CLI is not built; its picture goes to dir.
+export function explainSentence(photo, dir) {
+  const cli = join(ROOT, 'build', 'native', 'mvb');
+  if (!existsSync(cli)) return null;
+  const out = execFileSync(cli, ['explain', photo, '-o', join(dir, 'explain.png')], { encoding: 'utf8' });
+  return out.match(/^.*: (where it looked for \w+: .+)$/m)[1];
 }
 
 export async function waitReady(page, timeout = 120000) {
