@@ -3,9 +3,10 @@
 // only ever reaches the DOM through textContent and attributes, never innerHTML.
 import { load, UrlError } from './mvb.js';
 import { acceptDrops, isImageAddress } from './drop.js';
+import { startBatch } from './batch.js';
 import { registerServiceWorker } from './updates.js';
 import {
-  ERROR_TITLES, ERROR_TITLE, verdictInfo, verdictTitle, spokenResult, toneStyles,
+  ERROR_TITLES, ERROR_TITLE, verdictInfo, verdictTitle, spokenResult, toneStyles, BATCH_MIN_FILES,
 } from './meta.js';
 import {
   probabilitiesDetails, reasonItems, drawOnCanvas, clearCanvas, overlayHeatmap, offerHeatmapToggle,
@@ -83,8 +84,6 @@ function newCard(name) {
   li.dataset.tone = 'unsure';
   li.setAttribute('aria-busy', 'true');
   li.querySelector('.verdict-text').textContent = 'Classifying…';
-  ui.empty.hidden = true;
-  ui.clear.hidden = false;
   return li;
 }
 
@@ -151,10 +150,13 @@ function offerHeatmap(li, r) {
   });
 }
 
-function forgetPreviews() {
-  for (const li of previews.keys()) releasePreview(li);
-  previews.clear();
-  nearScreen.disconnect();
+// Gives back the previews of cards that leave the page.
+function forgetPreviews(cards) {
+  for (const li of cards) {
+    releasePreview(li);
+    previews.delete(li);
+    nearScreen.unobserve(li);
+  }
 }
 
 function showResult(li, name, r) {
@@ -175,7 +177,6 @@ function showResult(li, name, r) {
   }
   li.querySelector('.probabilities').replaceWith(probabilitiesDetails(r.probabilities));
   if (r.heatmap) offerHeatmap(li, r);
-  announce(spokenResult(name, r));
 }
 
 function showError(li, name, title, message) {
@@ -188,7 +189,6 @@ function showError(li, name, title, message) {
   li.querySelector('.verdict-text').textContent = title;
   li.querySelector('.message').textContent = message;
   li.querySelector('.scale').hidden = true;
-  announce(`${name}: ${title}. ${message}`);
 }
 
 // Several results in a row would cut each other off; queue them into one message.
@@ -209,6 +209,8 @@ function addCards(names) {
   const frag = document.createDocumentFragment();
   frag.append(...cards);
   ui.results.prepend(frag);
+  ui.empty.hidden = true;
+  ui.clear.hidden = false;
   // On a phone the grid is far below the inputs: bring the new results into view.
   cards[0].scrollIntoView({ block: 'nearest', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
   return cards;
@@ -222,26 +224,53 @@ function urlErrorTitle(e) {
   return 'This address cannot be used';
 }
 
-// One path for every input (a File, an address, an example): mvb.js fetches what needs
-// fetching, and the worker classifies it and draws the preview.
-async function classifyInto(li, name, input) {
+// One path for every input (a File, an address, an example, each photo of a folder): mvb.js
+// fetches what needs fetching, and the worker classifies it and draws the preview.
+// -> {result} or {error: {title, message}}.
+async function classifyPhoto(input) {
   try {
     const c = await classifier;
-    const r = await c.classify(input, { preview: true });
-    if (r.preview && li.isConnected) setPreview(li, r.preview); // not for a card already cleared
-    else li.classList.add('no-preview');
-    showResult(li, name, r);
+    return { result: await c.classify(input, { preview: true }) };
   } catch (e) {
-    if (e instanceof UrlError) showError(li, name, urlErrorTitle(e), e.message);
+    if (e instanceof UrlError) return { error: { title: urlErrorTitle(e), message: e.message } };
     // The engine's own message names what is wrong (a byte offset, the size against the
     // limit): it is shown as it is.
-    else showError(li, name, (e && ERROR_TITLES[e.status]) || ERROR_TITLE, e && e.message ? e.message : String(e));
+    return { error: { title: (e && ERROR_TITLES[e.status]) || ERROR_TITLE, message: e && e.message ? e.message : String(e) } };
   }
 }
+
+function showOutcome(li, name, { result, error }) {
+  if (error) {
+    showError(li, name, error.title, error.message);
+    return;
+  }
+  if (result.preview && li.isConnected) setPreview(li, result.preview); // not for a card already cleared
+  else li.classList.add('no-preview');
+  showResult(li, name, result);
+}
+
+async function classifyInto(li, name, input) {
+  const outcome = await classifyPhoto(input);
+  showOutcome(li, name, outcome);
+  const { result, error } = outcome;
+  announce(error ? `${name}: ${error.title}. ${error.message}` : spokenResult(name, result));
+}
+
+// A whole folder, or many photos at once, go to the batch queue (batch.js): the same
+// classify path and cards, one page of cards at a time.
+const batch = startBatch({
+  classify: classifyPhoto,
+  cards: { create: newCard, show: showOutcome, forget: forgetPreviews },
+  announce,
+});
 
 function classifyFiles(files) {
   files = [...files];
   if (!files.length) return;
+  if (files.length >= BATCH_MIN_FILES) {
+    batch.addFiles(files);
+    return;
+  }
   const names = files.map((f) => f.name || 'pasted image');
   addCards(names).forEach((li, i) => classifyInto(li, names[i], files[i]));
 }
@@ -253,7 +282,7 @@ function classifyUrl(text) {
 }
 
 ui.clear.addEventListener('click', () => {
-  forgetPreviews();
+  forgetPreviews([...ui.results.children]);
   ui.results.replaceChildren();
   ui.empty.hidden = false;
   ui.clear.hidden = true;
@@ -281,7 +310,7 @@ ui.urlForm.addEventListener('submit', (e) => {
 });
 
 // Drops anywhere on the page count: files first, else a dragged link or image address.
-acceptDrops(window, ui.drop, { onFiles: classifyFiles, onUrl: classifyUrl });
+acceptDrops(window, ui.drop, { onFiles: classifyFiles, onUrl: classifyUrl, onFolder: batch.addEntries });
 
 document.addEventListener('paste', (e) => {
   const cd = e.clipboardData;

@@ -15,9 +15,18 @@ function droppedAddress(dt) {
   return isImageAddress(text) ? text : '';
 }
 
+// The dropped items as FileSystemEntry objects when at least one is a folder, else null.
+// They must be taken during the drop event: the items are emptied once it ends.
+function droppedFolder(dt) {
+  const entries = [...(dt.items || [])].filter((i) => i.kind === 'file' && i.webkitGetAsEntry)
+    .map((i) => i.webkitGetAsEntry()).filter(Boolean);
+  return entries.some((e) => e.isDirectory) ? entries : null;
+}
+
 // Drops anywhere on `target` count; `highlight` gets the class "dragging" while something
-// is dragged over it. onFiles gets the dropped files (an array), else onUrl the address.
-export function acceptDrops(target, highlight, { onFiles, onUrl }) {
+// is dragged over it. onFolder (optional) gets the dropped entries when a folder is among
+// them, else onFiles the dropped files (an array), else onUrl the address.
+export function acceptDrops(target, highlight, { onFiles, onUrl, onFolder }) {
   let depth = 0; // dragenter/dragleave fire for every child crossed
   const lit = (on) => highlight.classList.toggle('dragging', on);
   target.addEventListener('dragenter', (e) => {
@@ -34,6 +43,8 @@ export function acceptDrops(target, highlight, { onFiles, onUrl }) {
     lit(false);
     const dt = e.dataTransfer;
     if (!dt) return;
+    const folder = onFolder && droppedFolder(dt);
+    if (folder) { onFolder(folder); return; }
     if (dt.files && dt.files.length) { onFiles([...dt.files]); return; }
     const url = droppedAddress(dt);
     if (url) onUrl(url);

@@ -108,3 +108,13 @@ export function spokenResult(name, r) {
     .map(({ label, p }) => `${label.toLowerCase()} ${Math.round(p * 100)} percent`).join(', ');
   return `${name}: ${v.spoken}; ${odds}.`;
 }
+
+// A whole folder at once (batch.js). A folder, or at least BATCH_MIN_FILES photos chosen,
+// dropped or pasted together, go to the batch queue instead of one card each; its results
+// are shown BATCH_PAGE_SIZE at a time (one page of cards in the DOM, whatever the count).
+export const BATCH_MIN_FILES = 20;
+export const BATCH_PAGE_SIZE = 24;
+// What counts as a photo in a folder: an image/* type, or one of these endings (a browser
+// may give HEIC and AVIF files no type). Anything else, and hidden files (names starting
+// with "." such as macOS's "._photo.jpg" companions), is skipped and counted.
+export const PHOTO_EXTENSIONS = Object.freeze(['jpg', 'jpeg', 'jpe', 'jfif', 'png', 'bmp', 'gif', 'webp', 'avif', 'heic', 'heif']);
