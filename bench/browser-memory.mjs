@@ -46,3 +46,33 @@ export function browserMemory() {
   }
   return { rendererRss: renderer.rss, rendererPeak: renderer.hwm, browserPss: pss };
 }
+
+// A forced GC in the page and in each of its workers (Chromium started with
+// --js-flags=--expose-gc), before a measurement.
+async function collectGarbage(page) {
+  await page.evaluate(() => globalThis.gc && gc());
+  for (const w of page.workers()) await w.evaluate(() => globalThis.gc && gc()).catch(() => {});
+}
+
+// After a forced GC, a page of the site: its renderer's RSS and peak RSS, every Chromium
+// process's PSS, the page's JS heap, the engine's wasm memory (mvb.js memory()), how many
+// cards (elements matching `cards`) it holds and how many of them have drawn their preview.
+export async function pageMemory(page, cards) {
+  await collectGarbage(page);
+  await page.waitForTimeout(500);
+  const inPage = await page.evaluate(async (selector) => {
+    const { load } = await import('./mvb.js');
+    const c = await load();
+    return {
+      cards: document.querySelectorAll(selector).length,
+      drawn: document.querySelectorAll(`${selector}[data-preview="shown"]`).length,
+      heap: performance.memory ? performance.memory.usedJSHeapSize : NaN,
+      worker: await c.memory(),
+    };
+  }, cards);
+  const mem = browserMemory();
+  return { ...inPage, rss: mem.rendererRss, peak: mem.rendererPeak, pss: mem.browserPss };
+}
+
+// Bytes as whole MiB for a table, '-' when unknown.
+export const mib = (v) => (Number.isFinite(v) ? (v / 1048576).toFixed(0) : '-');

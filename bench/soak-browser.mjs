@@ -11,14 +11,14 @@
 //
 // The default photo is a 1950 x 1300 JPEG made from examples/picos-de-europa.jpg.
 // Needs dist/ (./build.sh), /usr/bin/chromium and tests/node_modules (npm ci).
-import { execFileSync, execSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CHROMIUM, CHROMIUM_ARGS, DIST, ROOT, launch, skipReason, startServer, waitReady } from '../tests/browser/helpers.mjs';
-import { browserMemory } from './browser-memory.mjs';
-import { writeResultsSection } from './results-file.mjs';
+import { pageMemory, mib } from './browser-memory.mjs';
+import { measuredOn, writeResultsSection } from './results-file.mjs';
 
 const HEADING = '## Memory over a long visit (bench/soak-browser.mjs)';
 
@@ -58,21 +58,8 @@ function makePhoto(dir) {
 }
 
 async function measure(page, uploads) {
-  await page.evaluate(() => globalThis.gc && gc());
-  for (const w of page.workers()) await w.evaluate(() => globalThis.gc && gc()).catch(() => {});
-  await page.waitForTimeout(500);
-  const inPage = await page.evaluate(async () => {
-    const { load } = await import('./mvb.js');
-    const c = await load();
-    return {
-      cards: document.querySelectorAll('#results .result').length,
-      heap: performance.memory ? performance.memory.usedJSHeapSize : NaN,
-      urls: window.__liveObjectUrls,
-      drawn: document.querySelectorAll('#results .result[data-preview="shown"]').length,
-      worker: c.memory ? await c.memory() : null,
-    };
-  });
-  return { uploads, rss: browserMemory().rendererRss, ...inPage };
+  const urls = await page.evaluate(() => window.__liveObjectUrls);
+  return { uploads, urls, ...(await pageMemory(page, '#results .result')) };
 }
 
 async function soak(site, photo, clear) {
@@ -109,8 +96,6 @@ async function soak(site, photo, clear) {
   return rows;
 }
 
-const mib = (v) => (Number.isFinite(v) ? (v / MiB).toFixed(0) : '-');
-
 function table(rows) {
   const base = rows[0].rss;
   const lines = [
@@ -133,12 +118,10 @@ async function main() {
     const photo = args.photo || makePhoto(tmp);
     const results = {};
     for (const mode of MODES) results[mode] = await soak(site, photo, mode === 'clear');
-    let commit = '?';
-    try { commit = execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8' }).trim(); } catch {}
-    const chromium = execSync(`${CHROMIUM} --version`, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const on = measuredOn(ROOT, CHROMIUM);
     const text = [
       HEADING, '',
-      `Measured ${new Date().toISOString()} by \`node bench/soak-browser.mjs --uploads ${UPLOADS}\` at commit ${commit}: ${UPLOADS} uploads of a ${(statSync(photo).size / 1024).toFixed(0)} KB 1950 x 1300 JPEG, one at a time through the file input, in ${chromium}, headless, ${os.cpus().length} cores (load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}).`,
+      `Measured ${new Date().toISOString()} by \`node bench/soak-browser.mjs --uploads ${UPLOADS}\` at commit ${on.commit}: ${UPLOADS} uploads of a ${(statSync(photo).size / 1024).toFixed(0)} KB 1950 x 1300 JPEG, one at a time through the file input, in ${on.browser}, headless, ${on.machine}.`,
       '',
       `Each row is taken after a forced GC (\`--js-flags=--expose-gc\`) in the page and in its workers. The renderer process holds the page, the engine's worker and its wasm memory (Chromium runs dedicated workers in the page's renderer); its RSS is from /proc. "Previews drawn" counts cards whose canvas holds its preview's pixels (those on or near the screen); the wasm memory comes from the classifier's \`memory()\`; live object URLs are counted by wrapping \`URL.createObjectURL\`/\`revokeObjectURL\`.`,
       '',
