@@ -24,6 +24,29 @@ export const MAX_THREADS = 2;
 // per card, whatever the photo's size.
 export const PREVIEW_BOX = Object.freeze({ width: 320, height: 240 });
 
+// "Use camera" (camera.js): what is asked of the camera (a hint: it gives what it has; the
+// back one on a phone), the window verdicts per second are counted over, the longest wait
+// for a new frame before the current one is classified anyway, and what the mode says.
+export const CAMERA = Object.freeze({
+  constraints: { audio: false, video: { facingMode: 'environment', width: { ideal: 640 }, height: { ideal: 480 } } },
+  rateWindowMs: 2000,
+  frameWaitMs: 250,
+  starting: 'Starting the camera…',
+  loading: 'Loading the model…',
+  messages: {
+    NotAllowedError: 'The camera permission was refused. To use the camera, allow it for this site in the browser (the camera icon in the address bar, or the site settings), then press "Use camera" again.',
+    SecurityError: 'This browser does not let this page use a camera.',
+    NotFoundError: 'No camera was found on this device. Connect one, or choose photos instead.',
+    OverconstrainedError: 'No camera was found on this device that can be used here. Choose photos instead.',
+    NotReadableError: 'The camera could not be started: another app may be using it. Close it and press "Use camera" again.',
+    AbortError: 'The camera could not be started. Press "Use camera" to try again.',
+    ended: 'The camera stopped (it was disconnected or switched off).',
+    hidden: 'The camera was switched off while the page was in the background. Press "Use camera" to start it again.',
+    classify: 'The camera was switched off: its pictures could not be classified',
+    other: 'The camera could not be started',
+  },
+});
+
 // A failed card's title, by status; any other status gets ERROR_TITLE.
 export const ERROR_TITLES = Object.freeze({
   [Status.IMAGE]: 'Cannot read this image',
