@@ -5,6 +5,7 @@ import { load, UrlError } from './mvb.js';
 import { acceptDrops, isImageAddress } from './drop.js';
 import { startBatch } from './batch.js';
 import { registerServiceWorker } from './updates.js';
+import { offerCamera } from './camera.js';
 import {
   ERROR_TITLES, ERROR_TITLE, verdictInfo, verdictTitle, spokenResult, toneStyles, BATCH_MIN_FILES,
 } from './meta.js';
@@ -366,6 +367,12 @@ async function showExamples() {
   }
 }
 showExamples();
+
+// ---- Camera (camera.js) -------------------------------------------------------------------
+// A frozen frame becomes a card like any photo.
+offerCamera(classifier, (frame, name) => {
+  classifyInto(addCards([name])[0], name, frame).finally(() => frame.close());
+});
 
 // ---- Offline support and updates (updates.js) ----------------------------------------------
 // After the model is in, so the precache download does not compete with the first one (on

@@ -152,7 +152,8 @@ export class Classifier {
   }
 
   // input: File/Blob, ArrayBuffer/typed array of encoded bytes, ImageBitmap, an <img>,
-  // <canvas> or ImageData, or a URL (string or URL object). Resolves to
+  // <canvas>, <video> (its current frame: camera.js) or ImageData, or a URL (string or URL
+  // object). Resolves to
   // {verdict, confidence, score, probabilities: {beach, mountain[, neither]}, decoder, ms,
   // reasons (for "not sure")}; verdict is the engine's: 'beach', 'mountain', 'not sure' or
   // 'neither' (models with that class). options.preview: also `preview`, a small image Blob
