@@ -347,7 +347,9 @@ async function showExamples() {
     btn.className = 'example';
     btn.dataset.file = ex.file;
     const img = document.createElement('img');
-    img.src = `examples/${ex.file}`;
+    // A small thumbnail (tools/example-thumbnails.py): the photo itself is fetched only when
+    // clicked, so the examples do not share a first visit's link with the engine.
+    img.src = `examples/${ex.thumb ?? ex.file}`;
     img.alt = '';
     img.loading = 'lazy';
     img.decoding = 'async';

@@ -177,6 +177,10 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     await page.waitForSelector('.example');
     const count = await page.$$eval('.example', (b) => b.length);
     assert.ok(count >= 4, `${count} examples on the page`);
+    // The tiles show small thumbnails (tools/example-thumbnails.py); a photo itself is
+    // fetched only when clicked.
+    const thumbs = await page.$$eval('.example img', (imgs) => imgs.map((i) => new URL(i.src).pathname));
+    assert.ok(thumbs.every((p) => /\/examples\/thumbs\/[^/]+\.webp$/.test(p)), thumbs.join(', '));
     await page.click('.example >> nth=0');
     const [card] = await waitForResults(page, 1);
     assert.match(card.verdict, /^(mountain|beach|not sure)$/);
