@@ -377,6 +377,7 @@ offerCamera(classifier, (frame, name) => {
 });
 
 // ---- Offline support and updates (updates.js) ----------------------------------------------
-// After the model is in, so the precache download does not compete with the first one (on
-// a real host it revalidates what the browser just fetched).
-classifier.then(registerServiceWorker, registerServiceWorker);
+// After the model is in and the photos chosen meanwhile have their verdicts, so the precache
+// competes with neither (on a real host it revalidates what the browser just fetched, and
+// downloads the rest: the other wasm build, the full example photos).
+classifier.then((c) => c.idle()).then(registerServiceWorker, registerServiceWorker);

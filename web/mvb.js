@@ -106,6 +106,7 @@ export class Classifier {
     this.info = info; // {variant, threads, inputShape, modelBytes, meta}
     this.nextId = 1;
     this.pending = new Map();
+    this.idleWaiters = [];
     worker.onmessage = (e) => this.onMessage(e.data);
     worker.onerror = (e) => this.failAll(new MvbError(Status.BACKEND, `the engine worker failed: ${e.message || 'unknown error'}`));
   }
@@ -135,11 +136,27 @@ export class Classifier {
     this.pending.delete(msg.id);
     if (msg.ok) p.resolve(msg.result);
     else p.reject(new MvbError(msg.error.status, msg.error.message));
+    if (!this.pending.size) this.wakeIdle();
+  }
+
+  // Resolves when the worker has nothing left to do: no request waiting for an answer once
+  // the current task has run (so a request made as the classifier became ready counts).
+  // The page starts its service worker's precache then, off the first verdict's path.
+  idle() {
+    return new Promise((resolve) => setTimeout(() => {
+      if (this.pending.size) this.idleWaiters.push(resolve);
+      else resolve();
+    }, 0));
+  }
+
+  wakeIdle() {
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   failAll(error) {
     for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
+    this.wakeIdle();
   }
 
   request(msg, transfer = [], onProgress) {
