@@ -90,6 +90,7 @@ assemble_dist() {
   if [[ -d weights ]]; then cp -R weights/. dist/weights/; fi
   touch dist/.nojekyll
   # The site may generate its own files (e.g. a precache manifest for its service worker).
+  if [[ -f web/tools/compress.mjs ]]; then node web/tools/compress.mjs dist; fi
   if [[ -f web/tools/build-manifest.mjs ]]; then node web/tools/build-manifest.mjs dist; fi
 }
 

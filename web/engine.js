@@ -90,6 +90,17 @@ function toImportUrl(s) {
   return 'file://' + (s.startsWith('/') ? '' : process.cwd() + '/') + s;
 }
 
+// The build stores each wasm build gzip-compressed beside it (NAME.wasm.gz, written by
+// web/tools/compress.mjs): GitHub Pages documents no compression, so the browser inflates it
+// while compiling it as it streams in. A host that sends it with a Content-Encoding has had
+// the browser inflate it already.
+async function instantiateCompressed(url, imports) {
+  const res = await fetch(url, { credentials: 'same-origin' });
+  if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`);
+  const body = res.headers.get('content-encoding') ? res.body : res.body.pipeThrough(new DecompressionStream('gzip'));
+  return WebAssembly.instantiateStreaming(new Response(body, { headers: { 'Content-Type': 'application/wasm' } }), imports);
+}
+
 export async function loadEngine(options = {}) {
   const variant = chooseVariant(options.variant);
   checkPrecision(options.precision);
@@ -116,9 +127,19 @@ export async function loadEngine(options = {}) {
     printErr: (line) => { if (options.log) options.log(line); },
   };
   if (options.wasmBinary) moduleArgs.wasmBinary = options.wasmBinary;
+  // Emscripten waits for receive() for ever: a failure here must end the load itself.
+  let failed;
+  const failure = new Promise((_, reject) => { failed = reject; });
+  if (!isNode && !options.wasmBinary && typeof DecompressionStream === 'function') {
+    moduleArgs.instantiateWasm = (imports, receive) => {
+      instantiateCompressed(new URL(`${name}.wasm.gz`, base).href, imports)
+        .then(({ instance, module }) => receive(instance, module), failed);
+      return {}; // the exports come later, through receive()
+    };
+  }
   let M;
   try {
-    M = await factory(moduleArgs);
+    M = await Promise.race([factory(moduleArgs), failure]);
   } catch (e) {
     throw new MvbError(Status.BACKEND, `cannot start the ${variant} engine: ${e && e.message ? e.message : e}`);
   }

@@ -1,5 +1,6 @@
 // model-fetch.js: downloads model.json and its weight shards, reporting bytes done/total
-// from the fetch streams (the total comes from each shard's Content-Length).
+// from the fetch streams (the total comes from each shard's Content-Length: bytes over the
+// network, compressed ones for a .gz shard).
 import { MvbError, Status } from './engine.js';
 
 async function get(url) {
@@ -24,13 +25,21 @@ function shardUrls(json, modelUrl) {
   return urls;
 }
 
-async function readAll(res, onChunk) {
+// The shard's bytes; onChunk counts what came over the network. A shard whose path ends in
+// .gz (the build stores them gzip-compressed: web/tools/compress.mjs) is inflated here,
+// unless the host sent it with a Content-Encoding (then the browser already did).
+async function readShard(res, url, onChunk) {
+  const gz = new URL(url).pathname.endsWith('.gz') && !res.headers.get('content-encoding');
   if (!res.body || !res.body.getReader) {
     const buf = await res.arrayBuffer();
     onChunk(buf.byteLength);
-    return buf;
+    return gz ? new Response(new Blob([buf]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer() : buf;
   }
-  const reader = res.body.getReader();
+  let body = res.body.pipeThrough(new TransformStream({
+    transform(chunk, out) { onChunk(chunk.length); out.enqueue(chunk); },
+  }));
+  if (gz) body = body.pipeThrough(new DecompressionStream('gzip'));
+  const reader = body.getReader();
   const parts = [];
   let n = 0;
   for (;;) {
@@ -38,7 +47,6 @@ async function readAll(res, onChunk) {
     if (done) break;
     parts.push(value);
     n += value.length;
-    onChunk(value.length);
   }
   const out = new Uint8Array(n);
   let at = 0;
@@ -64,7 +72,7 @@ export async function fetchModel(modelUrl, onProgress = () => {}) {
   const total = known ? lengths.reduce((a, b) => a + b, 0) : 0; // 0 = unknown
   let loaded = 0;
   onProgress(0, total);
-  const shards = await Promise.all(responses.map((r) => readAll(r, (n) => {
+  const shards = await Promise.all(responses.map((r, i) => readShard(r, urls[i], (n) => {
     loaded += n;
     onProgress(loaded, total);
   })));

@@ -108,9 +108,12 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     return { root, server: await startServer(root, {}, { prefix: '/mvb/' }) };
   }
 
+  // As build.sh does: compress.mjs (a replaced model's shards), then build-manifest.mjs.
   async function rebuildManifest(root) {
     await cp(join(ROOT, 'web', 'sw.js'), join(root, 'sw.js'));
-    execFileSync(process.execPath, [join(ROOT, 'web', 'tools', 'build-manifest.mjs'), root], { stdio: 'ignore' });
+    for (const tool of ['compress.mjs', 'build-manifest.mjs']) {
+      execFileSync(process.execPath, [join(ROOT, 'web', 'tools', tool), root], { stdio: 'ignore' });
+    }
   }
 
   // The site with a model that gives the same answer for every photo (fixed-model.mjs).
@@ -355,7 +358,10 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
       return (await c.keys()).map((r) => new URL(r.url).pathname);
     });
     assert.ok(cached.some((p) => p.endsWith('/weights/model.json')), 'model.json precached');
-    assert.ok(cached.some((p) => p.endsWith('.wasm')), 'wasm precached');
+    // The wasm builds are precached as the browser loads them: gzip-compressed (compress.mjs).
+    assert.ok(cached.some((p) => p.endsWith('/wasm/mvb-simd-threads.wasm.gz')), 'threaded wasm precached');
+    assert.ok(cached.some((p) => p.endsWith('.bin.gz')), 'weight shard precached');
+    assert.ok(cached.some((p) => p.includes('/examples/thumbs/')) && cached.some((p) => p.endsWith('/examples/picos-de-europa.jpg')), 'example thumbnails and photos precached');
     await page.waitForSelector('#offline-badge', { state: 'visible' });
 
     await browser.context.setOffline(true);

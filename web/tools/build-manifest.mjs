@@ -31,19 +31,22 @@ async function main() {
 
   // The site must not ship its build helpers.
   await rm(join(dist, 'tools'), { recursive: true, force: true });
-  const paths = (await walk(dist, dist, [])).filter((p) => !SKIP.some((re) => re.test(p))).sort();
+  const all = await walk(dist, dist, []);
+  // A file whose gzip copy the site loads instead (compress.mjs: the wasm builds) is not
+  // precached twice.
+  const paths = all.filter((p) => !SKIP.some((re) => re.test(p)) && !all.includes(`${p}.gz`)).sort();
   const files = [];
-  const all = createHash('sha256');
+  const hash = createHash('sha256');
   let bytes = 0;
   for (const p of paths) {
     const body = await readFile(join(dist, p));
     const sha256 = createHash('sha256').update(body).digest('hex');
     files.push({ url: p.split('/').map(encodeURIComponent).join('/'), sha256, size: body.length });
-    all.update(`${p}\0${sha256}\n`);
+    hash.update(`${p}\0${sha256}\n`);
     bytes += body.length;
   }
   if (!paths.includes('index.html')) throw new Error(`${dist}: no index.html`);
-  const version = all.digest('hex').slice(0, 16);
+  const version = hash.digest('hex').slice(0, 16);
   // version.json is derived from the version, so it is precached but not hashed into it.
   const info = JSON.stringify({ version, files: files.length, bytes }, null, 2) + '\n';
   await writeFile(join(dist, 'version.json'), info);
