@@ -156,6 +156,12 @@ else describe('a whole folder at once in Chromium', { timeout: 900000 }, () => {
     // Single-photo results are untouched.
     assert.equal(await page.$$eval('#results .result', (c) => c.length), 0);
     await screenshot(page, 'batch-01-folder');
+    // At phone width the progress, the tools and the pager wrap instead of overflowing.
+    await choose(page, '#batch-filter', 'all');
+    await page.setViewportSize({ width: 360, height: 740 });
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'no horizontal overflow at 360 px');
+    await page.$eval('#batch', (el) => el.scrollIntoView());
+    await screenshot(page, 'batch-01-phone', { fullPage: false });
     assertNoErrors(errors);
     await page.close();
   });
