@@ -85,12 +85,12 @@ export function offerCamera(classifier, onFreeze) {
   }
 
   async function classifyFrames(s) {
-    const c = await classifier;
     const rate = new Rate(CAMERA.rateWindowMs);
     while (s.active) {
       let r;
       try {
-        r = await c.classify(ui.video);
+        // The classifier may still be loading (or have failed to: its reason ends the mode).
+        r = await (await classifier).classify(ui.video);
       } catch (e) {
         if (s.active) stop(`${CAMERA.messages.classify} (${e.message})`);
         return;

@@ -218,6 +218,13 @@ else describe('"Use camera" in Chromium', { timeout: 600000 }, () => {
       assert.equal(await visible(page, 'camera-message'), false, 'a new start clears the last message');
       await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true })));
       assert.deepEqual(await released(page), { streams: 3, live: 0, video: false });
+
+      // A camera that goes away (unplugged, switched off by the system): released, and said.
+      await page.click('#camera-start');
+      await page.waitForFunction(() => window.__cam.streams.length === 4 && document.getElementById('camera-video').readyState >= 2);
+      await page.evaluate(() => window.__cam.streams[3].getVideoTracks()[0].dispatchEvent(new Event('ended')));
+      assert.deepEqual(await released(page), { streams: 4, live: 0, video: false });
+      assert.match(await page.textContent('#camera-message'), /^The camera stopped/);
       assert.deepEqual(errors, []);
     } finally {
       await page.close();
