@@ -173,8 +173,10 @@ const mvb_attr *mvb_node_attr(const mvb_node *node, const char *name) {
 void mvb_const_release(mvb_const *c) {
   free(c->f32);
   free(c->i32);
+  free(c->u8);
   c->f32 = NULL;
   c->i32 = NULL;
+  c->u8 = NULL;
 }
 
 static void free_node(mvb_node *node) {

@@ -1,6 +1,7 @@
 /* model_file.h: a TensorFlow.js graph model (model.json + weight shards) as an
  * in-memory graph description. Parses the JSON, checks every shard's byte
- * count against the weightsManifest and dequantizes the weights. Knows
+ * count against the weightsManifest and reads the weights (uint8 ones are
+ * dequantized on first use, see mvb_const). Knows
  * nothing of XNNPACK (internal).
  *
  * model.json may carry our own top-level key, which TensorFlow.js ignores:
@@ -40,15 +41,20 @@
 
 typedef enum mvb_dtype { MVB_DTYPE_F32 = 0, MVB_DTYPE_I32 = 1 } mvb_dtype;
 
-/* A weight named in the weightsManifest, dequantized. */
+/* A weight named in the weightsManifest. A float weight stored as uint8
+ * (nearly every byte of a converted model) keeps its bytes until its first
+ * reader calls mvb_const_dequantize: a loader then holds one tensor's
+ * floats at a time, not the whole model's (4x the download). */
 typedef struct mvb_const {
   char *name;
   mvb_dtype dtype;
   int rank;
   int64_t shape[MVB_MAX_RANK];
   size_t count; /* product of shape (1 for a scalar) */
-  float *f32;   /* (count) when dtype is F32, else NULL; owned */
+  float *f32; /* (count) when dtype is F32 and dequantized, else NULL; owned */
   int32_t *i32; /* (count) when dtype is I32, else NULL; owned */
+  uint8_t *u8;  /* (count) uint8 bytes until dequantized, else NULL; owned */
+  double u8_min, u8_scale; /* their value = u8_min + u8_scale * byte */
 } mvb_const;
 
 typedef enum mvb_attr_kind {
@@ -161,6 +167,15 @@ const mvb_node *mvb_model_file_node(const mvb_model_file *file,
 const mvb_const *mvb_model_file_const(const mvb_model_file *file,
                                       const char *name);
 const mvb_attr *mvb_node_attr(const mvb_node *node, const char *name);
+
+/* Makes c->f32 hold a float weight's values, dequantizing its uint8 bytes
+ * (then freed) on the first call; a no-op for a weight that has its floats.
+ * MVB_ERR_STATE if its data was already released. */
+mvb_status mvb_const_dequantize(mvb_const *c, mvb_error *err);
+
+/* The value of each byte of a weight kept as uint8 (c->u8): what
+ * mvb_const_dequantize writes, for readers that go byte by byte. */
+void mvb_const_u8_table(const mvb_const *c, float table[256]);
 
 /* Frees one constant's data early (the graph builder calls this once
  * XNNPACK has packed it), keeping its name and shape. */

@@ -339,38 +339,46 @@ static double element(const uint8_t *b, size_t k, const weight_plan *plan,
   return f;
 }
 
-/* Allocates c's data and fills it from the cursor. Dequantization computes
- * in double and rounds once, as TensorFlow.js does; quantized int32 values
- * are rounded like Math.round. */
+/* uint8 -> float32: one table of the 256 values a byte can take (their
+ * range was checked with the quantization parameters). */
+void mvb_const_u8_table(const mvb_const *c, float table[256]) {
+  for (unsigned b = 0; b < 256; b++)
+    table[b] = (float)(c->u8_min + c->u8_scale * b);
+}
+
+/* Allocates c's data and fills it from the cursor. A uint8 float weight
+ * keeps its bytes (mvb_const_dequantize); others are converted here.
+ * Dequantization computes in double and rounds once, as TensorFlow.js
+ * does; quantized int32 values are rounded like Math.round. */
 static mvb_status load_weight(shard_cursor *cursor, mvb_const *c,
                               const weight_plan *plan, mvb_error *err) {
   size_t alloc = c->count ? c->count : 1;
-  if (c->dtype == MVB_DTYPE_F32)
+  bool keep_bytes = plan->quant == QUANT_UINT8 && c->dtype == MVB_DTYPE_F32;
+  if (keep_bytes)
+    c->u8 = malloc(alloc);
+  else if (c->dtype == MVB_DTYPE_F32)
     c->f32 = malloc(alloc * sizeof *c->f32);
   else
     c->i32 = malloc(alloc * sizeof *c->i32);
-  if (!c->f32 && !c->i32)
+  if (!c->f32 && !c->i32 && !c->u8)
     return mvb_fail(err, MVB_ERR_OUT_OF_MEMORY,
                     "out of memory for weight \"%.300s\" (%zu values)", c->name,
                     c->count);
+  if (keep_bytes) {
+    c->u8_min = plan->min;
+    c->u8_scale = plan->scale;
+    cursor_read(cursor, c->u8, c->count);
+    return MVB_OK;
+  }
   size_t elem = c->count ? plan->bytes / c->count : 1;
   uint8_t chunk[4096];
-  /* uint8 -> float32 is nearly every byte of a converted model: one table
-   * of the 256 values it can take keeps it to a load per element. */
-  float table[256];
-  bool by_table = plan->quant == QUANT_UINT8 && c->dtype == MVB_DTYPE_F32;
-  for (int b = 0; by_table && b < 256; b++)
-    table[b] = (float)affine(plan, (unsigned)b);
   for (size_t done = 0; done < c->count;) {
     size_t n = c->count - done < sizeof chunk / elem ? c->count - done
                                                      : sizeof chunk / elem;
     cursor_read(cursor, chunk, n * elem);
-    for (size_t k = 0; by_table && k < n; k++)
-      c->f32[done + k] = table[chunk[k]];
-    for (size_t k = 0; !by_table && k < n; k++) {
+    for (size_t k = 0; k < n; k++) {
       double v = element(chunk, k, plan, c->dtype);
       if (c->dtype == MVB_DTYPE_F32) {
-        /* the uint8 table's range was checked with its parameters */
         if (!(fabs(v) <= MAX_WEIGHT_MAGNITUDE))
           return mvb_fail(err, MVB_ERR_MODEL_FORMAT,
                           "weight \"%.300s\": value %zu is %g; a weight must "
@@ -389,6 +397,26 @@ static mvb_status load_weight(shard_cursor *cursor, mvb_const *c,
     }
     done += n;
   }
+  return MVB_OK;
+}
+
+mvb_status mvb_const_dequantize(mvb_const *c, mvb_error *err) {
+  if (c->f32 || c->dtype != MVB_DTYPE_F32) return MVB_OK;
+  if (!c->u8)
+    return mvb_fail(err, MVB_ERR_STATE,
+                    "weight \"%.300s\" was released before its last reader",
+                    c->name);
+  float *f32 = malloc((c->count ? c->count : 1) * sizeof *f32);
+  if (!f32)
+    return mvb_fail(err, MVB_ERR_OUT_OF_MEMORY,
+                    "out of memory for weight \"%.300s\" (%zu values)", c->name,
+                    c->count);
+  float table[256];
+  mvb_const_u8_table(c, table);
+  for (size_t k = 0; k < c->count; k++) f32[k] = table[c->u8[k]];
+  free(c->u8);
+  c->u8 = NULL;
+  c->f32 = f32;
   return MVB_OK;
 }
 

@@ -28,6 +28,16 @@ typedef struct mvb_qlayout {
   size_t element_stride;
 } mvb_qlayout;
 
+/* The float weights to requantize: src->f32, or, when that is NULL,
+ * src->u8 read through src->table (the value of each byte: a TensorFlow.js
+ * uint8 weight, so that no float copy of the tensor is made). Indexed as
+ * mvb_qlayout says. */
+typedef struct mvb_qsource {
+  const float *f32;
+  const uint8_t *u8;
+  const float *table; /* (256) */
+} mvb_qsource;
+
 typedef struct mvb_qweights {
   int8_t *data; /* (channels, per_channel), channel-major; owned */
   float *scale; /* (channels); owned */
@@ -39,9 +49,9 @@ typedef struct mvb_qweights {
  * positive float (its largest weight is below 127 * FLT_MIN), more than
  * MVB_INT8_MAX_SUMS weights per channel. Checked before the int8 copy is
  * allocated. */
-mvb_status mvb_quantize_channels(const float *src, const mvb_qlayout *layout,
-                                 const char *name, mvb_qweights *out,
-                                 mvb_error *err);
+mvb_status mvb_quantize_channels(const mvb_qsource *src,
+                                 const mvb_qlayout *layout, const char *name,
+                                 mvb_qweights *out, mvb_error *err);
 
 void mvb_qweights_free(mvb_qweights *q); /* zeroes it; NULLs are fine */
 

@@ -25,7 +25,8 @@ static void quantize_rounds_within_half_a_step(void) {
                              0.1f, -1.9f, 0, -0.7f, 0.05f, 0};
   mvb_qweights q;
   mvb_error err;
-  REQUIRE(mvb_quantize_channels(w, &FILTER, "f", &q, &err) == MVB_OK, "%s",
+  const mvb_qsource src = {w, NULL, NULL};
+  REQUIRE(mvb_quantize_channels(&src, &FILTER, "f", &q, &err) == MVB_OK, "%s",
           err.message);
   const float peak[CH] = {1.0f, 2.0f, 0.0f};
   for (int c = 0; c < CH; c++) {
@@ -47,13 +48,39 @@ static void quantize_rounds_within_half_a_step(void) {
   mvb_qweights_free(&q);
 }
 
+/* A uint8 weight read through its table requantizes exactly as its
+ * floats do (the loader never makes the float copy of such a weight). */
+static void quantize_reads_bytes_like_floats(void) {
+  float table[256], w[PER * CH];
+  uint8_t bytes[PER * CH];
+  for (int b = 0; b < 256; b++) table[b] = (float)(-1.5 + 0.0117 * b);
+  for (int i = 0; i < PER * CH; i++) {
+    bytes[i] = (uint8_t)(i * 37 % 256);
+    w[i] = table[bytes[i]];
+  }
+  const mvb_qsource from_floats = {w, NULL, NULL};
+  const mvb_qsource from_bytes = {NULL, bytes, table};
+  mvb_qweights a, b;
+  mvb_error err;
+  REQUIRE(mvb_quantize_channels(&from_floats, &FILTER, "f", &a, &err) == MVB_OK,
+          "%s", err.message);
+  REQUIRE(mvb_quantize_channels(&from_bytes, &FILTER, "f", &b, &err) == MVB_OK,
+          "%s", err.message);
+  EXPECT(memcmp(a.data, b.data, PER * CH) == 0 &&
+             memcmp(a.scale, b.scale, CH * sizeof *a.scale) == 0,
+         "bytes and floats must give the same int8 weights and scales");
+  mvb_qweights_free(&a);
+  mvb_qweights_free(&b);
+}
+
 /* Each bad tensor must be refused with its name and channel in the
  * message, and nothing left to free. */
 static void expect_refused(const float *w, const mvb_qlayout *l,
                            const char *must_say) {
   mvb_qweights q;
   mvb_error err;
-  mvb_status s = mvb_quantize_channels(w, l, "model/dense/kernel", &q, &err);
+  const mvb_qsource src = {w, NULL, NULL};
+  mvb_status s = mvb_quantize_channels(&src, l, "model/dense/kernel", &q, &err);
   EXPECT(s != MVB_OK, "accepted (expected a refusal saying \"%s\")", must_say);
   EXPECT(test_contains(err.message, "model/dense/kernel") &&
              test_contains(err.message, must_say),
@@ -374,6 +401,8 @@ int main(void) {
   int failed = 0;
   failed += test_run("quantize_rounds_within_half_a_step",
                      quantize_rounds_within_half_a_step);
+  failed += test_run("quantize_reads_bytes_like_floats",
+                     quantize_reads_bytes_like_floats);
   failed += test_run("quantize_refuses_what_int8_cannot_hold",
                      quantize_refuses_what_int8_cannot_hold);
   failed += test_run("mixed_model_runs_in_int8", mixed_model_runs_in_int8);

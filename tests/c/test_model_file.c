@@ -136,8 +136,15 @@ static void parses_every_weight_encoding(void) {
   REQUIRE(s == MVB_OK, "status %d: %s", s, err.message);
   REQUIRE(f.n_consts == 6, "%zu consts", f.n_consts);
 
-  const mvb_const *w8 = mvb_model_file_const(&f, "w8");
-  REQUIRE(w8 && w8->dtype == MVB_DTYPE_F32 && w8->f32 && !w8->i32, "w8");
+  mvb_const *w8 = (mvb_const *)mvb_model_file_const(&f, "w8");
+  /* uint8 floats keep their bytes until a reader asks for the floats */
+  REQUIRE(w8 && w8->dtype == MVB_DTYPE_F32 && w8->u8 && !w8->f32 && !w8->i32,
+          "w8 is kept as bytes");
+  s = mvb_const_dequantize(w8, &err);
+  REQUIRE(s == MVB_OK && w8->f32 && !w8->u8, "w8 dequantized: %s", err.message);
+  const float *first = w8->f32;
+  s = mvb_const_dequantize(w8, &err);
+  EXPECT(s == MVB_OK && w8->f32 == first, "dequantizing twice is a no-op");
   EXPECT(
       w8->rank == 2 && w8->shape[0] == 2 && w8->shape[1] == 3 && w8->count == 6,
       "w8 shape");
@@ -179,6 +186,9 @@ static void parses_every_weight_encoding(void) {
   mvb_const_release(&f.consts[0]);
   EXPECT(!f.consts[0].f32 && f.consts[0].name && f.consts[0].count == 6,
          "release keeps the name and shape");
+  s = mvb_const_dequantize(&f.consts[0], &err);
+  EXPECT(s == MVB_ERR_STATE && strstr(err.message, "released before"),
+         "a released weight cannot be read: %d %s", s, err.message);
   mvb_model_file_free(&f);
   EXPECT(f.nodes == NULL && f.n_consts == 0, "free zeroes");
   mvb_model_file_free(&f); /* twice is fine */
@@ -767,9 +777,10 @@ static void parses_the_original_model(void) {
   EXPECT(f.preprocess.height == 200 && f.preprocess.width == 200 &&
              f.preprocess.mean[0] == 0.5f,
          "default preprocess");
-  const mvb_const *kernel = mvb_model_file_const(
+  mvb_const *kernel = (mvb_const *)mvb_model_file_const(
       &f, "StatefulPartitionedCall/model/dense/MatMul/ReadVariableOp");
   EXPECT(kernel && kernel->count == 76800u * 512 &&
+             mvb_const_dequantize(kernel, &err) == MVB_OK &&
              kernel->f32[0] == (float)-0.013406092238922912,
          "dense kernel = its min for zero bytes");
   const mvb_node *conv =
