@@ -11,85 +11,26 @@
 // side needs ../shared/conformance/seed-inception-v3 beside the checkout; without it only our
 // site is measured.
 import { execSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { CHROMIUM, DIST, ROOT, launch, skipReason } from '../tests/browser/helpers.mjs';
 import { ensureSeedModel, kitSkipReason } from '../tests/node/seed-model.mjs';
 import { writeResultsSection } from './results-file.mjs';
 import { browserMemory } from './browser-memory.mjs';
+import { serve } from './static-server.mjs';
+import { median, option } from './stats.mjs';
 
 const HEADING = '## In the browser (bench/bench-browser.mjs)';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
+const opt = (name, dflt) => option(args, name, dflt);
 const ROUNDS = Number(opt('--rounds', 3));
 const PREDICTIONS = Number(opt('--predictions', 20));
 const PHOTO = opt('--photo', 'picos-de-europa.jpg');
 const TIMEOUT = 180000;
 
-const median = (xs) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const MiB = 1048576;
-
-// ---- A static server that counts what it sends -------------------------------------------
-
-const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
-  '.json': 'application/json', '.webmanifest': 'application/manifest+json', '.wasm': 'application/wasm',
-  '.jpg': 'image/jpeg', '.svg': 'image/svg+xml', '.png': 'image/png',
-};
-
-// Serves `mounts` ({'/': dir, '/model/': dir2}) on 127.0.0.1 with no compression (byte counts
-// are file sizes). `isolate` adds the COOP/COEP headers that make the page crossOriginIsolated
-// (what our service worker adds on static hosting from the second visit on).
-async function serve(mounts, { isolate = false } = {}) {
-  const counter = { bytes: 0, requests: 0 };
-  const prefixes = Object.keys(mounts).sort((a, b) => b.length - a.length);
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const prefix = prefixes.find((p) => path.startsWith(p));
-    const root = mounts[prefix];
-    let file = normalize(join(root, path.slice(prefix.length)));
-    if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
-    if (path.endsWith('/')) file = join(file, 'index.html');
-    let body;
-    let etag;
-    try {
-      body = readFileSync(file);
-      const st = statSync(file);
-      etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
-    } catch {
-      res.writeHead(404).end();
-      return;
-    }
-    // ETags as GitHub Pages sends them: the service worker's no-cache precache of files the
-    // page already fetched is then answered 304, not sent again.
-    const common = { ETag: etag, 'Cache-Control': 'max-age=600' };
-    if (isolate) Object.assign(common, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
-    if (req.headers['if-none-match'] === etag) { res.writeHead(304, common).end(); return; }
-    const headers = { ...common, 'Content-Type': TYPES[extname(file)] || 'application/octet-stream', 'Content-Length': body.length };
-    res.writeHead(200, headers);
-    if (req.method === 'HEAD') { res.end(); return; }
-    counter.bytes += body.length;
-    counter.requests += 1;
-    res.end(body);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}/`,
-    counter,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
-  };
-}
 
 // ---- One cold run ------------------------------------------------------------------------------
 

@@ -20,23 +20,16 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { loadWasmEngine, repoRoot } from '../tests/node/engines.mjs';
 import { ensureSeedModel, inputPath, kitSkipReason } from '../tests/node/seed-model.mjs';
+import { median, option } from './stats.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
+const opt = (name, dflt) => Number(option(args, name, dflt));
 // Short rounds: the machine's load drifts, and alternating often spreads it evenly.
 const ROUNDS = opt('--rounds', 20);
 const REPS = opt('--reps', 3);
 const INPUT = 'rand01';
 
 const MiB = (b) => `${(b / 1048576).toFixed(0)} MiB`;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function startChild(kind, modelDir) {
   const child = fork(join(repoRoot, 'bench', 'bench-child.mjs'), [kind, modelDir, inputPath(INPUT)], {

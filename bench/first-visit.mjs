@@ -29,6 +29,7 @@ import os from 'node:os';
 import { join, extname, normalize } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CHROMIUM, DIST, ROOT, TYPES, launch, skipReason } from '../tests/browser/helpers.mjs';
+import { median } from './stats.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -182,7 +183,6 @@ async function visit(site) {
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const secs = (ms) => (ms / 1000).toFixed(2);
 const range = (xs, f) => `${f(median(xs))} (${f(Math.min(...xs))}-${f(Math.max(...xs))})`;
 
