@@ -43,7 +43,8 @@ static const char USAGE[] =
     "--threads N  runs on N threads, at most one per core online: a larger\n"
     "          N only slows the run, so it is lowered, with a note.\n"
     "--precision f32|int8  the arithmetic of convolutions and matrix\n"
-    "          products, f32 by default; int8 requantizes their weights at\n"
+    "          products; by default the model's own (model.json's\n"
+    "          mvb.precision), else f32. int8 requantizes their weights at\n"
     "          load and quantizes their inputs at every run; the other ops\n"
     "          stay f32.\n"
     "\n"
@@ -213,6 +214,7 @@ static int parse_precision(const char *text, mvb_precision *precision) {
 static int parse_args(int argc, char **argv, args *a) {
   memset(a, 0, sizeof *a);
   a->threads = 1;
+  a->precision = MVB_PRECISION_MODEL;
   if (argc < 2) return -1;
   a->command = argv[1];
   a->files = calloc((size_t)argc, sizeof *a->files);

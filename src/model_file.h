@@ -145,6 +145,7 @@ typedef struct mvb_model_file {
   size_t n_outputs;
   mvb_preprocess preprocess;
   mvb_rules rules;
+  mvb_precision precision; /* "mvb".precision: F32 (the default) or INT8 */
 } mvb_model_file;
 
 /* Parses model.json text plus its shards (in manifest order: groups in

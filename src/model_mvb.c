@@ -8,7 +8,8 @@
  *                                "classes": ["beach", "mountain", "neither"]}},
  *     "verdict": {"mountain_above": 0.65, "beach_below": 0.35,
  *                 "neither_above": 0.5, "unsure_above": 0.3},
- *     "shards": {"group1-shard1of1.bin": {"sha256": "<64 hex digits>"}}
+ *     "shards": {"group1-shard1of1.bin": {"sha256": "<64 hex digits>"}},
+ *     "precision": "int8"
  *   }
  *
  * "outputs" describes signature outputs by name: kind "probabilities" (one
@@ -26,7 +27,11 @@
  * whose bytes hash otherwise is refused, naming it (model_weights.c checks,
  * so the CLI, wasm and any embedder all do); a path the manifest does not
  * have is an error; a shard without a digest loads unchecked, as the
- * original system's model (which has none) must. */
+ * original system's model (which has none) must.
+ *
+ * "precision" ("f32" or "int8") is the arithmetic the model was validated
+ * in and runs in unless the caller's options choose (train/export.py writes
+ * it after measuring int8 against f32); float32 without it. */
 #include "model_parse.h"
 
 #include <math.h>
@@ -395,6 +400,21 @@ static mvb_status read_shards(const mvb_json *j, int mvb, mvb_model_file *out,
   return status;
 }
 
+/* ---- precision ---------------------------------------------------------- */
+
+static mvb_status read_precision(const mvb_json *j, int mvb,
+                                 mvb_model_file *out, mvb_error *err) {
+  out->precision = MVB_PRECISION_F32;
+  int p = mvb < 0 ? -1 : mvb_json_find(j, mvb, "precision");
+  if (p < 0) return MVB_OK;
+  if (mvb_json_streq(j, p, "int8"))
+    out->precision = MVB_PRECISION_INT8;
+  else if (!mvb_json_streq(j, p, "f32"))
+    return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, p,
+                        "mvb.precision must be \"f32\" or \"int8\"");
+  return MVB_OK;
+}
+
 mvb_status mvb_read_mvb_key(const mvb_json *j, mvb_model_file *out,
                             mvb_error *err) {
   int mvb = mvb_json_find(j, 0, "mvb");
@@ -404,5 +424,6 @@ mvb_status mvb_read_mvb_key(const mvb_json *j, mvb_model_file *out,
   if (status == MVB_OK) status = read_preprocess(j, mvb, out, err);
   if (status == MVB_OK) status = read_rules(j, mvb, out, err);
   if (status == MVB_OK) status = read_shards(j, mvb, out, err);
+  if (status == MVB_OK) status = read_precision(j, mvb, out, err);
   return status;
 }

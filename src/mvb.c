@@ -19,6 +19,7 @@ struct mvb_model {
   pthreadpool_t threadpool; /* NULL for one thread */
   mvb_model_file file;      /* consts XNNPACK reads unpacked live here */
   mvb_graph *graph;         /* NULL until a model is loaded */
+  mvb_precision precision;  /* the loaded graph's (options or model's) */
 };
 
 mvb_options mvb_default_options(void) {
@@ -29,6 +30,7 @@ mvb_options mvb_default_options(void) {
   o.mountain_above = NAN; /* the model's rules */
   o.beach_below = NAN;
   o.neither_above = NAN;
+  o.precision = MVB_PRECISION_MODEL;
   return o;
 }
 
@@ -69,10 +71,11 @@ static mvb_status check_options(mvb_model *m) {
   if (o->max_image_pixels == 0)
     return mvb_fail(&m->error, MVB_ERR_INVALID_ARGUMENT,
                     "max_image_pixels must be at least 1");
-  if (o->precision != MVB_PRECISION_F32 && o->precision != MVB_PRECISION_INT8)
+  if (o->precision != MVB_PRECISION_MODEL &&
+      o->precision != MVB_PRECISION_F32 && o->precision != MVB_PRECISION_INT8)
     return mvb_fail(&m->error, MVB_ERR_INVALID_ARGUMENT,
-                    "precision %d is neither MVB_PRECISION_F32 nor "
-                    "MVB_PRECISION_INT8",
+                    "precision %d is none of MVB_PRECISION_MODEL, "
+                    "MVB_PRECISION_F32 and MVB_PRECISION_INT8",
                     (int)o->precision);
   return MVB_OK;
 }
@@ -131,7 +134,10 @@ static mvb_status build(mvb_model *m) {
                       "cannot create a pool of %d threads",
                       m->options.num_threads);
   }
-  s = mvb_graph_build(&m->file, m->threadpool, m->options.precision, &m->graph,
+  m->precision = m->options.precision == MVB_PRECISION_MODEL
+                     ? m->file.precision
+                     : m->options.precision;
+  s = mvb_graph_build(&m->file, m->threadpool, m->precision, &m->graph,
                       &m->error);
   if (s == MVB_OK) s = check_described_outputs(m);
   if (s == MVB_OK) log_line(m, "model loaded");
@@ -426,6 +432,10 @@ void mvb_model_input_shape(const mvb_model *model, int *height, int *width,
 
 size_t mvb_model_input_size(const mvb_model *model) {
   return model && model->graph ? mvb_graph_input_count(model->graph) : 0;
+}
+
+mvb_precision mvb_model_precision(const mvb_model *model) {
+  return model && model->graph ? model->precision : MVB_PRECISION_MODEL;
 }
 
 const char *mvb_model_error(const mvb_model *model) {

@@ -94,11 +94,14 @@ typedef enum mvb_output_kind {
 
 /* The arithmetic of convolutions and matrix products. */
 typedef enum mvb_precision {
-  MVB_PRECISION_F32 = 0,  /* float32 throughout (the default) */
-  MVB_PRECISION_INT8 = 1, /* weights requantized at load to int8 per output
-                             channel, inputs quantized to int8 at every run,
-                             float32 out; ops without an int8 kernel
-                             (depthwise, pools, ...) stay float32 */
+  MVB_PRECISION_MODEL = -1, /* the model's own choice, model.json's
+                               "mvb".precision; float32 when it makes none
+                               (the default) */
+  MVB_PRECISION_F32 = 0,    /* float32 throughout */
+  MVB_PRECISION_INT8 = 1,   /* weights requantized at load to int8 per output
+                               channel, inputs quantized to int8 at every run,
+                               float32 out; ops without an int8 kernel
+                               (depthwise, pools, ...) stay float32 */
 } mvb_precision;
 
 /* Receives diagnostic lines (never errors; those come back as statuses). */
@@ -115,7 +118,7 @@ typedef struct mvb_options {
   float neither_above;       /* P(neither) > this: neither */
   mvb_log_fn log;            /* may be NULL */
   void *log_user;            /* passed to log unchanged */
-  mvb_precision precision;   /* MVB_PRECISION_F32 unless set */
+  mvb_precision precision;   /* MVB_PRECISION_MODEL unless set */
 } mvb_options;
 
 #define MVB_DEFAULT_MAX_IMAGE_PIXELS ((uint64_t)50000000) /* 50 megapixels */
@@ -215,6 +218,11 @@ int mvb_output_class(const mvb_model *model, size_t i, size_t channel);
 void mvb_model_input_shape(const mvb_model *model, int *height, int *width,
                            int *channels);
 size_t mvb_model_input_size(const mvb_model *model);
+
+/* The arithmetic the loaded model runs in: the options' precision, or the
+ * model's own when that is MVB_PRECISION_MODEL. MVB_PRECISION_MODEL before
+ * load. */
+mvb_precision mvb_model_precision(const mvb_model *model);
 
 /* The message of the last failure on this handle ("" if none). The string
  * belongs to the handle and stays valid until its next call. */

@@ -1,14 +1,14 @@
 /* wasm_api.c: the functions the JavaScript loader (web/engine.js) calls.
  * A thin layer over mvb.h that keeps every argument a number or a heap
- * offset; see docs/design.md for the contract (ABI version 3: results
+ * offset; see docs/design.md for the contract (ABI version 4: results
  * carry the class probabilities, outputs are a list, mvbw_create takes the
- * precision). */
+ * precision, -1 for the model's own, and mvbw_precision says which ran). */
 #include <emscripten/emscripten.h>
 #include <stdint.h>
 
 #include "mvb.h"
 
-#define MVB_WASM_ABI_VERSION 3
+#define MVB_WASM_ABI_VERSION 4
 
 /* What mvbw_classify_* write to out, as floats, in this order. */
 enum {
@@ -32,9 +32,15 @@ EMSCRIPTEN_KEEPALIVE const char *mvbw_verdict_name(int verdict) {
   return mvb_verdict_name((mvb_verdict)verdict);
 }
 
+/* The precision the loaded model runs in (0 f32, 1 int8; -1 before load). */
+EMSCRIPTEN_KEEPALIVE int mvbw_precision(const mvb_model *m) {
+  return (int)mvb_model_precision(m);
+}
+
 /* Returns a handle (0 when out of memory); max_pixels <= 0 keeps the
  * default limit; a NaN threshold keeps the model's rule; precision is an
- * mvb_precision (0 f32, 1 int8; another value fails at load). */
+ * mvb_precision (-1 the model's, 0 f32, 1 int8; another value fails at
+ * load). */
 EMSCRIPTEN_KEEPALIVE mvb_model *mvbw_create(int threads, float mountain_above,
                                             float beach_below,
                                             float neither_above,
@@ -79,8 +85,7 @@ EMSCRIPTEN_KEEPALIVE int mvbw_classify_encoded(mvb_model *m,
 }
 
 EMSCRIPTEN_KEEPALIVE int mvbw_classify_rgba(mvb_model *m, const uint8_t *rgba,
-                                            int width, int height,
-                                            float *out) {
+                                            int width, int height, float *out) {
   mvb_result r;
   mvb_status s = mvb_classify_rgba(m, rgba, width, height, &r);
   if (s == MVB_OK) write_result(&r, out);

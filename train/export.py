@@ -280,6 +280,10 @@ def main(argv=None):
     p.add_argument("--unsure-budget", type=float, default=0.02,
                    help="--calibrate: unsure_above is set so that this share of the calib "
                         "slice's beach and mountain photos are made 'not sure' by P(neither)")
+    p.add_argument("--precision", choices=["f32", "int8"], default=None,
+                   help="the arithmetic the engine runs the model in unless told otherwise "
+                        "(model.json mvb.precision; f32 without it): choose int8 only after "
+                        "train/evaluate.py --precision int8 has measured it against f32")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     net, ck = load_net(args.checkpoint)
@@ -303,6 +307,8 @@ def main(argv=None):
     if args.unsure_above is not None:
         rules["unsure_above"] = args.unsure_above
     extra["verdict"] = rules
+    if args.precision:
+        extra["precision"] = args.precision
     g = build_graph(net, size, t)
     paths = write_model(g, args.out, size, ck["mean"], ck["std"], extra, quantize=not args.float,
                         float_bias=args.float_bias, outputs=len(EXPORTED), grid=grid)

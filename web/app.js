@@ -53,7 +53,7 @@ const loadStarted = performance.now();
 const classifier = load({ onProgress: showProgress });
 
 classifier.then((c) => {
-  const { variant, threads, modelBytes, inputShape } = c.info;
+  const { variant, threads, precision, modelBytes, inputShape } = c.info;
   ui.loaderBar.max = 1;
   ui.loaderBar.value = 1;
   // From the cache it is ready at once: no card. After a visible download the card stays,
@@ -65,7 +65,7 @@ classifier.then((c) => {
     ui.loaderLabel.textContent = 'Model ready: classification runs on this device';
     ui.loaderBytes.textContent = formatBytes(modelBytes);
   }
-  ui.badge.textContent = `${variant === 'simd-threads' ? `WebAssembly SIMD · ${threads} threads` : 'WebAssembly SIMD'} · ${inputShape[0]}×${inputShape[1]} model`;
+  ui.badge.textContent = `${variant === 'simd-threads' ? `WebAssembly SIMD · ${threads} threads` : 'WebAssembly SIMD'} · ${precision} · ${inputShape[0]}×${inputShape[1]} model`;
   ui.badge.hidden = false;
   document.body.dataset.ready = 'true';
 }, (e) => {

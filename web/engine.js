@@ -1,4 +1,4 @@
-// engine.js: the one module that talks to the wasm exports (src/wasm_api.c, ABI 3).
+// engine.js: the one module that talks to the wasm exports (src/wasm_api.c, ABI 4).
 // It runs in a page, in a (module) Web Worker and under Node 20. Everything else in
 // web/ goes through this API; see docs/design.md "web/engine.js".
 
@@ -6,7 +6,7 @@ import { Status, STATUS_NAMES, MAX_THREADS } from './meta.js';
 
 export { Status };
 
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 // Decoded width * height above this is refused (MVB_DEFAULT_MAX_IMAGE_PIXELS in src/mvb.h);
 // the web side reads it from here, through Engine.maxPixels.
 export const DEFAULT_MAX_PIXELS = 50e6;
@@ -55,12 +55,14 @@ export function chooseVariant(requested) {
   return f.threads ? 'simd-threads' : 'simd';
 }
 
-// mvb_precision (src/mvb.h): how convolutions and matrix products compute.
-const PRECISIONS = Object.freeze({ f32: 0, int8: 1 });
+// mvb_precision (src/mvb.h): how convolutions and matrix products compute; 'model' (the
+// default) is the model's own choice, model.json's "mvb".precision, else f32.
+const PRECISIONS = Object.freeze({ model: -1, f32: 0, int8: 1 });
+const precisionName = (code) => Object.keys(PRECISIONS).find((k) => PRECISIONS[k] === code);
 
 function checkPrecision(requested) {
   if (requested === undefined || Object.hasOwn(PRECISIONS, requested)) return;
-  throw new MvbError(Status.INVALID_ARGUMENT, `unknown precision "${requested}" (use "f32" or "int8")`);
+  throw new MvbError(Status.INVALID_ARGUMENT, `unknown precision "${requested}" (use "f32", "int8" or "model")`);
 }
 
 function moduleFileName(variant) {
@@ -159,7 +161,8 @@ class Engine {
     this.variant = variant;
     this.threads = threads;
     this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-    this.precision = options.precision ?? 'f32';
+    this.requestedPrecision = options.precision ?? 'model';
+    this.precision = null; // what the loaded model runs in: 'f32' or 'int8'
     this.handle = 0;
     this.meta = null;
     // Verdict names come from the engine (mvb_verdict_name): one truth.
@@ -212,7 +215,7 @@ class Engine {
     // A fresh handle per model. The verdict rules are the model's own (model.json's
     // "mvb".verdict, read by the engine): NaN keeps each of them.
     if (this.handle) { this.M._mvbw_free(this.handle); this.handle = 0; }
-    const h = this.M._mvbw_create(this.threads, NaN, NaN, NaN, this.maxPixels, PRECISIONS[this.precision]);
+    const h = this.M._mvbw_create(this.threads, NaN, NaN, NaN, this.maxPixels, PRECISIONS[this.requestedPrecision]);
     if (!h) throw new MvbError(Status.OUT_OF_MEMORY, 'out of wasm memory creating the model handle');
     this.handle = h;
 
@@ -241,6 +244,7 @@ class Engine {
       if (sizes) this.M._free(sizes);
     }
     this.meta = meta;
+    this.precision = precisionName(this.M._mvbw_precision(h));
     return this.inputShape;
   }
 

@@ -4,7 +4,7 @@
 //   <mvb-classifier></mvb-classifier>
 //
 // Attributes: base (where wasm/ and weights/ live; default: this module's folder),
-// model (a model.json URL), variant ("simd" | "simd-threads"), precision ("f32" | "int8").
+// model (a model.json URL), variant ("simd" | "simd-threads"), precision ("f32" | "int8"; default: the model's own, model.json mvb.precision).
 // A result with a heatmap (the shipped model's) gets a "Where it looked" toggle.
 // Events: "mvb-result" (detail: the result plus {name}), "mvb-error" (detail: {message}).
 // Method: classify(input).

@@ -2,7 +2,7 @@
 //
 //   import { load, classify } from 'https://HOST/PATH/mvb.js';
 //   const c = await load({ onProgress: (done, total) => ... });   // optional: base, variant, threads,
-//                                                                 // precision ('f32' | 'int8')
+//                                                                 // precision ('f32' | 'int8'; default: the model's own)
 //   const r = await c.classify(fileOrBlobOrImageBitmapOrUrl);     // {verdict, confidence, score, ...}
 //
 // Inference runs in a module Web Worker that owns the wasm engine (worker.js).
@@ -103,7 +103,7 @@ function resolveOptions(options = {}) {
 export class Classifier {
   constructor(worker, info) {
     this.worker = worker;
-    this.info = info; // {variant, threads, inputShape, modelBytes, meta}
+    this.info = info; // {variant, threads, precision ('f32' | 'int8'), inputShape, modelBytes, meta}
     this.nextId = 1;
     this.pending = new Map();
     this.idleWaiters = [];

@@ -1,7 +1,7 @@
 // worker.js: a module Web Worker that owns the engine, so decoding and inference never
 // block the page. Protocol (every request carries an id; replies echo it):
 //   {type:'init', wasmUrl, modelUrl, variant?, threads?, precision?}
-//       -> progress {type:'progress', loaded, total} ... then {ok, result:{variant, threads, inputShape, modelBytes, meta}}
+//       -> progress {type:'progress', loaded, total} ... then {ok, result:{variant, threads, precision, inputShape, modelBytes, meta}}
 //   {type:'classify', bytes: ArrayBuffer | Blob, preview?}   encoded image; browser-decode fallback
 //   {type:'classify-bitmap', bitmap: ImageBitmap, preview?}
 //       -> {ok:true, result:{score, verdict, confidence, probabilities, decoder, ms, heatmap?, preview?, previewPhoto?}}
@@ -147,7 +147,7 @@ async function init(msg, id) {
   engine = eng;
   const inputShape = engine.loadModel(model.jsonText, model.shards);
   return {
-    variant: engine.variant, threads: engine.threads, inputShape,
+    variant: engine.variant, threads: engine.threads, precision: engine.precision, inputShape,
     modelBytes: model.bytes, meta: engine.meta,
   };
 }

@@ -294,6 +294,53 @@ static void int8_refuses_unrepresentable_weights_naming_them(void) {
   expect_int8_refuses_dense(64, 1e-39f, "is not a normal float");
 }
 
+/* The dense model with "mvb": {"precision": VALUE} (VALUE NULL: no key),
+ * loaded with the given option; the precision it runs in, or -2 if it
+ * failed to load (with its message in why). */
+static int loaded_precision(const char *value, mvb_precision option, char *why,
+                            size_t why_size) {
+  char *dense = json_of(DENSE_JSON, 2);
+  char json[2048];
+  snprintf(json, sizeof json, "{\"mvb\": {\"precision\": \"%s\"}, %s",
+           value ? value : "", dense ? dense + 1 : "}");
+  mvb_status s;
+  unsigned char shard[16] = {0};
+  int32_t shape[2] = {-1, 2};
+  memcpy(shard + 8, shape, sizeof shape);
+  mvb_model *m =
+      load_with(option, value ? json : dense, shard, sizeof shard, &s);
+  int got = s == MVB_OK ? (int)mvb_model_precision(m) : -2;
+  snprintf(why, why_size, "%s", mvb_model_error(m));
+  mvb_model_free(m);
+  free(dense);
+  return got;
+}
+
+/* model.json's "mvb".precision is the default; an explicit option wins;
+ * without the key a model runs in f32; a value that is neither is refused. */
+static void the_model_chooses_its_precision_unless_told(void) {
+  char why[512];
+  EXPECT(loaded_precision("int8", MVB_PRECISION_MODEL, why, sizeof why) ==
+             MVB_PRECISION_INT8,
+         "the model's int8: %s", why);
+  EXPECT(loaded_precision("int8", MVB_PRECISION_F32, why, sizeof why) ==
+             MVB_PRECISION_F32,
+         "an f32 option over the model's int8: %s", why);
+  EXPECT(loaded_precision("f32", MVB_PRECISION_INT8, why, sizeof why) ==
+             MVB_PRECISION_INT8,
+         "an int8 option over the model's f32: %s", why);
+  EXPECT(loaded_precision(NULL, MVB_PRECISION_MODEL, why, sizeof why) ==
+             MVB_PRECISION_F32,
+         "no mvb.precision: f32: %s", why);
+  EXPECT(loaded_precision("int4", MVB_PRECISION_MODEL, why, sizeof why) == -2 &&
+             test_contains(why, "mvb.precision must be"),
+         "int4 must be refused naming the key: %s", why);
+  mvb_model *m = mvb_model_create(NULL);
+  EXPECT(mvb_model_precision(m) == MVB_PRECISION_MODEL,
+         "before load there is no precision yet");
+  mvb_model_free(m);
+}
+
 static void unknown_precision_is_refused(void) {
   mvb_options o = mvb_default_options();
   o.precision = (mvb_precision)7;
@@ -412,6 +459,8 @@ int main(void) {
                      int8_refuses_unrepresentable_weights_naming_them);
   failed +=
       test_run("unknown_precision_is_refused", unknown_precision_is_refused);
+  failed += test_run("the_model_chooses_its_precision_unless_told",
+                     the_model_chooses_its_precision_unless_told);
   failed += test_run("conformance_model_in_int8_stays_close_to_f32",
                      conformance_model_in_int8_stays_close_to_f32);
   return failed ? 1 : 0;

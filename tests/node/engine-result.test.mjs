@@ -67,3 +67,26 @@ test('a shipped shard with one flipped bit is refused by the wasm engine, naming
 });
 
 after(() => { if (engine) disposeEngine(engine); });
+
+test('the model chooses its precision ("mvb".precision) unless the caller does; engine.precision says which ran', { skip }, async () => {
+  const { text, shards } = readModelDir(join(repoRoot, 'weights'));
+  const doc = JSON.parse(text);
+  delete doc.mvb.precision;
+  const withKey = (value) => JSON.stringify({ ...doc, mvb: { ...doc.mvb, precision: value } });
+  engine.loadModel(JSON.stringify(doc), shards);
+  assert.equal(engine.precision, 'f32', 'a model without the key runs in f32');
+  const f32 = engine.classifyBytes(photo);
+  engine.loadModel(withKey('int8'), shards);
+  assert.equal(engine.precision, 'int8');
+  const int8 = engine.classifyBytes(photo);
+  assert.notEqual(int8.score, f32.score, 'the int8 model gave f32\'s exact score: did the key reach the engine?');
+  assert.throws(() => engine.loadModel(withKey('int4'), shards), /mvb\.precision must be "f32" or "int8"/);
+  const told = await loadWasmEngine('wasm-simd', { precision: 'f32' });
+  try {
+    told.engine.loadModel(withKey('int8'), shards);
+    assert.equal(told.engine.precision, 'f32', 'an explicit precision wins over the model\'s');
+    assert.equal(told.engine.classifyBytes(photo).score, f32.score);
+  } finally {
+    disposeEngine(told.engine);
+  }
+});
