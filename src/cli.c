@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,7 +282,10 @@ static void print_json_string(const char *s) {
   putchar('"');
 }
 
-static void print_error(const args *a, const char *file, const char *message) {
+/* message_names_file: the message already says which file (file_io.c's
+ * do), so the line does not repeat it. */
+static void print_error(const args *a, const char *file, const char *message,
+                        bool message_names_file) {
   if (a->json) {
     printf("{\"file\":");
     print_json_string(file);
@@ -289,7 +293,10 @@ static void print_error(const args *a, const char *file, const char *message) {
     print_json_string(message);
     printf("}\n");
   }
-  say("%s: %s", file, message);
+  if (message_names_file)
+    say("%s", message);
+  else
+    say("%s: %s", file, message);
 }
 
 /* One result: a line of text, or one JSON object per line. The class
@@ -327,7 +334,7 @@ static int classify_files(mvb_model *model, const args *a) {
     mvb_error err;
     if (mvb_read_file(file, "image", MVB_MAX_IMAGE_FILE_BYTES, &bytes, &size,
                       &err) != MVB_OK) {
-      print_error(a, file, err.message);
+      print_error(a, file, err.message, true);
       failures++;
       continue;
     }
@@ -335,7 +342,7 @@ static int classify_files(mvb_model *model, const args *a) {
     mvb_status s = mvb_classify_encoded(model, bytes, size, &r);
     free(bytes);
     if (s != MVB_OK) {
-      print_error(a, file, mvb_model_error(model));
+      print_error(a, file, mvb_model_error(model), false);
       failures++;
       continue;
     }
@@ -448,11 +455,11 @@ static int explain(mvb_model *model, const args *a) {
   mvb_result r;
   if (mvb_read_file(file, "image", MVB_MAX_IMAGE_FILE_BYTES, &bytes, &size,
                     &err) != MVB_OK) {
-    print_error(a, file, err.message);
+    print_error(a, file, err.message, true);
   } else if (mvb_classify_encoded(model, bytes, size, &r) != MVB_OK ||
              mvb_decode_image(model, bytes, size, &rgb, &width, &height) !=
                  MVB_OK) {
-    print_error(a, file, mvb_model_error(model));
+    print_error(a, file, mvb_model_error(model), false);
   } else {
     print_result(a, file, &r);
     int cls = parse_class(a->class_name);
