@@ -527,6 +527,59 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     }
   });
 
+  test('5f. a file missing from a deploy (HTTP 404): the notice names it, navigations wait out the back-off, and once it expires a navigation installs the finished deploy by itself', async () => {
+    const { root, server: own } = await privateSite('missing-file');
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    const fetched = () => own.log.filter((p) => p !== '/mvb/sw.js');
+    try {
+      await page.goto(own.url);
+      await waitReady(page);
+      await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60000 });
+
+      // A new version whose embed.html the host does not have (yet).
+      const embed = await readFile(join(root, 'embed.html'), 'utf8');
+      await writeFile(join(root, 'embed.html'), `${embed}\n`);
+      await rebuildManifest(root);
+      await rm(join(root, 'embed.html'));
+      await page.reload();
+      await waitReady(page);
+      await page.waitForSelector('#site-files', { state: 'visible', timeout: 60000 });
+      const notice = await page.textContent('#site-files-text');
+      assert.match(notice, /embed\.html answered HTTP 404/, notice);
+
+      // The deploy finishes, but within the back-off a navigation asks only for sw.js.
+      await writeFile(join(root, 'embed.html'), `${embed}\n`);
+      own.log.length = 0;
+      await page.reload();
+      await waitReady(page);
+      await page.waitForSelector('#site-files', { state: 'visible', timeout: 30000 });
+      assert.deepEqual(fetched(), [], `within the back-off a navigation fetched: ${fetched().join(' ')}`);
+
+      // The back-off expires (its record says when): the next navigation installs the new
+      // version with no Retry, and the page offers the reload.
+      const record = await page.evaluate(async () => {
+        const name = (await caches.keys()).find((k) => k.startsWith('mvb-failed:'));
+        const cache = await caches.open(name);
+        const [req] = await cache.keys();
+        const failure = await (await cache.match(req)).json();
+        await cache.put(req, new Response(JSON.stringify({ ...failure, retryAt: Date.now() - 1 })));
+        return failure;
+      });
+      assert.ok(record.retryAt > Date.now() + 5 * 60 * 1000, `the back-off lasts minutes: ${JSON.stringify(record)}`);
+      own.log.length = 0;
+      await page.reload();
+      await waitReady(page);
+      await page.waitForSelector('#update', { state: 'visible', timeout: 60000 });
+      assert.ok(fetched().includes('/mvb/embed.html'), `after the back-off: ${fetched().join(' ')}`);
+      assert.equal(await page.isVisible('#site-files'), false);
+      assertNoErrors(errors, [/404/]);
+    } finally {
+      await page.close();
+      await own.close();
+    }
+  });
+
   test('5e. a first visit to damaged files: the page says the files are damaged and the footer that they are not verified', async () => {
     const { root, server: own } = await privateSite('damaged');
     // One byte changed after the manifest was made, in a file the classifier does not need.
