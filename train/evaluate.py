@@ -171,19 +171,30 @@ def grey(images_u8):
     return np.repeat(np.clip(np.rint(g), 0, 255).astype(np.uint8)[..., None], 3, axis=3)
 
 
+# The engine's default pixel limit (src/mvb.h MVB_DEFAULT_MAX_IMAGE_PIXELS).
+MAX_PIXELS = 50000000
+
+
 def resized_copies(data_dir, rows, side, tmp):
-    """JPEG copies of rows with short side `side` (quality 90), for the engine."""
-    paths = []
+    """JPEG copies of rows with short side `side` (quality 90), for the engine,
+    and the rows they are of: a copy over the engine's pixel limit (a panorama
+    at 4000 px) is left out, since the engine refuses it by design."""
+    paths, kept = [], []
     for k, r in enumerate(rows):
         with Image.open(os.path.join(data_dir, r["path"])) as im:
             im = im.convert("RGB")
             w, h = im.size
             f = side / min(w, h)
-            im = im.resize((max(1, round(w * f)), max(1, round(h * f))), Image.BICUBIC)
+            size = (max(1, round(w * f)), max(1, round(h * f)))
+            if size[0] * size[1] > MAX_PIXELS:
+                print("  left out at %d px (over the pixel limit): %s" % (side, r["path"]))
+                continue
+            im = im.resize(size, Image.BICUBIC)
             p = os.path.join(tmp, "%d-%05d.jpg" % (side, k))
             im.save(p, quality=90)
             paths.append(p)
-    return paths
+            kept.append(r)
+    return paths, kept
 
 
 def main(argv=None):
@@ -221,7 +232,8 @@ def main(argv=None):
     rows = eval_rows(args.data, excluded)
     results, probs = {"rules": rules, "excluded": excluded}, {}
     paths = [os.path.join(args.data, r["path"]) for r in rows]
-    one_precision = "f32" if args.precision == "both" else args.precision  # --sizes, --near
+    # --sizes, --near: the precision a user gets (the model's own when both are compared)
+    one_precision = (mvb.get("precision", "f32") if args.precision == "both" else args.precision)
     for precision in (("f32", "int8") if args.precision == "both" else (args.precision,)) if args.engine else ():
         name = "engine" if precision == "f32" else "engine_" + precision
         probs[name] = engine_probs(args.engine, args.model, paths, precision=precision)
@@ -262,9 +274,10 @@ def main(argv=None):
         bm = [r for r in rows if r["y"] != NEITHER][::max(1, len([r for r in rows if r["y"] != NEITHER]) // 300)]
         with tempfile.TemporaryDirectory() as tmp:
             for side in (100, 4000):
-                pr = engine_probs(args.engine, args.model, resized_copies(args.data, bm, side, tmp), batch=20,
-                                  precision=one_precision)
-                results["engine_%dpx" % side] = report(pr, bm, rules, "C engine, copies with short side %d px:" % side)
+                paths, kept = resized_copies(args.data, bm, side, tmp)
+                pr = engine_probs(args.engine, args.model, paths, batch=20, precision=one_precision)
+                results["engine_%dpx" % side] = report(pr, kept, rules,
+                                                       "C engine, copies with short side %d px:" % side)
     if args.near and (args.engine or args.graph or args.checkpoint):
         near = [r for r in data.read_manifest_all(args.data) if r["label"].startswith("near:")
                 and data.class_of(r["label"]) is None]

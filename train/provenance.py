@@ -33,7 +33,9 @@ SOURCES = [
     ("places-mini", "MIT mini-places (Places365 at 128 px), as committed in rathull/CTFs @f35c2198",
      "beach (= coast), mountain, neither (75 categories), near:NAME (see below)"),
 ]
-TITLES = {"engine": "C engine (`build/native/mvb classify`, decodes the JPEGs itself)",
+TITLES = {"engine_int8": "C engine in int8, the model's own precision (`build/native/mvb classify`, its "
+                         "default; decodes the JPEGs itself): what users get",
+          "engine": "C engine in f32 (`build/native/mvb classify --precision f32`)",
           "graph": "exported uint8 graph (train/graph_ref.py)", "float": "PyTorch float checkpoint"}
 
 
@@ -116,6 +118,8 @@ def main(argv=None):
            % (model["mvb"]["temperature"], "x".join(str(g) for g in model["mvb"]["outputs"]["heatmap:0"]["grid"])),
            "- Verdict rules in model.json (`mvb.verdict`, applied by the C engine): %s." % ", ".join(
                "%s %s" % (k, v) for k, v in rules.items()),
+           "- Precision (`mvb.precision`, the engine's default for this model): %s." % model["mvb"].get(
+               "precision", "f32 (not named)"),
            "- Input %dx%d, whole image resized with PIL BILINEAR (antialiased), "
            "normalized with mean %s, std %s." % (pp["size"][0], pp["size"][1], pp["mean"], pp["std"]),
            "- Batch norm folded into the convolutions; every float tensor uint8-quantized per tensor "
@@ -153,7 +157,7 @@ def main(argv=None):
                            targs["lr"], targs["wd"], targs["smoothing"], targs["seed"], targs["size"],
                            targs["store"]), "",
             "## Validation", ""]
-    for key in ("engine", "graph", "float"):
+    for key in ("engine_int8", "engine", "graph", "float"):
         if key in metrics:
             out += ["%s:" % TITLES[key], "", table(metrics[key]), ""]
     if "calibration" in metrics:
@@ -163,7 +167,7 @@ def main(argv=None):
             out.append("- %s: beach %.4f, mountain %.4f, neither %.4f" % (name, e["beach"], e["mountain"],
                                                                           e["neither"]))
         out.append("")
-    share = metrics.get("verdict_share", {}).get("engine")
+    share = metrics.get("verdict_share", {}).get("engine_int8") or metrics.get("verdict_share", {}).get("engine")
     if share:
         total = sum(r["images"] for k, r in metrics["engine"].items() if k != "overall")
         out += ["How often each verdict is shown (C engine, all %d validation photos, beach, mountain "
@@ -187,7 +191,7 @@ def main(argv=None):
     if args.before:
         with open(args.before) as f:
             before = json.load(f)
-        out += ["The model this one replaces (4-class head exported as one sigmoid, no \"neither\"), "
+        out += ["The model shipped before the \"neither\" models (4-class head exported as one sigmoid, no \"neither\"), "
                 "C engine, on the same validation rows and on every beach/mountain photo of "
                 "places-mini and mexico-places (it never saw places-mini; it trained on 80% of "
                 "mexico-places):", "", table(before["engine"]), ""]
