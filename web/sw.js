@@ -40,12 +40,14 @@ async function sha256Hex(buffer) {
 
 // Downloads every file of this version, checks each against the manifest's hash (a host
 // half-way through a deploy could serve a mix of versions), and only then fills the cache.
+// The first file that fails stops the others: the ones not yet sent are not fetched.
 async function precache() {
   const cache = await caches.open(CACHE);
   const scope = self.registration.scope;
+  const abort = new AbortController();
   const entries = await Promise.all(PRECACHE.files.map(async (f) => {
     const url = new URL(f.url, scope).href;
-    const res = await fetch(url, { cache: 'no-cache' });
+    const res = await fetch(url, { cache: 'no-cache', signal: abort.signal });
     if (!res.ok) throw new Error(`${f.url} answered HTTP ${res.status}`);
     const body = await res.arrayBuffer();
     const hash = await sha256Hex(body);
@@ -54,7 +56,10 @@ async function precache() {
     headers.set('Content-Length', String(body.byteLength));
     headers.delete('Content-Encoding');
     return [url, new Response(body, { status: 200, statusText: 'OK', headers })];
-  }));
+  })).catch((e) => {
+    abort.abort();
+    throw e;
+  });
   for (const [url, res] of entries) {
     await cache.put(url, res.clone());
     if (url.endsWith('/index.html')) await cache.put(url.slice(0, -'index.html'.length), res);

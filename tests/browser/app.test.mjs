@@ -547,6 +547,18 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
       await page.waitForSelector('#site-files', { state: 'visible', timeout: 60000 });
       const notice = await page.textContent('#site-files-text');
       assert.match(notice, /embed\.html answered HTTP 404/, notice);
+      // No install still under way (the navigation's and the page's update checks can each
+      // start one), the failure recorded, and the failed install's requests that were
+      // already sent all in, before the deploy finishes.
+      await page.waitForFunction(async () => {
+        const reg = await navigator.serviceWorker.getRegistration();
+        const name = (await caches.keys()).find((k) => k.startsWith('mvb-failed:'));
+        return reg && !reg.installing && Boolean(name);
+      }, null, { timeout: 60000, polling: 200 });
+      for (let seen = -1; seen !== own.log.length;) {
+        seen = own.log.length;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
 
       // The deploy finishes, but within the back-off a navigation asks only for sw.js.
       await writeFile(join(root, 'embed.html'), `${embed}\n`);
