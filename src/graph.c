@@ -400,19 +400,18 @@ static mvb_status int8_weights(builder *b, const mvb_node *n,
                                const mvb_const *c, const mvb_qlayout *l,
                                int rank, const size_t *dims, uint32_t *id) {
   size_t k = (size_t)(c - b->file->consts);
-  if (!c->f32 && !c->u8)
-    return mvb_fail(b->err, MVB_ERR_STATE,
-                    "node %s (%s): weight %s was released before its last "
-                    "reader",
-                    n->name, n->op, c->name);
   /* A uint8 weight is requantized byte by byte: its float copy (4x the
-   * download: 157 MB for InceptionV3's dense kernel) is never made. */
+   * download: 157 MB for InceptionV3's dense kernel) is never made. Any
+   * other reads its floats (const_floats refuses a released weight). */
   float table[256];
-  if (!c->f32) mvb_const_u8_table(c, table);
-  mvb_qsource src = {c->f32, c->u8, table};
+  const float *floats = NULL;
+  mvb_status s = c->u8 ? MVB_OK : const_floats(b, n, c, &floats);
+  if (s != MVB_OK) return s;
+  if (c->u8) mvb_const_u8_table(c, table);
+  mvb_qsource src = {floats, c->u8, table};
   mvb_qweights q;
   mvb_error why;
-  mvb_status s = mvb_quantize_channels(&src, l, c->name, &q, &why);
+  s = mvb_quantize_channels(&src, l, c->name, &q, &why);
   if (s != MVB_OK) {
     mvb_qweights_free(&q);
     return mvb_fail(b->err, s, "node %s (%s): %s", n->name, n->op, why.message);

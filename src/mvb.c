@@ -19,7 +19,6 @@ struct mvb_model {
   pthreadpool_t threadpool; /* NULL for one thread */
   mvb_model_file file;      /* consts XNNPACK reads unpacked live here */
   mvb_graph *graph;         /* NULL until a model is loaded */
-  mvb_precision precision;  /* the loaded graph's (options or model's) */
 };
 
 mvb_options mvb_default_options(void) {
@@ -122,6 +121,12 @@ static mvb_status check_described_outputs(mvb_model *m) {
   return MVB_OK;
 }
 
+/* The precision the parsed model runs in: the options', or its own. */
+static mvb_precision chosen_precision(const mvb_model *m) {
+  return m->options.precision == MVB_PRECISION_MODEL ? m->file.precision
+                                                     : m->options.precision;
+}
+
 /* Shared tail of both loaders: the parsed file becomes a runtime. */
 static mvb_status build(mvb_model *m) {
   mvb_status s = check_options(m);
@@ -134,10 +139,7 @@ static mvb_status build(mvb_model *m) {
                       "cannot create a pool of %d threads",
                       m->options.num_threads);
   }
-  m->precision = m->options.precision == MVB_PRECISION_MODEL
-                     ? m->file.precision
-                     : m->options.precision;
-  s = mvb_graph_build(&m->file, m->threadpool, m->precision, &m->graph,
+  s = mvb_graph_build(&m->file, m->threadpool, chosen_precision(m), &m->graph,
                       &m->error);
   if (s == MVB_OK) s = check_described_outputs(m);
   if (s == MVB_OK) log_line(m, "model loaded");
@@ -435,7 +437,7 @@ size_t mvb_model_input_size(const mvb_model *model) {
 }
 
 mvb_precision mvb_model_precision(const mvb_model *model) {
-  return model && model->graph ? model->precision : MVB_PRECISION_MODEL;
+  return model && model->graph ? chosen_precision(model) : MVB_PRECISION_MODEL;
 }
 
 const char *mvb_model_error(const mvb_model *model) {
