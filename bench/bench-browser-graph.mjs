@@ -13,14 +13,13 @@
 // COOP/COEP (this engine's simd-threads build with 2 threads; tfjs's threaded SIMD binary
 // with setThreadsCount(2) and navigator.hardwareConcurrency reported as 4). Needs dist/ (./build.sh), ../shared/conformance/seed-inception-v3,
 // /usr/bin/chromium and tests/node_modules (npm ci).
-import { execSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { CHROMIUM, CHROMIUM_ARGS, DIST, ROOT, launch, skipReason } from '../tests/browser/helpers.mjs';
 import { ensureSeedModel, inputPath, kitSkipReason } from '../tests/node/seed-model.mjs';
 import { browserMemory } from './browser-memory.mjs';
-import { writeResultsSection } from './results-file.mjs';
+import { measuredOn, writeResultsSection } from './results-file.mjs';
 import { serve } from './static-server.mjs';
 import { median, option } from './stats.mjs';
 
@@ -154,10 +153,7 @@ function report(names, runs, site, loads) {
     out.push('', `First output value: ${value}.`, '');
   }
   const perRun = names.map((n) => `- ${n}: median ${runs[n].map((r) => r.medianMs.toFixed(1)).join('/')} ms; wasm after ${runs[n].map((r) => (r.wasmEnd / MiB).toFixed(0)).join('/')} MiB; engine: ${runs[n][0].engine}`);
-  let commit = 'unknown';
-  try { commit = execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8' }).trim(); } catch {}
-  let chromium = 'chromium';
-  try { chromium = execSync(`${CHROMIUM} --version`, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch {}
+  const { commit, browser: chromium } = measuredOn(ROOT, CHROMIUM);
   const cpu = os.cpus();
   return [
     HEADING,

@@ -21,12 +21,11 @@ async function fetchBytes(url) {
 
 async function startMvb(input) {
   const { loadEngine } = await import('../engine.js');
+  const { fetchModel } = await import('../model-fetch.js');
   const variant = THREADS > 1 ? 'simd-threads' : 'simd';
   const engine = await loadEngine({ variant, threads: THREADS, precision: PRECISION, wasmUrl: new URL('../wasm/', location.href).href });
-  const text = await (await fetch('model/model.json')).text();
-  const paths = JSON.parse(text).weightsManifest.flatMap((g) => g.paths);
-  const shards = await Promise.all(paths.map((p) => fetchBytes(`model/${p}`)));
-  engine.loadModel(text, shards);
+  const { jsonText, shards } = await fetchModel('model/model.json');
+  engine.loadModel(jsonText, shards);
   bench.engine = `this engine ${engine.variant}, ${engine.threads} thread(s), ${PRECISION}`;
   bench.run = () => engine.run(input)[0];
   bench.wasmBytes = () => engine.M.HEAPU8.buffer.byteLength;
