@@ -75,9 +75,13 @@ async function soak(site, photo, clear) {
     rows.push(await measure(page, 0));
     const t0 = Date.now();
     for (let i = 1; i <= UPLOADS; i++) {
-      const before = await page.$$eval('#results .result', (c) => c.length);
+      // The page shows a page of cards (card-pages.js): wait for a new first card, classified.
+      await page.evaluate(() => { window.__lastFirst = document.querySelector('#results .result'); });
       await page.setInputFiles('#file', photo);
-      await page.waitForFunction((n) => document.querySelectorAll('#results .result:not(.pending)').length > n, before, { timeout: 60000 });
+      await page.waitForFunction(() => {
+        const first = document.querySelector('#results .result');
+        return first && first !== window.__lastFirst && !first.classList.contains('pending');
+      }, null, { timeout: 60000 });
       if (i === 1) {
         const verdict = await page.$eval('#results .result', (li) => li.dataset.verdict);
         if (verdict === 'error') throw new Error(`the page could not classify the photo: ${await page.textContent('#results .message')}`);

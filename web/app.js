@@ -4,6 +4,7 @@
 import { load, UrlError } from './mvb.js';
 import { acceptDrops, isImageAddress } from './drop.js';
 import { startBatch } from './batch.js';
+import { cardPages } from './card-pages.js';
 import { registerServiceWorker } from './updates.js';
 import { offerCamera } from './camera.js';
 import {
@@ -19,6 +20,7 @@ const ui = {
   badge: $('engine-badge'), fatal: $('fatal'),
   drop: $('drop'), choose: $('choose'), file: $('file'), urlForm: $('url-form'), url: $('url'),
   examples: $('examples'), results: $('results'), empty: $('empty'), clear: $('clear'),
+  pager: $('results-pager'), prev: $('results-prev'), next: $('results-next'), page: $('results-page'),
   live: $('live'), template: $('result-template'),
 };
 
@@ -204,17 +206,26 @@ function announce(text) {
   }, 150);
 }
 
-// Adds cards for a batch, in order, above older results.
-function addCards(names) {
-  const cards = names.map(newCard);
-  const frag = document.createDocumentFragment();
-  frag.append(...cards);
-  ui.results.prepend(frag);
+// ---- The results -----------------------------------------------------------------------------
+// Kept as data, newest first ({path: the name shown, outcome: null while classifying}), and
+// shown a page of cards at a time (card-pages.js): a long visit keeps one page of cards.
+let uploads = [];
+const cards = { create: newCard, show: showOutcome, forget: forgetPreviews };
+const uploadPages = cardPages(
+  { list: ui.results, pager: ui.pager, prev: ui.prev, next: ui.next, label: ui.page }, cards, () => uploads);
+
+// Adds results for photos on their way, in order, above older results; the first page
+// shows them.
+function addUploads(names) {
+  const records = names.map((path) => ({ path, outcome: null }));
+  uploads = [...records, ...uploads];
+  uploadPages.toFirstPage();
+  uploadPages.render();
   ui.empty.hidden = true;
   ui.clear.hidden = false;
   // On a phone the grid is far below the inputs: bring the new results into view.
-  cards[0].scrollIntoView({ block: 'nearest', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
-  return cards;
+  uploadPages.cardOf(records[0]).scrollIntoView({ block: 'nearest', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
+  return records;
 }
 
 function urlErrorTitle(e) {
@@ -250,20 +261,19 @@ function showOutcome(li, name, { result, error }) {
   showResult(li, name, result);
 }
 
-async function classifyInto(li, name, input) {
+async function classifyInto(record, input) {
   const outcome = await classifyPhoto(input);
-  showOutcome(li, name, outcome);
+  record.outcome = outcome;
+  const li = uploadPages.cardOf(record); // none if cleared, or on another page meanwhile
+  if (li) showOutcome(li, record.path, outcome);
   const { result, error } = outcome;
+  const name = record.path;
   announce(error ? `${name}: ${error.title}. ${error.message}` : spokenResult(name, result));
 }
 
 // A whole folder, or many photos at once, go to the batch queue (batch.js): the same
 // classify path and cards, one page of cards at a time.
-const batch = startBatch({
-  classify: classifyPhoto,
-  cards: { create: newCard, show: showOutcome, forget: forgetPreviews },
-  announce,
-});
+const batch = startBatch({ classify: classifyPhoto, cards, announce });
 
 function classifyFiles(files) {
   files = [...files];
@@ -273,18 +283,18 @@ function classifyFiles(files) {
     return;
   }
   const names = files.map((f) => f.name || 'pasted image');
-  addCards(names).forEach((li, i) => classifyInto(li, names[i], files[i]));
+  addUploads(names).forEach((record, i) => classifyInto(record, files[i]));
 }
 
 function classifyUrl(text) {
   const value = text.trim();
   const name = value.startsWith('data:') ? 'data: URL' : value;
-  classifyInto(addCards([name])[0], name, value);
+  classifyInto(addUploads([name])[0], value);
 }
 
 ui.clear.addEventListener('click', () => {
-  forgetPreviews([...ui.results.children]);
-  ui.results.replaceChildren();
+  uploads = [];
+  uploadPages.clear();
   ui.empty.hidden = false;
   ui.clear.hidden = true;
   ui.choose.focus();
@@ -362,7 +372,7 @@ async function showExamples() {
     btn.append(img, caption, credit);
     btn.setAttribute('aria-label', `Classify the example photo “${ex.title}” by ${ex.author}`);
     btn.addEventListener('click', async () => {
-      classifyInto(addCards([ex.title])[0], ex.title, new URL(`examples/${ex.file}`, document.baseURI).href);
+      classifyInto(addUploads([ex.title])[0], new URL(`examples/${ex.file}`, document.baseURI).href);
     });
     li.append(btn);
     ui.examples.append(li);
@@ -373,7 +383,7 @@ showExamples();
 // ---- Camera (camera.js) -------------------------------------------------------------------
 // A frozen frame becomes a card like any photo.
 offerCamera(classifier, (frame, name) => {
-  classifyInto(addCards([name])[0], name, frame).finally(() => frame.close());
+  classifyInto(addUploads([name])[0], frame).finally(() => frame.close());
 });
 
 // ---- Offline support and updates (updates.js) ----------------------------------------------

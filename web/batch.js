@@ -1,11 +1,12 @@
 // batch.js: a whole folder at once. A folder (the "Choose a folder" button, or a folder
 // dropped on the page) or a large selection of photos goes through one queue, a photo at a
 // time, through the page's own classify path (app.js hands it in, with the functions that
-// draw its cards). Results are kept as data and shown one page of cards at a time, so the
-// DOM holds BATCH_PAGE_SIZE cards whatever the count; they can be filtered by verdict,
+// draw its cards). Results are kept as data and shown one page of cards at a time
+// (card-pages.js), so the DOM holds one page of cards whatever the count; they can be filtered by verdict,
 // sorted by confidence and exported as CSV or JSON. File names reach the DOM only through
 // textContent.
-import { BATCH_PAGE_SIZE, PHOTO_EXTENSIONS, VERDICTS } from './meta.js';
+import { PHOTO_EXTENSIONS, VERDICTS } from './meta.js';
+import { cardPages } from './card-pages.js';
 
 // ---- Which files ----------------------------------------------------------------------------
 
@@ -163,9 +164,8 @@ export function startBatch({ classify, cards, announce }) {
   let run = null; // {total, done, started, cancelled}: since the queue last started
   let running = false;
   let generation = 0; // bumped by Clear: a result that comes back after it is dropped
-  let page = 0;
   let renderTimer = 0;
-  const shown = new Map(); // record -> its card, while on the current page
+  const pages = cardPages({ list: ui.list, pager: ui.pager, prev: ui.prev, next: ui.next, label: ui.page }, cards, view);
 
   for (const [value, label] of FILTERS) {
     const option = document.createElement('option');
@@ -229,10 +229,7 @@ export function startBatch({ classify, cards, announce }) {
     records = [];
     skipped = 0;
     run = null;
-    page = 0;
-    cards.forget([...shown.values()]);
-    shown.clear();
-    ui.list.replaceChildren();
+    pages.clear();
     ui.section.hidden = true;
     ui.chooseFolder.focus();
   }
@@ -279,43 +276,8 @@ export function startBatch({ classify, cards, announce }) {
       const [value, label, keep] = FILTERS.find(([v]) => v === option.value);
       option.textContent = `${label} (${count(value === 'all' ? records.length : records.filter(keep).length)})`;
     }
-    const all = view();
-    const pages = Math.max(1, Math.ceil(all.length / BATCH_PAGE_SIZE));
-    page = Math.min(page, pages - 1);
-    const slice = all.slice(page * BATCH_PAGE_SIZE, (page + 1) * BATCH_PAGE_SIZE);
-    const wanted = new Set(slice);
-    const gone = [];
-    for (const [record, li] of shown) {
-      if (!wanted.has(record)) {
-        gone.push(li);
-        shown.delete(record);
-      }
-    }
-    cards.forget(gone);
-    for (const li of gone) li.remove();
-    const fresh = [];
-    slice.forEach((record, i) => {
-      let li = shown.get(record);
-      if (!li) {
-        li = cards.create(record.path);
-        shown.set(record, li);
-        fresh.push([li, record]);
-      }
-      const at = ui.list.children[i];
-      if (at !== li) ui.list.insertBefore(li, at || null);
-    });
-    for (const [li, record] of fresh) cards.show(li, record.path, record.outcome);
-    ui.pager.hidden = pages < 2;
-    ui.page.textContent = `Page ${count(page + 1)} of ${count(pages)} · ${count(slice.length ? page * BATCH_PAGE_SIZE + 1 : 0)}–${count(page * BATCH_PAGE_SIZE + slice.length)} of ${count(all.length)}`;
-    ui.prev.disabled = page === 0;
-    ui.next.disabled = page >= pages - 1;
+    const all = pages.render();
     ui.csv.disabled = ui.json.disabled = !all.length;
-  }
-
-  function turn(by) {
-    page += by;
-    render();
-    ui.list.scrollIntoView({ block: 'start' });
   }
 
   // Exports what the view shows: the filter and the order as chosen.
@@ -327,10 +289,8 @@ export function startBatch({ classify, cards, announce }) {
 
   ui.cancel.addEventListener('click', cancel);
   ui.clear.addEventListener('click', clear);
-  ui.filter.addEventListener('change', () => { page = 0; render(); });
-  ui.sort.addEventListener('change', () => { page = 0; render(); });
-  ui.prev.addEventListener('click', () => turn(-1));
-  ui.next.addEventListener('click', () => turn(1));
+  ui.filter.addEventListener('change', () => { pages.toFirstPage(); render(); });
+  ui.sort.addEventListener('change', () => { pages.toFirstPage(); render(); });
   ui.csv.addEventListener('click', () => exportAs('csv'));
   ui.json.addEventListener('click', () => exportAs('json'));
   ui.chooseFolder.addEventListener('click', () => ui.folder.click());

@@ -133,10 +133,11 @@ export function spokenResult(name, r) {
 }
 
 // A whole folder at once (batch.js). A folder, or at least BATCH_MIN_FILES photos chosen,
-// dropped or pasted together, go to the batch queue instead of one card each; its results
-// are shown BATCH_PAGE_SIZE at a time (one page of cards in the DOM, whatever the count).
+// dropped or pasted together, go to the batch queue instead of one card each.
 export const BATCH_MIN_FILES = 20;
-export const BATCH_PAGE_SIZE = 24;
+// Results, the page's and a folder's, are shown RESULTS_PAGE_SIZE at a time (card-pages.js:
+// one page of cards in the DOM, whatever the count).
+export const RESULTS_PAGE_SIZE = 24;
 // What counts as a photo in a folder: an image/* type, or one of these endings (a browser
 // may give HEIC and AVIF files no type). Anything else, and hidden files (names starting
 // with "." such as macOS's "._photo.jpg" companions), is skipped and counted.

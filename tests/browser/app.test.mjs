@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { createDeflate, crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { writeFixedModel, fixedProbabilities } from './fixed-model.mjs';
 import {
   ROOT, DIST, skipReason, startServer, startImageServer, launch, watchErrors, screenshot,
@@ -15,6 +16,7 @@ import {
 
 const skip = skipReason();
 const EXAMPLES = join(DIST, 'examples');
+const { RESULTS_PAGE_SIZE: RESULTS } = await import(pathToFileURL(join(ROOT, 'web', 'meta.js')).href);
 
 // Photos the shipped model is known to classify (examples.json "expect" beach/mountain).
 async function labelledExamples() {
@@ -906,6 +908,54 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
       await page.click('#clear');
       assert.equal(await page.$$eval('#results .result', (c) => c.length), 0);
       assert.deepEqual(await page.evaluate(() => window.objectUrls()), { created: 0, live: 0 }, 'previews are drawn from Blobs: no object URL to leak');
+      assertNoErrors(errors);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('9b. results beyond one page are kept as data: the DOM holds one page of cards, Older and Newer show the rest with their verdicts', async () => {
+    const { page, errors } = await openApp();
+    try {
+      await waitReady(page);
+      const photos = (await labelledExamples()).map((e) => join(EXAMPLES, e.file));
+      const name = (i) => `p${String(i).padStart(2, '0')}.jpg`;
+      for (let i = 1; i <= 30; i++) await cp(photos[i % photos.length], join(tmp, name(i)));
+      // Three selections of 10 (under the folder view's threshold), each above the last.
+      for (const first of [1, 11, 21]) {
+        await page.setInputFiles('#file', Array.from({ length: 10 }, (_, k) => join(tmp, name(first + k))));
+        await waitForResults(page, Math.min(first + 9, RESULTS));
+      }
+      const state = () => page.evaluate(() => ({
+        names: [...document.querySelectorAll('#results .result')].map((li) => li.querySelector('.result-name').textContent),
+        pending: document.querySelectorAll('#results .result.pending').length,
+        verdicts: [...document.querySelectorAll('#results .result')].map((li) => li.dataset.verdict),
+        pager: document.querySelector('#results-pager').hidden ? null : document.querySelector('#results-page').textContent,
+      }));
+      await waitForResults(page, RESULTS);
+      const newest = [...Array.from({ length: 10 }, (_, k) => name(21 + k)), ...Array.from({ length: 10 }, (_, k) => name(11 + k)),
+        ...Array.from({ length: 10 }, (_, k) => name(1 + k))];
+      let s = await state();
+      assert.deepEqual(s.names, newest.slice(0, RESULTS), 'the newest page, newest selection first');
+      assert.equal(s.pager, `Page 1 of 2 · 1–${RESULTS} of 30`);
+      await page.click('#results-next');
+      await page.waitForFunction(() => !document.querySelector('#results .result.pending'), null, { timeout: 60000 });
+      s = await state();
+      assert.deepEqual(s.names, newest.slice(RESULTS), 'Older: the earliest photos');
+      assert.ok(s.verdicts.every((v) => v === 'mountain' || v === 'beach'), `drawn again from their results: ${s.verdicts}`);
+      assert.equal(s.pager, `Page 2 of 2 · ${RESULTS + 1}–30 of 30`);
+      await page.click('#results-prev');
+      s = await state();
+      assert.deepEqual(s.names, newest.slice(0, RESULTS));
+      // A new photo goes on top of the first page, pushing the page's last card to the next.
+      await page.setInputFiles('#file', join(tmp, name(1)));
+      await waitForResults(page, RESULTS);
+      s = await state();
+      assert.equal(s.names.length, RESULTS);
+      assert.equal(s.pager, `Page 1 of 2 · 1–${RESULTS} of 31`);
+      await page.click('#clear');
+      s = await state();
+      assert.deepEqual([s.names.length, s.pager], [0, null]);
       assertNoErrors(errors);
     } finally {
       await page.close();

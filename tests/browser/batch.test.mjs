@@ -11,7 +11,7 @@ import { ROOT, DIST, skipReason, startServer, launch, watchErrors, screenshot, w
 
 const skip = skipReason();
 const EXAMPLES = join(DIST, 'examples');
-const { BATCH_PAGE_SIZE } = await import(pathToFileURL(join(ROOT, 'web', 'meta.js')).href);
+const { RESULTS_PAGE_SIZE } = await import(pathToFileURL(join(ROOT, 'web', 'meta.js')).href);
 
 // Writes files under dir: {relative path: Buffer | string | an example photo's name}.
 async function makeFolder(dir, files) {
@@ -230,7 +230,7 @@ else describe('a whole folder at once in Chromium', { timeout: 900000 }, () => {
     assert.equal(s.state, 'cancelled');
     assert.ok(s.value >= 2 && s.value < 40, `stopped at ${s.value} of 40`);
     assert.match(s.progress, new RegExp(`^Cancelled: ${s.value} of 40 photos in `));
-    assert.equal(s.cards.length, Math.min(s.value, BATCH_PAGE_SIZE));
+    assert.equal(s.cards.length, Math.min(s.value, RESULTS_PAGE_SIZE));
     await page.waitForTimeout(2000);
     const later = await batchState(page);
     assert.equal(later.value, s.value, 'nothing was classified after the cancel');
@@ -245,23 +245,23 @@ else describe('a whole folder at once in Chromium', { timeout: 900000 }, () => {
   });
 
   test('many photos chosen at once go to the queue and are shown a page at a time', async () => {
-    const folder = await makeFolder(join(tmp, 'pages'), await copies(BATCH_PAGE_SIZE + 6));
-    const files = Object.keys(await copies(BATCH_PAGE_SIZE + 6));
+    const folder = await makeFolder(join(tmp, 'pages'), await copies(RESULTS_PAGE_SIZE + 6));
+    const files = Object.keys(await copies(RESULTS_PAGE_SIZE + 6));
     const { page, errors } = await openApp();
     await page.setInputFiles('#file', files.map((f) => join(folder, f)));
     let s = await waitFinished(page);
     assert.equal(s.value, files.length);
     assert.equal(await page.$$eval('#results .result', (c) => c.length), 0, 'no single-photo cards');
-    assert.equal(s.cards.length, BATCH_PAGE_SIZE, 'one page of cards in the DOM');
-    assert.deepEqual(s.cards.map((c) => c.name), files.slice(0, BATCH_PAGE_SIZE));
-    assert.equal(s.page, `Page 1 of 2 · 1–${BATCH_PAGE_SIZE} of ${files.length}`);
+    assert.equal(s.cards.length, RESULTS_PAGE_SIZE, 'one page of cards in the DOM');
+    assert.deepEqual(s.cards.map((c) => c.name), files.slice(0, RESULTS_PAGE_SIZE));
+    assert.equal(s.page, `Page 1 of 2 · 1–${RESULTS_PAGE_SIZE} of ${files.length}`);
     assert.equal(await page.isDisabled('#batch-prev'), true);
     const first = await page.$('#batch-results .result');
     await page.waitForFunction((li) => li.dataset.preview === 'shown', first);
     await page.click('#batch-next');
     s = await batchState(page);
-    assert.deepEqual(s.cards.map((c) => c.name), files.slice(BATCH_PAGE_SIZE));
-    assert.equal(s.page, `Page 2 of 2 · ${BATCH_PAGE_SIZE + 1}–${files.length} of ${files.length}`);
+    assert.deepEqual(s.cards.map((c) => c.name), files.slice(RESULTS_PAGE_SIZE));
+    assert.equal(s.page, `Page 2 of 2 · ${RESULTS_PAGE_SIZE + 1}–${files.length} of ${files.length}`);
     assert.equal(await page.isDisabled('#batch-next'), true);
     // The cards of page 1 left the DOM and gave their previews back; those of page 2 on
     // screen draw theirs.
