@@ -382,7 +382,12 @@ showExamples();
 
 // ---- Camera (camera.js) -------------------------------------------------------------------
 // A frozen frame becomes a card like any photo.
-offerCamera(classifier, (frame, name) => {
+const cameraUi = {
+  offer: $('camera-offer'), start: $('camera-start'), message: $('camera-message'), panel: $('camera'),
+  video: $('camera-video'), verdict: $('camera-verdict'), verdictText: $('camera-verdict-text'),
+  rate: $('camera-rate'), freeze: $('camera-freeze'), stop: $('camera-stop'), live: $('camera-live'),
+};
+offerCamera(classifier, cameraUi, (frame, name) => {
   classifyInto(addUploads([name])[0], frame).finally(() => frame.close());
 });
 

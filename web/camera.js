@@ -1,4 +1,5 @@
-// camera.js: "Use camera", the page's live mode. The camera's preview plays in a <video>,
+// camera.js: "Use camera", the live mode of the page and of <mvb-classifier>. The camera's
+// preview plays in a <video>,
 // and its frames are classified one at a time in the engine's worker through the same
 // classify() as any picture (mvb.js: a frame becomes an ImageBitmap, the worker's
 // raw-pixels entry point). The next frame is grabbed only once the last verdict is back,
@@ -7,8 +8,6 @@
 // track stopped) when the mode is left, when the page is hidden or unloaded, and on any
 // error. Text reaches the DOM through textContent only.
 import { CAMERA, verdictInfo, verdictTitle } from './meta.js';
-
-const $ = (id) => document.getElementById(id);
 
 // Resolves at the video's next new frame (requestVideoFrameCallback), or after `ms` where
 // that is missing or does not fire (a video the browser is not painting).
@@ -44,16 +43,13 @@ function messageFor(e) {
   return text || `${CAMERA.messages.other} (${e && e.message ? e.message : String(e)})`;
 }
 
-// Offers the camera where the browser has one. classifier: the page's load() promise;
-// onFreeze(frame, name): frame is an ImageBitmap of the current frame, the callee's to close.
-export function offerCamera(classifier, onFreeze) {
-  if (!(navigator.mediaDevices && typeof navigator.mediaDevices.getUserMedia === 'function')) return;
-  const ui = {
-    offer: $('camera-offer'), start: $('camera-start'), message: $('camera-message'),
-    panel: $('camera'), video: $('camera-video'), verdict: $('camera-verdict'),
-    verdictText: $('camera-verdict-text'), rate: $('camera-rate'), freeze: $('camera-freeze'),
-    stop: $('camera-stop'), live: $('camera-live'),
-  };
+// Offers the camera where the browser has one. classifier: a load() promise; ui: the
+// elements, {offer (shown when offered), start, message (why the mode ended), panel (the
+// live view, hidden outside the mode), video, verdict, verdictText, rate, freeze, stop, live
+// (a polite live region)}; onFreeze(frame, name): frame is an ImageBitmap of the current
+// frame, the callee's to close. Returns whether the camera was offered.
+export function offerCamera(classifier, ui, onFreeze) {
+  if (!(navigator.mediaDevices && typeof navigator.mediaDevices.getUserMedia === 'function')) return false;
   let session = null; // {stream, active} while the mode is on
 
   function say(message) {
@@ -155,4 +151,5 @@ export function offerCamera(classifier, onFreeze) {
     if (document.hidden && session) stop(CAMERA.messages.hidden);
   });
   ui.offer.hidden = false;
+  return true;
 }

@@ -4,13 +4,17 @@
 //   <mvb-classifier></mvb-classifier>
 //
 // Attributes: base (where wasm/ and weights/ live; default: this module's folder),
-// model (a model.json URL), variant ("simd" | "simd-threads"), precision ("f32" | "int8"; default: the model's own, model.json mvb.precision).
-// A result with a heatmap (the shipped model's) gets a "Where it looked" toggle.
+// model (a model.json URL), variant ("simd" | "simd-threads"), precision ("f32" | "int8"; default: the model's own, model.json mvb.precision),
+// no-camera (no "Use camera" button; the page that embeds it must also allow the camera, e.g.
+// an <iframe allow="camera">, for the button to work).
+// A result with a heatmap (the shipped model's) gets a "Where it looked" toggle. "Use camera"
+// (camera.js, as on the site's page) shows a live verdict; "Freeze" classifies the frame.
 // Events: "mvb-result" (detail: the result plus {name}), "mvb-error" (detail: {message}).
 // Method: classify(input).
 // Theming: the custom properties below (--mvb-accent, --mvb-beach, ...) can be set on it.
 import { load, UrlError } from './mvb.js';
 import { acceptDrops } from './drop.js';
+import { offerCamera } from './camera.js';
 import { verdictInfo, verdictTitle, toneStyles } from './meta.js';
 import {
   probabilitiesDetails, reasonItems, drawOnCanvas, clearCanvas, heatmapBox, offerHeatmapToggle, overlayHeatmap,
@@ -28,7 +32,7 @@ ${toneStyles(':host', 'mvb-')}
 .drop { display: grid; justify-items: center; gap: 6px; padding: 20px 14px; text-align: center;
   border-bottom: 1px solid var(--mvb-border); background: var(--mvb-bg2); }
 .drop.dragging { outline: 2px dashed var(--mvb-accent); outline-offset: -6px; }
-.drop p { margin: 0; color: var(--mvb-muted); font-size: .9em; }
+.drop > p { margin: 0; color: var(--mvb-muted); font-size: .9em; }
 button { font: inherit; font-weight: 600; border-radius: 10px; border: 1px solid var(--mvb-accent);
   background: var(--mvb-accent); color: #fff; padding: 8px 16px; min-height: 40px; cursor: pointer; }
 button:focus-visible { outline: 3px solid var(--mvb-accent); outline-offset: 2px; }
@@ -58,6 +62,20 @@ ul { margin: 0; padding-left: 18px; font-size: .88em; }
 .heatmap-ramp { width: 72px; height: 8px; border-radius: 999px; }
 .heatmap-text { flex-basis: 100%; margin: 0; font-size: .88em; }
 .heatmap-text:empty { display: none; }
+button.secondary { background: var(--mvb-bg); color: var(--mvb-accent); }
+button:disabled { opacity: .5; cursor: default; }
+.camera-offer { display: grid; gap: 8px; justify-items: center; width: 100%; }
+.camera-message { margin: 0; font-size: .88em; color: var(--mvb-error); }
+.camera { display: grid; gap: 8px; width: 100%; }
+.camera-view { position: relative; aspect-ratio: 4 / 3; border-radius: 10px; overflow: hidden; background: #000; }
+.camera-view video { display: block; width: 100%; height: 100%; object-fit: cover; }
+.camera-view .verdict { position: absolute; left: 8px; bottom: 8px; padding: 4px 12px 4px 4px; border-radius: 999px;
+  background: var(--mvb-bg); font-size: 1em; }
+.camera-rate { position: absolute; right: 8px; top: 8px; margin: 0; padding: 2px 8px; border-radius: 999px;
+  background: rgba(0, 0, 0, .55); color: #fff; font-size: .75em; font-variant-numeric: tabular-nums; }
+.camera-rate:empty { display: none; }
+.camera-actions { display: flex; flex-wrap: wrap; justify-content: center; gap: 8px; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;
 
 function sheet() {
@@ -76,6 +94,33 @@ function el(tag, props = {}, children = []) {
   return e;
 }
 
+// "Use camera" and its live view, the elements camera.js drives (hidden until offered).
+function cameraElements() {
+  const ui = {
+    start: el('button', { type: 'button', className: 'secondary', textContent: 'Use camera' }),
+    message: el('p', { className: 'camera-message', hidden: true }),
+    video: el('video', { muted: true, playsInline: true }),
+    verdictText: el('span'),
+    rate: el('p', { className: 'camera-rate' }),
+    freeze: el('button', { type: 'button', textContent: 'Freeze', disabled: true }),
+    stop: el('button', { type: 'button', className: 'secondary', textContent: 'Stop camera' }),
+    live: el('p', { className: 'visually-hidden' }),
+  };
+  ui.message.setAttribute('role', 'alert');
+  ui.video.setAttribute('aria-label', 'What the camera sees');
+  ui.live.setAttribute('role', 'status');
+  ui.live.setAttribute('aria-live', 'polite');
+  ui.verdict = el('p', { className: 'verdict' }, [el('span', { className: 'icon', ariaHidden: 'true' }), ui.verdictText]);
+  ui.verdict.dataset.tone = 'unsure';
+  ui.panel = el('div', { className: 'camera', hidden: true }, [
+    el('div', { className: 'camera-view' }, [ui.video, ui.verdict, ui.rate]),
+    el('div', { className: 'camera-actions' }, [ui.freeze, ui.stop]),
+    ui.live,
+  ]);
+  ui.offer = el('div', { className: 'camera-offer', hidden: true }, [ui.start, ui.message, ui.panel]);
+  return ui;
+}
+
 class MvbClassifierElement extends HTMLElement {
   constructor() {
     super();
@@ -86,8 +131,9 @@ class MvbClassifierElement extends HTMLElement {
 
     this.fileInput = el('input', { type: 'file', accept: 'image/*', hidden: true });
     this.button = el('button', { type: 'button', textContent: 'Choose a photo' });
+    this.camera = cameraElements();
     this.drop = el('div', { className: 'drop' }, [
-      this.button, el('p', { textContent: 'or drop one here' }), this.fileInput,
+      this.button, el('p', { textContent: 'or drop one here' }), this.fileInput, this.camera.offer,
     ]);
     this.progress = el('progress');
     this.status = el('p', { className: 'status', textContent: 'Loading the classifier…' });
@@ -129,6 +175,9 @@ class MvbClassifierElement extends HTMLElement {
       },
     };
     this.ready = load(opts);
+    if (!this.hasAttribute('no-camera')) {
+      offerCamera(this.ready, this.camera, (frame, name) => this.run(frame, name).finally(() => frame.close()));
+    }
     this.ready.then(() => {
       this.progress.hidden = true;
       this.status.textContent = 'Ready: choose or drop a photo of a mountain or a beach.';

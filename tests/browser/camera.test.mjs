@@ -232,6 +232,54 @@ else describe('"Use camera" in Chromium', { timeout: 600000 }, () => {
     }
   });
 
+  test('<mvb-classifier> offers the camera too: a live verdict from the same code, Freeze classifies the frame in the element, Stop releases the camera; no-camera hides it', async () => {
+    const browser = await launch({
+      args: [...CHROMIUM_ARGS, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-video-capture=${video}`],
+    });
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    await page.addInitScript(instrument);
+    try {
+      await page.goto(`${site.url}embed.html`);
+      await page.waitForSelector('mvb-classifier[ready]', { timeout: 120000 });
+      const inside = (fn) => page.$eval('mvb-classifier', fn);
+      // Playwright's CSS selectors reach into the element's open shadow root.
+      await page.click('mvb-classifier button:text-is("Use camera")');
+      await page.waitForFunction(() => document.querySelector('mvb-classifier').shadowRoot.querySelector('video').readyState >= 2);
+      await page.waitForFunction(() => document.querySelector('mvb-classifier').shadowRoot.querySelector('.camera .verdict').dataset.verdict === 'mountain', null, { timeout: 60000 });
+      assert.match(await inside((e) => e.shadowRoot.querySelector('.camera-rate').textContent), /verdicts\/s$/);
+      await screenshot(page, 'camera-embed-live');
+      const result = page.evaluate(() => new Promise((resolve) => {
+        document.querySelector('mvb-classifier').addEventListener('mvb-result', (e) => resolve({ name: e.detail.name, verdict: e.detail.verdict }), { once: true });
+      }));
+      await page.click('mvb-classifier button:text-is("Freeze")');
+      const r = await result;
+      assert.match(r.name, /^Camera, /);
+      assert.ok(['mountain', 'beach'].includes(r.verdict), `the frozen frame's verdict: ${r.verdict}`);
+      await page.click('mvb-classifier button:text-is("Stop camera")');
+      const after = await page.evaluate(() => ({
+        streams: window.__cam.streams.length,
+        live: window.__cam.streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState !== 'ended').length,
+        panel: document.querySelector('mvb-classifier').shadowRoot.querySelector('.camera').hidden,
+      }));
+      assert.deepEqual(after, { streams: 1, live: 0, panel: true });
+      await screenshot(page, 'camera-embed');
+      // An embedder that does not want it: no button.
+      await page.evaluate(() => {
+        const e = document.createElement('mvb-classifier');
+        e.id = 'plain';
+        e.setAttribute('no-camera', '');
+        document.body.append(e);
+      });
+      assert.equal(await page.$eval('#plain', (e) => e.shadowRoot.querySelector('.camera-offer').hidden), true);
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+      await browser.close();
+    }
+  });
+
   test('a refused camera permission says so, and leaves no camera open', async () => {
     const browser = await launch({ args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--deny-permission-prompts'] });
     const { page, errors } = await openPage(browser);
