@@ -39,9 +39,9 @@ button:focus-visible { outline: 3px solid var(--mvb-accent); outline-offset: 2px
 progress { width: 100%; height: 6px; accent-color: var(--mvb-accent); }
 .out { padding: 12px 14px 14px; display: grid; gap: 8px; }
 .out canvas { display: block; width: 100%; max-height: 240px; object-fit: cover; border-radius: 10px; background: var(--mvb-bg2); }
-.verdict { margin: 0; font-size: 1.25em; font-weight: 700; display: flex; align-items: center; gap: 8px; color: var(--tone); }
-.verdict .icon { width: 28px; height: 28px; border-radius: 8px; flex: none; background: var(--tone-soft); position: relative; }
-.verdict .icon::after { content: ""; position: absolute; inset: 5px; background: currentColor;
+.verdict, .camera-verdict { margin: 0; font-size: 1.25em; font-weight: 700; display: flex; align-items: center; gap: 8px; color: var(--tone); }
+.verdict .icon, .camera-verdict .icon { width: 28px; height: 28px; border-radius: 8px; flex: none; background: var(--tone-soft); position: relative; }
+.verdict .icon::after, .camera-verdict .icon::after { content: ""; position: absolute; inset: 5px; background: currentColor;
   -webkit-mask: var(--icon) center / contain no-repeat; mask: var(--icon) center / contain no-repeat; }
 .verdict.error { font-size: 1em; }
 .line:empty { display: none; }
@@ -69,7 +69,7 @@ button:disabled { opacity: .5; cursor: default; }
 .camera { display: grid; gap: 8px; width: 100%; }
 .camera-view { position: relative; aspect-ratio: 4 / 3; border-radius: 10px; overflow: hidden; background: #000; }
 .camera-view video { display: block; width: 100%; height: 100%; object-fit: cover; }
-.camera-view .verdict { position: absolute; left: 8px; bottom: 8px; padding: 4px 12px 4px 4px; border-radius: 999px;
+.camera-view .camera-verdict { position: absolute; left: 8px; bottom: 8px; padding: 4px 12px 4px 4px; border-radius: 999px;
   background: var(--mvb-bg); font-size: 1em; }
 .camera-rate { position: absolute; right: 8px; top: 8px; margin: 0; padding: 2px 8px; border-radius: 999px;
   background: rgba(0, 0, 0, .55); color: #fff; font-size: .75em; font-variant-numeric: tabular-nums; }
@@ -110,7 +110,7 @@ function cameraElements() {
   ui.video.setAttribute('aria-label', 'What the camera sees');
   ui.live.setAttribute('role', 'status');
   ui.live.setAttribute('aria-live', 'polite');
-  ui.verdict = el('p', { className: 'verdict' }, [el('span', { className: 'icon', ariaHidden: 'true' }), ui.verdictText]);
+  ui.verdict = el('p', { className: 'camera-verdict' }, [el('span', { className: 'icon', ariaHidden: 'true' }), ui.verdictText]);
   ui.verdict.dataset.tone = 'unsure';
   ui.panel = el('div', { className: 'camera', hidden: true }, [
     el('div', { className: 'camera-view' }, [ui.video, ui.verdict, ui.rate]),
