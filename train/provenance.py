@@ -75,6 +75,34 @@ def table(section):
     return "\n".join(lines)
 
 
+TRAIN_DEFAULTS = {"epochs": 30, "batch": 64, "lr": 0.1, "wd": 5e-4, "smoothing": 0.1, "size": 128, "store": 144,
+                  "widths": "32,64,128,256", "blocks": "1,1,2,2", "sun_repeat": 3, "places_repeat": 2, "seed": 1,
+                  "warmup": 2.0}
+
+
+def training_stages(checkpoint):
+    """[(train.py command, one-sentence summary)] that made this checkpoint, the run its
+    weights started from (--init) first."""
+    targs = torch.load(checkpoint, map_location="cpu")["args"]
+    cmd = "/usr/bin/python3 train/train.py --out train/runs/%s" % os.path.basename(os.path.dirname(
+        os.path.abspath(checkpoint)))
+    if targs.get("init"):
+        cmd += " --init %s" % targs["init"]
+    for k, d in TRAIN_DEFAULTS.items():
+        if targs.get(k, d) != d:
+            cmd += " --%s %s" % (k.replace("_", "-"), targs.get(k))
+    summary = ("%d epochs%s, batch %d, SGD (Nesterov, momentum 0.9), lr %g with %g warm-up epochs and "
+               "cosine decay, weight decay %g, label smoothing %g, seed %d, input %d px (random resized "
+               "crops of %d px copies, flips, colour jitter, 10%% black-and-white, 15%% blurred), "
+               "sun-scenes x%d and places-mini beach/mountain x%d per epoch."
+               % (targs["epochs"], " from those weights (a warm restart)" if targs.get("init") else "",
+                  targs["batch"], targs["lr"], targs.get("warmup", 2.0), targs["wd"], targs["smoothing"],
+                  targs["seed"], targs["size"], targs["store"], targs["sun_repeat"],
+                  targs.get("places_repeat", 1)))
+    before = training_stages(targs["init"]) if targs.get("init") else []
+    return before + [(cmd, summary)]
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True)
@@ -97,13 +125,7 @@ def main(argv=None):
     params = sum(v.numel() for k, v in ck["model"].items() if not k.endswith(("running_mean", "running_var",
                                                                              "num_batches_tracked")))
     pp = model["mvb"]["preprocess"]
-    cmd = "/usr/bin/python3 train/train.py --out train/runs/%s" % os.path.basename(os.path.dirname(
-        os.path.abspath(args.checkpoint)))
-    defaults = {"epochs": 30, "batch": 64, "lr": 0.1, "wd": 5e-4, "smoothing": 0.1, "size": 128, "store": 144,
-                "widths": "32,64,128,256", "blocks": "1,1,2,2", "sun_repeat": 3, "places_repeat": 2, "seed": 1}
-    for k, d in defaults.items():
-        if targs.get(k) != d:
-            cmd += " --%s %s" % (k.replace("_", "-"), targs.get(k))
+    stages = training_stages(args.checkpoint)
     run = os.path.basename(os.path.dirname(os.path.abspath(args.checkpoint)))
     rules = model["mvb"]["verdict"]
     out = ["# weights/: provenance", "",
@@ -142,20 +164,16 @@ def main(argv=None):
             "sources' images whose sha1(path) mod 100 < 20, + every photo of the Places neither "
             "categories whose sha1(category) mod 100 < %d (held out of training whole: \"unseen\"); "
             "calibration = buckets 20..24 of the rest (held out of training, used only to fit T and "
-            "unsure_above); training = the rest (sun-scenes x%d, places-mini beach/mountain x%d per epoch). "
+            "unsure_above); training = the rest. "
             "Validation is never used for training or calibration; how the shipped model was "
             "chosen is said under Validation."
-            % (data.HELD_OUT_PERCENT, targs["sun_repeat"], targs.get("places_repeat", 1)),
+            % data.HELD_OUT_PERCENT,
             "",
             "## Training", "",
-            "    " + cmd,
+            *("    " + command for command, _ in stages),
             "    /usr/bin/python3 train/export.py --checkpoint train/runs/%s/final.pt %s" % (run, args.export_args), "",
-            "Code commit: %s. %d epochs, batch %d, SGD (Nesterov, momentum 0.9), lr %g with 2 warm-up "
-            "epochs and cosine decay, weight decay %g, label smoothing %g, seed %d, input %d px "
-            "(random resized crops of %d px copies, flips, colour jitter, 10%% black-and-white, 15%% "
-            "blurred)." % (args.commit or git("rev-parse", "HEAD"), targs["epochs"], targs["batch"],
-                           targs["lr"], targs["wd"], targs["smoothing"], targs["seed"], targs["size"],
-                           targs["store"]), "",
+            "Code commit: %s. %s" % (args.commit or git("rev-parse", "HEAD"),
+                                     " Then ".join(summary for _, summary in stages)), "",
             "## Validation", ""]
     for key in ("engine_int8", "engine", "graph", "float"):
         if key in metrics:
