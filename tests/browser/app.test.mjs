@@ -944,6 +944,7 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
       assert.deepEqual(s.names, newest.slice(RESULTS), 'Older: the earliest photos');
       assert.ok(s.verdicts.every((v) => v === 'mountain' || v === 'beach'), `drawn again from their results: ${s.verdicts}`);
       assert.equal(s.pager, `Page 2 of 2 · ${RESULTS + 1}–30 of 30`);
+      await screenshot(page, '09b-older-results');
       await page.click('#results-prev');
       s = await state();
       assert.deepEqual(s.names, newest.slice(0, RESULTS));
