@@ -256,7 +256,7 @@ function showOutcome(li, name, { result, error }) {
     showError(li, name, error.title, error.message);
     return;
   }
-  if (result.preview && li.isConnected) setPreview(li, result.preview); // not for a card already cleared
+  if (result.preview) setPreview(li, result.preview); // card-pages.js shows only cards in the list
   else li.classList.add('no-preview');
   showResult(li, name, result);
 }

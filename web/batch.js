@@ -5,7 +5,7 @@
 // (card-pages.js), so the DOM holds one page of cards whatever the count; they can be filtered by verdict,
 // sorted by confidence and exported as CSV or JSON. File names reach the DOM only through
 // textContent.
-import { PHOTO_EXTENSIONS, VERDICTS } from './meta.js';
+import { PHOTO_EXTENSIONS, VERDICTS, count } from './meta.js';
 import { cardPages } from './card-pages.js';
 
 // ---- Which files ----------------------------------------------------------------------------
@@ -109,7 +109,6 @@ function download(name, type, text) {
 
 // ---- Words -----------------------------------------------------------------------------------
 
-const count = (n) => n.toLocaleString('en');
 const plural = (n, one, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
 
 function duration(seconds) {

@@ -47,9 +47,9 @@ function messageFor(e) {
 // elements, {offer (shown when offered), start, message (why the mode ended), panel (the
 // live view, hidden outside the mode), video, verdict, verdictText, rate, freeze, stop, live
 // (a polite live region)}; onFreeze(frame, name): frame is an ImageBitmap of the current
-// frame, the callee's to close. Returns whether the camera was offered.
+// frame, the callee's to close.
 export function offerCamera(classifier, ui, onFreeze) {
-  if (!(navigator.mediaDevices && typeof navigator.mediaDevices.getUserMedia === 'function')) return false;
+  if (!(navigator.mediaDevices && typeof navigator.mediaDevices.getUserMedia === 'function')) return;
   let session = null; // {stream, active} while the mode is on
 
   function say(message) {
@@ -151,5 +151,4 @@ export function offerCamera(classifier, ui, onFreeze) {
     if (document.hidden && session) stop(CAMERA.messages.hidden);
   });
   ui.offer.hidden = false;
-  return true;
 }

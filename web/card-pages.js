@@ -3,9 +3,7 @@
 // page in view has cards in the DOM, so the page's memory follows one page of cards, not
 // every photo classified. The folder view (batch.js) and the page's own results (app.js)
 // both show their results through it.
-import { RESULTS_PAGE_SIZE } from './meta.js';
-
-const count = (n) => n.toLocaleString('en');
+import { RESULTS_PAGE_SIZE, count } from './meta.js';
 
 // ui: {list, pager, prev, next, label}: the <ol> of cards and the pager under it.
 // cards: {create(path) -> <li>, show(li, path, outcome), forget(lis)}: the page's cards

@@ -111,6 +111,8 @@ export function verdictInfo(verdict) {
 }
 
 export const percent = (p) => `${Math.round(p * 100)}%`;
+// 1,234: counts of photos and pages.
+export const count = (n) => n.toLocaleString('en');
 
 // "Neither · 87%", "Not sure".
 export function verdictTitle(r) {
