@@ -274,8 +274,8 @@ def main(argv=None):
         bm = [r for r in rows if r["y"] != NEITHER][::max(1, len([r for r in rows if r["y"] != NEITHER]) // 300)]
         with tempfile.TemporaryDirectory() as tmp:
             for side in (100, 4000):
-                paths, kept = resized_copies(args.data, bm, side, tmp)
-                pr = engine_probs(args.engine, args.model, paths, batch=20, precision=one_precision)
+                copies, kept = resized_copies(args.data, bm, side, tmp)
+                pr = engine_probs(args.engine, args.model, copies, batch=20, precision=one_precision)
                 results["engine_%dpx" % side] = report(pr, kept, rules,
                                                        "C engine, copies with short side %d px:" % side)
     if args.near and (args.engine or args.graph or args.checkpoint):

@@ -80,10 +80,9 @@ TRAIN_DEFAULTS = {"epochs": 30, "batch": 64, "lr": 0.1, "wd": 5e-4, "smoothing":
                   "warmup": 2.0}
 
 
-def training_stages(checkpoint):
-    """[(train.py command, one-sentence summary)] that made this checkpoint, the run its
-    weights started from (--init) first."""
-    targs = torch.load(checkpoint, map_location="cpu")["args"]
+def training_stages(checkpoint, targs):
+    """[(train.py command, one-sentence summary)] that made this checkpoint (trained with
+    train.py's arguments targs), the run its weights started from (--init) first."""
     cmd = "/usr/bin/python3 train/train.py --out train/runs/%s" % os.path.basename(os.path.dirname(
         os.path.abspath(checkpoint)))
     if targs.get("init"):
@@ -99,7 +98,8 @@ def training_stages(checkpoint):
                   targs["batch"], targs["lr"], targs.get("warmup", 2.0), targs["wd"], targs["smoothing"],
                   targs["seed"], targs["size"], targs["store"], targs["sun_repeat"],
                   targs.get("places_repeat", 1)))
-    before = training_stages(targs["init"]) if targs.get("init") else []
+    init = targs.get("init")
+    before = training_stages(init, torch.load(init, map_location="cpu")["args"]) if init else []
     return before + [(cmd, summary)]
 
 
@@ -125,7 +125,7 @@ def main(argv=None):
     params = sum(v.numel() for k, v in ck["model"].items() if not k.endswith(("running_mean", "running_var",
                                                                              "num_batches_tracked")))
     pp = model["mvb"]["preprocess"]
-    stages = training_stages(args.checkpoint)
+    stages = training_stages(args.checkpoint, targs)
     run = os.path.basename(os.path.dirname(os.path.abspath(args.checkpoint)))
     rules = model["mvb"]["verdict"]
     out = ["# weights/: provenance", "",
