@@ -29,9 +29,11 @@ function kib(text, field) {
 }
 
 // The renderer holding the page (the largest one: Chromium may keep a spare renderer), its
-// current and peak RSS, and the proportional share (PSS) of every Chromium process together.
+// current and peak RSS, the anonymous part of its RSS (heaps, wasm memory, pixels: what a
+// page can keep alive; the rest is mapped files, such as code pages, and shared memory), and
+// the proportional share (PSS) of every Chromium process together.
 export function browserMemory() {
-  let renderer = { rss: 0, hwm: 0 };
+  let renderer = { rss: 0, hwm: 0, anon: 0 };
   let pss = 0;
   for (const pid of procTree(process.pid)) {
     try {
@@ -41,10 +43,10 @@ export function browserMemory() {
       if (!cmd.includes('--type=renderer')) continue;
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const rss = kib(status, 'VmRSS');
-      if (rss > renderer.rss) renderer = { rss, hwm: kib(status, 'VmHWM') };
+      if (rss > renderer.rss) renderer = { rss, hwm: kib(status, 'VmHWM'), anon: kib(status, 'RssAnon') };
     } catch {}
   }
-  return { rendererRss: renderer.rss, rendererPeak: renderer.hwm, browserPss: pss };
+  return { rendererRss: renderer.rss, rendererPeak: renderer.hwm, rendererAnon: renderer.anon, browserPss: pss };
 }
 
 // A forced GC in the page and in each of its workers (Chromium started with
@@ -71,7 +73,7 @@ export async function pageMemory(page, cards) {
     };
   }, cards);
   const mem = browserMemory();
-  return { ...inPage, rss: mem.rendererRss, peak: mem.rendererPeak, pss: mem.browserPss };
+  return { ...inPage, rss: mem.rendererRss, peak: mem.rendererPeak, anon: mem.rendererAnon, pss: mem.browserPss };
 }
 
 // Bytes as whole MiB for a table, '-' when unknown.

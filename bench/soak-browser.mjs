@@ -90,7 +90,7 @@ async function soak(site, photo, clear) {
       if (i % EVERY === 0) {
         rows.push(await measure(page, i));
         const r = rows[rows.length - 1];
-        console.log(`${clear ? 'clear' : 'keep '} ${i}: renderer ${(r.rss / MiB).toFixed(0)} MiB, ${r.cards} cards, ${r.urls} object URLs (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+        console.log(`${clear ? 'clear' : 'keep '} ${i}: renderer ${(r.rss / MiB).toFixed(0)} MiB (anonymous ${(r.anon / MiB).toFixed(0)}), ${r.cards} cards, ${r.urls} object URLs (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       }
     }
     if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
@@ -100,15 +100,20 @@ async function soak(site, photo, clear) {
   return rows;
 }
 
+// A row's change from the first row, in whole MiB with its sign ('-' for the first row).
+function change(r, first, key) {
+  if (!r.uploads) return '-';
+  const d = (r[key] - first[key]) / MiB;
+  return `${d >= 0 ? '+' : ''}${d.toFixed(0)}`;
+}
+
 function table(rows) {
-  const base = rows[0].rss;
   const lines = [
-    '| uploads | cards on the page | previews drawn | renderer RSS (MiB) | vs. before (MiB) | page JS heap (MiB) | engine wasm memory (MiB) | live object URLs |',
-    '|---|---|---|---|---|---|---|---|',
+    '| uploads | cards on the page | previews drawn | renderer RSS (MiB) | vs. before (MiB) | of it anonymous (MiB) | anonymous vs. before (MiB) | page JS heap (MiB) | engine wasm memory (MiB) | live object URLs |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    const d = (r.rss - base) / MiB;
-    lines.push(`| ${r.uploads} | ${r.cards} | ${r.drawn} | ${mib(r.rss)} | ${r.uploads ? `${d >= 0 ? '+' : ''}${d.toFixed(0)}` : '-'} | ${mib(r.heap)} | ${mib(r.worker?.wasm)} | ${r.urls ?? '-'} |`);
+    lines.push(`| ${r.uploads} | ${r.cards} | ${r.drawn} | ${mib(r.rss)} | ${change(r, rows[0], 'rss')} | ${mib(r.anon)} | ${change(r, rows[0], 'anon')} | ${mib(r.heap)} | ${mib(r.worker?.wasm)} | ${r.urls ?? '-'} |`);
   }
   return lines.join('\n');
 }
@@ -127,7 +132,7 @@ async function main() {
       HEADING, '',
       `Measured ${new Date().toISOString()} by \`node bench/soak-browser.mjs --uploads ${UPLOADS}\` at commit ${on.commit}: ${UPLOADS} uploads of a ${(statSync(photo).size / 1024).toFixed(0)} KB 1950 x 1300 JPEG, one at a time through the file input, in ${on.browser}, headless, ${on.machine}.`,
       '',
-      `Each row is taken after a forced GC (\`--js-flags=--expose-gc\`) in the page and in its workers. The renderer process holds the page, the engine's worker and its wasm memory (Chromium runs dedicated workers in the page's renderer); its RSS is from /proc. "Previews drawn" counts cards whose canvas holds its preview's pixels (those on or near the screen); the wasm memory comes from the classifier's \`memory()\`; live object URLs are counted by wrapping \`URL.createObjectURL\`/\`revokeObjectURL\`.`,
+      `Each row is taken after a forced GC (\`--js-flags=--expose-gc\`) in the page and in its workers. The renderer process holds the page, the engine's worker and its wasm memory (Chromium runs dedicated workers in the page's renderer); its RSS is from /proc, and "anonymous" is the part of it that is not mapped files (code pages of Chromium's libraries) or shared memory: RssAnon in /proc/PID/status. "Previews drawn" counts cards whose canvas holds its preview's pixels (those on or near the screen); the wasm memory comes from the classifier's \`memory()\`; live object URLs are counted by wrapping \`URL.createObjectURL\`/\`revokeObjectURL\`.`,
       '',
     ];
     if (results.clear) text.push(`With "Clear all" every ${CLEAR_EVERY} uploads (each row right after a clear):`, '', table(results.clear), '');
