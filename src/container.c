@@ -453,8 +453,8 @@ void mvb_png_copy_idat(const uint8_t *bytes, size_t size, uint8_t *dst) {
 
 /* ---- BMP ---------------------------------------------------------------- */
 
-/* The header's size, and for uncompressed pixel data whether all rows are
- * present. */
+/* The header's size, its compression (none or bit fields: what stb_image
+ * decodes) and whether all rows of pixel data are present. */
 static mvb_status bmp_inspect(const uint8_t *b, size_t size, mvb_container *h,
                               mvb_error *err) {
   if (size < 26)
@@ -484,9 +484,15 @@ static mvb_status bmp_inspect(const uint8_t *b, size_t size, mvb_container *h,
                     "corrupt BMP: size %" PRId64 " x %" PRId64, width, height);
   h->width = (uint32_t)width;
   h->height = (uint32_t)height;
-  /* RLE data (1, 2) has no fixed size; stb refuses it anyway. */
-  if ((compression == 0 || compression == 3) && bpp <= 32 &&
-      h->width <= MVB_MAX_SIDE && h->height <= MVB_MAX_SIDE) {
+  /* 0 = none, 3 = bit fields. stb_image refuses RLE (1, 2) but reads any
+   * other value as uncompressed, so a garbage value would skip the size
+   * check below and get rows of zeros. */
+  if (compression != 0 && compression != 3)
+    return mvb_fail(err, MVB_ERR_IMAGE,
+                    "unsupported BMP: compression %" PRIu32
+                    " (only uncompressed and bit-field BMPs are read)",
+                    compression);
+  if (bpp <= 32 && h->width <= MVB_MAX_SIDE && h->height <= MVB_MAX_SIDE) {
     uint64_t stride = ((uint64_t)h->width * bpp + 31) / 32 * 4;
     uint64_t need = data_offset + stride * h->height;
     if (need > size)

@@ -791,6 +791,28 @@ static void bmp_every_truncation_refused(void) {
   card_truncations_refused('b', 9, 5, "BMP", "BMP");
 }
 
+/* stb_image reads a BMP with an unknown compression value as uncompressed;
+ * the inspector refuses it, or a garbage value would skip the check that
+ * every row is present (found by fuzz_image: a 174-byte BMP declaring
+ * 64775 x 44 was decoded as zeros and called "neither 96%"). */
+static void bmp_unknown_compression_refused(void) {
+  uint8_t *px = test_card(9, 5, 3);
+  bytes bmp = encode('b', 9, 5, 3, px);
+  /* The BITMAPINFOHEADER's compression, a little-endian u32 at byte 30. */
+  EXPECT(bmp.size > 34 && !bmp.data[30] && !bmp.data[31] && !bmp.data[32] &&
+             !bmp.data[33],
+         "stb_image_write's BMP is uncompressed");
+  const uint32_t garbage[] = {0xff000000u, 0xc3ffff93u, 4, 5, 6};
+  for (size_t i = 0; i < sizeof garbage / sizeof *garbage; i++) {
+    for (int k = 0; k < 4; k++)
+      bmp.data[30 + k] = (uint8_t)(garbage[i] >> (8 * k));
+    expect_refused(bmp.data, bmp.size, MVB_ERR_IMAGE,
+                   "unsupported BMP: compression", "BMP, unknown compression");
+  }
+  bytes_free(&bmp);
+  free(px);
+}
+
 static void gif_every_truncation_refused(void) {
   bytes gif = gif_by_hand(4, 3, gif_palette, gif_indices);
   /* The trailer byte after the first frame is not needed to show it. */
@@ -1664,6 +1686,7 @@ int main(int argc, char **argv) {
   RUN(jpeg_every_truncation_refused);
   RUN(png_every_truncation_refused);
   RUN(bmp_every_truncation_refused);
+  RUN(bmp_unknown_compression_refused);
   RUN(gif_every_truncation_refused);
   RUN(huge_png_header_refused_before_decoding);
   RUN(huge_jpeg_header_refused_before_decoding);
