@@ -793,7 +793,7 @@ static void bmp_every_truncation_refused(void) {
 
 /* stb_image reads a BMP with an unknown compression value as uncompressed;
  * the inspector refuses it, or a garbage value would skip the check that
- * every row is present (found by fuzz_image: a 174-byte BMP declaring
+ * every row is present (found by fuzz_image: a 44-byte BMP declaring
  * 64775 x 44 was decoded as zeros and called "neither 96%"). */
 static void bmp_unknown_compression_refused(void) {
   uint8_t *px = test_card(9, 5, 3);
