@@ -84,15 +84,30 @@ def split_of(path, source, split):
     return "calib" if 20 <= bucket(path) < 25 else "train"
 
 
-def read_manifest(data_dir):
+# The class index of a photo that is trained on only through the auxiliary
+# fine-grained head (--aux in train.py): its main-head loss is ignored.
+UNLABELLED = -100
+
+
+def fine_label(row):
+    """The photo's fine-grained category: its manifest label, with each
+    places-mini neither category on its own (neither/kitchen...)."""
+    cat = category_of(row["path"])
+    return "neither/" + cat if cat else row["label"]
+
+
+def read_manifest(data_dir, unlabelled=False):
     """Rows of manifest.csv with our split in "part" and the class index in
-    "y"; labels that class_of() leaves out are skipped."""
+    "y"; labels that class_of() leaves out are skipped, or kept with y =
+    UNLABELLED when `unlabelled`."""
     rows = []
     with open(os.path.join(data_dir, "manifest.csv"), newline="") as f:
         for row in csv.DictReader(f):
             y = class_of(row["label"])
             if y is None:
-                continue
+                if not unlabelled:
+                    continue
+                y = UNLABELLED
             row["part"] = split_of(row["path"], row["source"], row["split"])
             row["y"] = y
             rows.append(row)

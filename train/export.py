@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import data  # noqa: E402
 import verdict  # noqa: E402
-from model import BEACH, EXPORTED, MOUNTAIN, NEITHER, BasicBlock, Net  # noqa: E402
+from model import BEACH, EXPORTED, MOUNTAIN, NEITHER, BasicBlock, Net, quantization_grid  # noqa: E402
 
 SHARD_BYTES = 4194304
 OUTPUT = "Identity:0"
@@ -45,43 +45,47 @@ def load_net(checkpoint):
     ck = torch.load(checkpoint, map_location="cpu")
     net = Net(ck["widths"], ck["blocks"])
     net.load_state_dict(ck["model"])
+    net.quantize_weights(weight_levels(ck))
     net.eval()
     return net, ck
 
 
+def weight_levels(ck):
+    """The quantization levels per tensor of the convolutions' weights the
+    checkpoint was trained for (train.py --weight-levels); 0 = not trained
+    for any (exported as plain uint8, 256 levels)."""
+    return ck.get("args", {}).get("weight_levels") or 0
+
+
 def fold(cb):
     """ConvBN -> (HWIO weight, bias) float32 with the batch norm folded in."""
-    bn = cb.bn
-    k = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach().double()
-    w = cb.conv.weight.detach().double() * k.view(-1, 1, 1, 1)
-    b = bn.bias.detach().double() - bn.running_mean.double() * k
+    with torch.no_grad():
+        w, b = cb.folded(torch.float64)
     return w.permute(2, 3, 1, 0).numpy().astype(np.float32), b.numpy().astype(np.float32)
 
 
-def quantize_uint8(a):
-    """tfjs-converter's affine uint8 quantization of one tensor: the range
-    [min, max] widened to include 0, min nudged so that 0 is exactly
-    representable; value = min + scale * byte. (Shrinking the range to
-    clip outliers, MSE-optimally, was measured to make the output error
-    larger here, so the full range is kept.)"""
-    lo, hi = min(0.0, float(a.min())), max(0.0, float(a.max()))
-    scale = (hi - lo) / 255.0 if hi > lo else 1.0
-    nudged_min = -round(-lo / scale) * scale
-    q = np.clip(np.rint((a.astype(np.float64) - nudged_min) / scale), 0, 255).astype(np.uint8)
-    return q, {"dtype": "uint8", "min": nudged_min, "scale": scale, "original_dtype": "float32"}
+def quantize_uint8(a, levels=256):
+    """tfjs-converter's affine uint8 quantization of one tensor
+    (model.quantization_grid; value = min + scale * byte), on `levels`
+    of the 256 byte values. (Shrinking the range to clip outliers,
+    MSE-optimally, was measured to make the output error larger here, so the
+    full range is kept.)"""
+    lo, scale = quantization_grid(float(a.min()), float(a.max()), levels)
+    q = np.clip(np.rint((a.astype(np.float64) - lo) / scale), 0, levels - 1).astype(np.uint8)
+    return q, {"dtype": "uint8", "min": lo, "scale": scale, "original_dtype": "float32"}
 
 
 class GraphBuilder:
     def __init__(self):
-        self.nodes, self.weights = [], []  # weights: (name, array)
+        self.nodes, self.weights = [], []  # weights: (name, array, quantization levels)
 
-    def const(self, name, array):
+    def const(self, name, array, levels=256):
         dtype = "DT_INT32" if array.dtype == np.int32 else "DT_FLOAT"
         shape = {"dim": [{"size": str(d)} for d in array.shape]} if array.ndim else {}
         self.nodes.append({"name": name, "op": "Const", "attr": {
             "value": {"tensor": {"dtype": dtype, "tensorShape": shape}},
             "dtype": {"type": dtype}}})
-        self.weights.append((name, array))
+        self.weights.append((name, array, levels))
         return name
 
     def conv(self, name, x, cb):
@@ -90,7 +94,8 @@ class GraphBuilder:
         s = str(cb.stride)
         self.nodes.append({
             "name": name, "op": "_FusedConv2D",
-            "input": [x, self.const(name + "/weights", w), self.const(name + "/bias", b)],
+            "input": [x, self.const(name + "/weights", w, cb.levels or 256),
+                      self.const(name + "/bias", b)],
             "device": "/device:CPU:0",
             "attr": {
                 "T": {"type": "DT_FLOAT"},
@@ -170,14 +175,14 @@ def write_model(g, out_dir, size, mean, std, extra_mvb=None, quantize=True, floa
 
     os.makedirs(out_dir, exist_ok=True)
     manifest, blobs = [], []
-    for name, a in g.weights:
+    for name, a, levels in g.weights:
         entry = {"name": name, "shape": list(a.shape), "dtype": "int32" if a.dtype == np.int32 else "float32"}
         if a.dtype == np.int32:
             blobs.append(a.astype("<i4").tobytes())
         elif not quantize or (float_bias and a.ndim == 1):
             blobs.append(a.astype("<f4").tobytes())
         else:
-            q, meta = quantize_uint8(a)
+            q, meta = quantize_uint8(a, levels)
             entry["quantization"] = meta
             blobs.append(q.tobytes())
         manifest.append(entry)

@@ -27,22 +27,58 @@ def same_pads(size, kernel, stride):
     return total // 2, total - total // 2
 
 
+def quantization_grid(lo, hi, levels):
+    """(min, scale) of the affine grid min + scale * q, q = 0..levels-1, that
+    tfjs-converter's uint8 quantization uses for a tensor spanning [lo, hi]:
+    the range widened to include 0, min nudged so that 0 is on the grid.
+    levels = 256 is tfjs's own; fewer levels are still stored as uint8 bytes
+    (so TensorFlow.js loads them unchanged) but gzip to fewer bits each."""
+    lo, hi = min(0.0, lo), max(0.0, hi)
+    scale = (hi - lo) / (levels - 1) if hi > lo else 1.0
+    return -round(-lo / scale) * scale, scale
+
+
+def fake_quantize(w, levels):
+    """w on its quantization grid in the forward pass, unchanged gradient
+    (straight-through): training sees the weights the export will write."""
+    lo, scale = quantization_grid(float(w.min()), float(w.max()), levels)
+    q = ((w - lo) / scale).round().clamp(0, levels - 1) * scale + lo
+    return w + (q - w).detach()
+
+
 class ConvBN(nn.Module):
     """Conv (no bias) + BatchNorm (+ ReLU), TF-SAME padded; exports as one
-    _FusedConv2D with the batch norm folded in."""
+    _FusedConv2D with the batch norm folded in.
+
+    With `levels` set (quantization-aware training), the forward pass is the
+    exported one: batch norm folded into the convolution with its running
+    statistics (frozen: no longer updated), the folded weights fake-quantized
+    to `levels` per tensor."""
 
     def __init__(self, cin, cout, kernel, stride=1, relu=True):
         super().__init__()
         self.kernel, self.stride, self.relu = kernel, stride, relu
         self.conv = nn.Conv2d(cin, cout, kernel, stride, padding=0, bias=False)
         self.bn = nn.BatchNorm2d(cout)
+        self.levels = 0
+
+    def folded(self, dtype=None):
+        """(OIHW weight, bias) with the batch norm folded in: the scale in the
+        parameters' dtype, the products in `dtype` (the export's float64)."""
+        bn, t = self.bn, (lambda v: v if dtype is None else v.to(dtype))
+        k = t(bn.weight / (bn.running_var + bn.eps).sqrt())
+        return t(self.conv.weight) * k.view(-1, 1, 1, 1), t(bn.bias) - t(bn.running_mean) * k
 
     def forward(self, x):
         top, bottom = same_pads(x.shape[2], self.kernel, self.stride)
         left, right = same_pads(x.shape[3], self.kernel, self.stride)
         if top or bottom or left or right:
             x = F.pad(x, (left, right, top, bottom))
-        x = self.bn(self.conv(x))
+        if self.levels:
+            w, b = self.folded()
+            x = F.conv2d(x, fake_quantize(w, self.levels), b, self.stride)
+        else:
+            x = self.bn(self.conv(x))
         return F.relu(x) if self.relu else x
 
 
@@ -86,6 +122,13 @@ class Net(nn.Module):
         # as the identity, which trains faster from scratch.
         for block in layers:
             nn.init.zeros_(block.conv2.bn.weight)
+
+    def quantize_weights(self, levels):
+        """Quantization-aware from now on: every convolution's folded weights
+        on a grid of `levels` per tensor (0 = off)."""
+        for m in self.modules():
+            if isinstance(m, ConvBN):
+                m.levels = levels
 
     def features(self, x):
         return self.layers(self.stem(x)).mean(dim=(2, 3))

@@ -65,6 +65,15 @@ def parse_args(argv=None):
     p.add_argument("--init", help="start from this checkpoint's weights (a new schedule: a warm "
                                   "restart), e.g. RUN/final.pt")
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up epochs")
+    p.add_argument("--weight-levels", type=int, default=0,
+                   help="quantization-aware training: the convolutions' folded weights on a "
+                        "grid of this many levels per tensor (e.g. 32: 5 bits, which gzip to "
+                        "about half of 256 levels' bytes), batch norm statistics frozen; "
+                        "export.py writes that grid. 0 = off. Use with --init")
+    p.add_argument("--aux", type=float, default=0.0,
+                   help="weight of an auxiliary head that names each photo's fine category "
+                        "(every Places category, the near: ones included; trained, not "
+                        "exported); 0 = no such head")
     return p.parse_args(argv)
 
 
@@ -142,7 +151,7 @@ def main(argv=None):
         log.flush()
 
     say("# %s %s" % (time.strftime("%Y-%m-%d %H:%M:%S"), " ".join(sys.argv)))
-    rows = limit_rows(data.read_manifest(args.data), args.limit)
+    rows = limit_rows(data.read_manifest(args.data, unlabelled=args.aux > 0), args.limit)
     excluded = set(args.exclude)
     train_rows = [r for r in rows if r["part"] == "train" and r["source"] not in excluded]
     val_rows = [r for r in rows if r["y"] in (BEACH, MOUNTAIN, NEITHER) and (
@@ -157,15 +166,25 @@ def main(argv=None):
 
     torch.manual_seed(args.seed)
     model = Net([int(w) for w in args.widths.split(",")], [int(b) for b in args.blocks.split(",")])
-    opt = torch.optim.SGD(param_groups(model, args.wd), lr=args.lr, momentum=0.9, nesterov=True)
+    # The auxiliary head: features -> fine category, a second loss that
+    # teaches what tells the Places categories apart, near: ones included.
+    fine_names = sorted({data.fine_label(r) for r in train_rows}) if args.aux > 0 else []
+    aux = torch.nn.Linear(model.fc.in_features, len(fine_names)) if fine_names else None
+    fine_y = torch.tensor([fine_names.index(data.fine_label(r)) for r in train_rows]) \
+        if aux else None
+    opt = torch.optim.SGD(param_groups(torch.nn.ModuleList([model] + ([aux] if aux else [])),
+                                       args.wd), lr=args.lr, momentum=0.9, nesterov=True)
     start = 0
     if args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
         say("# weights from %s" % args.init)
+    model.quantize_weights(args.weight_levels)
     last = os.path.join(args.out, "last.pt")
     if args.resume and os.path.exists(last):
         ck = torch.load(last)
         model.load_state_dict(ck["model"])
+        if aux:
+            aux.load_state_dict(ck["aux"])
         opt.load_state_dict(ck["opt"])
         start = ck["epoch"]
         say("# resumed after epoch %d" % start)
@@ -196,7 +215,12 @@ def main(argv=None):
             x = data.augment(train_x[idx], args.size, gen)
             for g in opt.param_groups:
                 g["lr"] = lr_at(epoch * steps_per_epoch + s, total, warmup, args.lr)
-            loss = F.cross_entropy(model(x), train_y[idx], label_smoothing=args.smoothing)
+            features = model.features(x)
+            loss = F.cross_entropy(model.fc(features), train_y[idx],
+                                   ignore_index=data.UNLABELLED, label_smoothing=args.smoothing)
+            if aux:
+                loss = loss + args.aux * F.cross_entropy(aux(features), fine_y[idx],
+                                                         label_smoothing=args.smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -207,7 +231,8 @@ def main(argv=None):
         score = probs[bm, MOUNTAIN] / np.maximum(probs[bm, MOUNTAIN] + probs[bm, BEACH], 1e-12)
         unsure = float(np.mean((score >= 0.35) & (score <= 0.65))) if len(score) else 0.0
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch + 1,
-                    "args": vars(args)}, last + ".tmp")
+                    "args": vars(args), "aux": aux.state_dict() if aux else None},
+                   last + ".tmp")
         os.replace(last + ".tmp", last)
         elapsed = time.time() - run_start
         left = elapsed / (epoch + 1 - done_at_start) * (args.epochs - epoch - 1)

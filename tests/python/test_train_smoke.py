@@ -109,6 +109,43 @@ class TrainingSmokeTest(unittest.TestCase):
         got_q = graph_ref.run(self.out, self.x)
         self.assertLess(np.abs(got_q - want).max(), 0.05)
 
+    def test_quantization_aware_training_exports_the_weights_it_trained(self):
+        """--weight-levels 16 --aux: a fine-tuning run whose exported convolution
+        weights use 16 byte values per tensor and compute what its checkpoint
+        computes (a plain uint8 export of it would differ by the 16-level
+        rounding); the auxiliary head is trained and saved beside the model."""
+        import export
+        import graph_ref
+        import torch
+        import train
+        run = os.path.join(self.tmp, "qat")
+        with open(os.devnull, "w") as quiet:
+            old, sys.stdout = sys.stdout, quiet
+            try:
+                train.main(["--data", DATA, "--out", run, "--limit", "6", "--epochs", "1", "--steps", "2",
+                            "--batch", "8", "--size", "64", "--store", "72", "--cache", "", "--lr", "0.01",
+                            "--init", self.checkpoint, "--weight-levels", "16", "--aux", "0.5"])
+                out = os.path.join(run, "weights")
+                export.main(["--checkpoint", os.path.join(run, "final.pt"), "--out", out,
+                             "--temperature", "1"])
+            finally:
+                sys.stdout = old
+        aux = torch.load(os.path.join(run, "last.pt"))["aux"]
+        self.assertGreater(aux["weight"].shape[0], 4, "one row per fine category")
+        model = graph_ref.load_model_json(out)
+        shard = np.fromfile(os.path.join(out, model["weightsManifest"][0]["paths"][0]), np.uint8)
+        offset, convs = 0, 0
+        for w in model["weightsManifest"][0]["weights"]:
+            n = int(np.prod(w["shape"])) * (1 if "quantization" in w else 4)
+            if w["name"].startswith(("stem/", "block")) and w["name"].endswith("/weights"):
+                self.assertLessEqual(int(shard[offset:offset + n].max()), 15, w["name"])
+                convs += 1
+            offset += n
+        self.assertGreater(convs, 0)
+        net, _ = export.load_net(os.path.join(run, "final.pt"))
+        want = torch.softmax(export.logits_of(net, self.images)[:, :3], dim=1).numpy()
+        self.assertLess(np.abs(graph_ref.run(out, self.x) - want).max(), 2e-3)
+
     @unittest.skipUnless(os.path.isdir(TFJS), "tests/node_modules has no @tensorflow/tfjs: tfjs check skipped")
     def test_tfjs_gives_the_reference_scores(self):
         import graph_ref
