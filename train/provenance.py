@@ -77,7 +77,13 @@ def table(section):
 
 TRAIN_DEFAULTS = {"epochs": 30, "batch": 64, "lr": 0.1, "wd": 5e-4, "smoothing": 0.1, "size": 128, "store": 144,
                   "widths": "32,64,128,256", "blocks": "1,1,2,2", "sun_repeat": 3, "places_repeat": 2, "seed": 1,
-                  "warmup": 2.0}
+                  "warmup": 2.0, "aux": 0.0, "weight_levels": 0}
+
+
+def gzipped_size(path):
+    import gzip
+    with open(path, "rb") as f:
+        return len(gzip.compress(f.read(), 9))
 
 
 def training_stages(checkpoint, targs):
@@ -93,11 +99,17 @@ def training_stages(checkpoint, targs):
     summary = ("%d epochs%s, batch %d, SGD (Nesterov, momentum 0.9), lr %g with %g warm-up epochs and "
                "cosine decay, weight decay %g, label smoothing %g, seed %d, input %d px (random resized "
                "crops of %d px copies, flips, colour jitter, 10%% black-and-white, 15%% blurred), "
-               "sun-scenes x%d and places-mini beach/mountain x%d per epoch."
+               "sun-scenes x%d and places-mini beach/mountain x%d per epoch%s%s."
                % (targs["epochs"], " from those weights (a warm restart)" if targs.get("init") else "",
                   targs["batch"], targs["lr"], targs.get("warmup", 2.0), targs["wd"], targs["smoothing"],
                   targs["seed"], targs["size"], targs["store"], targs["sun_repeat"],
-                  targs.get("places_repeat", 1)))
+                  targs.get("places_repeat", 1),
+                  ", with an auxiliary head naming each photo's fine category (every Places category, "
+                  "the near: ones left out of the main head included; loss weight %g, not exported)"
+                  % targs["aux"] if targs.get("aux") else "",
+                  ", quantization-aware: the convolutions' folded weights on a grid of %d levels per "
+                  "tensor in every forward pass, batch norm statistics frozen" % targs["weight_levels"]
+                  if targs.get("weight_levels") else ""))
     init = targs.get("init")
     before = training_stages(init, torch.load(init, map_location="cpu")["args"]) if init else []
     return before + [(cmd, summary)]
@@ -145,8 +157,12 @@ def main(argv=None):
            "- Input %dx%d, whole image resized with PIL BILINEAR (antialiased), "
            "normalized with mean %s, std %s." % (pp["size"][0], pp["size"][1], pp["mean"], pp["std"]),
            "- Batch norm folded into the convolutions; every float tensor uint8-quantized per tensor "
-           "(value = min + scale * byte); %d shard(s), %d bytes in all, each with its SHA-256 in "
-           "model.json (`mvb.shards`), checked by the engine." % (len(paths), sum(sizes.values())),
+           "(value = min + scale * byte)%s; %d shard(s), %d bytes in all (%d gzipped, as the site "
+           "serves them), each with its SHA-256 in model.json (`mvb.shards`), checked by the engine."
+           % (", the convolutions' weights on %d of the 256 byte values (trained for: "
+              "quantization-aware), which gzip to fewer bits each" % targs["weight_levels"]
+              if targs.get("weight_levels") else "", len(paths), sum(sizes.values()),
+              sum(gzipped_size(os.path.join(args.weights, p)) for p in paths)),
            "", "## Data", "",
            "`../shared/data` (24,020 JPEGs; see its README.md for licences and de-duplication):", ""]
     for name, origin, labels in SOURCES:
