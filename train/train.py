@@ -7,6 +7,10 @@ Trains a 4-class softmax (beach, mountain, neither, and glacier as an
 auxiliary class); the exported model is the softmax over beach, mountain and
 neither. --exclude SOURCE leaves a whole source out of training and
 validates on all of its beach and mountain photos: the cross-source measure.
+--init RUN/final.pt starts from trained weights (a warm restart); with
+--weight-levels K it fine-tunes them for weights on K levels per tensor
+(quantization-aware; export.py then writes that grid). --aux W adds an
+auxiliary head that names each photo's fine category (not exported).
 Prints one line per epoch (loss, validation accuracy per source on
 beach+mountain, the share of "neither" photos flagged, time left) to stdout and
 OUT/log.txt; checkpoints OUT/last.pt every epoch (--resume continues from it)
