@@ -157,8 +157,8 @@ def main(argv=None):
            "- Input %dx%d, whole image resized with PIL BILINEAR (antialiased), "
            "normalized with mean %s, std %s." % (pp["size"][0], pp["size"][1], pp["mean"], pp["std"]),
            "- Batch norm folded into the convolutions; every float tensor uint8-quantized per tensor "
-           "(value = min + scale * byte)%s; %d shard(s), %d bytes in all (%d gzipped, as the site "
-           "serves them), each with its SHA-256 in model.json (`mvb.shards`), checked by the engine."
+           "(value = min + scale * byte)%s; %d shard(s), %d bytes in all (%d with Python's gzip at "
+           "level 9; the site's build stores them gzipped too), each with its SHA-256 in model.json (`mvb.shards`), checked by the engine."
            % (", the convolutions' weights on %d of the 256 byte values (trained for: "
               "quantization-aware), which gzip to fewer bits each" % targs["weight_levels"]
               if targs.get("weight_levels") else "", len(paths), sum(sizes.values()),
