@@ -172,10 +172,10 @@ def main(argv=None):
     model = Net([int(w) for w in args.widths.split(",")], [int(b) for b in args.blocks.split(",")])
     # The auxiliary head: features -> fine category, a second loss that
     # teaches what tells the Places categories apart, near: ones included.
-    fine_names = sorted({data.fine_label(r) for r in train_rows}) if args.aux > 0 else []
-    aux = torch.nn.Linear(model.fc.in_features, len(fine_names)) if fine_names else None
-    fine_y = torch.tensor([fine_names.index(data.fine_label(r)) for r in train_rows]) \
-        if aux else None
+    fine = {n: i for i, n in enumerate(sorted({data.fine_label(r) for r in train_rows}))} \
+        if args.aux > 0 else {}
+    aux = torch.nn.Linear(model.fc.in_features, len(fine)) if fine else None
+    fine_y = torch.tensor([fine[data.fine_label(r)] for r in train_rows]) if aux else None
     opt = torch.optim.SGD(param_groups(torch.nn.ModuleList([model] + ([aux] if aux else [])),
                                        args.wd), lr=args.lr, momentum=0.9, nesterov=True)
     start = 0
