@@ -171,11 +171,14 @@ def to_input(images_u8):
     return normalize(x)
 
 
-def augment(images_u8, out_size, gen, min_scale=0.25, grey_p=0.1, blur_p=0.15):
+def augment(images_u8, out_size, gen, min_scale=0.25, grey_p=0.1, blur_p=0.15,
+            plain=None, plain_p=0.0):
     """Random resized crop (area min_scale..1, aspect 3/4..4/3), horizontal
     flip, brightness/contrast/saturation jitter, black-and-white (grey_p) and
     a blur (blur_p, as of a small or soft photo scaled up); one affine
-    grid_sample for the whole batch. images_u8: uint8 (N,H,W,3) tensor."""
+    grid_sample for the whole batch. images_u8: uint8 (N,H,W,3) tensor.
+    plain: bool (N,), the photos that may become a plain-background
+    composite (plain_p of them): see on_plain_background."""
     n = images_u8.shape[0]
     x = images_u8.permute(0, 3, 1, 2).float() / 255.0
     u = lambda lo, hi: lo + (hi - lo) * torch.rand(n, generator=gen)
@@ -214,4 +217,35 @@ def augment(images_u8, out_size, gen, min_scale=0.25, grey_p=0.1, blur_p=0.15):
                               antialias=True)
         x[soft] = F.interpolate(small, size=(out_size, out_size), mode="bilinear",
                                 align_corners=False)
+    if plain is not None and plain_p > 0:
+        pick = plain & (torch.rand(n, generator=gen) < plain_p)
+        if pick.any():
+            x[pick] = on_plain_background(x[pick], gen)
     return normalize(x.clamp(0.0, 1.0))
+
+
+def on_plain_background(x, gen):
+    """Each image (float (N,3,S,S) in 0..1) shrunk to 35..75% of its side
+    and set somewhere on a plain background: one colour, or a vertical
+    gradient between two. What a photo of one thing (a pet, a plate, a
+    product) looks like: given only "neither" photos, it teaches that a
+    subject on a plain ground is neither, instead of reading a flat sky or
+    wall as the sky over a beach."""
+    n, _, size, _ = x.shape
+    out = torch.empty_like(x)
+    for i in range(n):
+        r = torch.rand(11, generator=gen)
+        # Mostly muted grounds (white, grey, black, pastel), some vivid.
+        top = r[9] + (r[0:3] - r[9]) * r[10] ** 2
+        bottom = r[9] + (r[3:6] - r[9]) * r[10] ** 2
+        if r[6] < 0.5:
+            bottom = top
+        ramp = torch.linspace(0.0, 1.0, size).view(1, size, 1)
+        out[i] = top.view(3, 1, 1) * (1 - ramp) + bottom.view(3, 1, 1) * ramp
+        side = max(8, int(size * (0.35 + 0.4 * float(r[7]))))
+        small = F.interpolate(x[i:i + 1], size=(side, side), mode="bilinear",
+                              align_corners=False, antialias=True)[0]
+        oy = int(float(r[8]) * (size - side))
+        ox = int(float(torch.rand(1, generator=gen)) * (size - side))
+        out[i, :, oy:oy + side, ox:ox + side] = small
+    return out

@@ -78,6 +78,9 @@ def parse_args(argv=None):
                    help="weight of an auxiliary head that names each photo's fine category "
                         "(every Places category, the near: ones included; trained, not "
                         "exported); 0 = no such head")
+    p.add_argument("--plain", type=float, default=0.0,
+                   help="share of the \"neither\" photos in each batch shown shrunk onto a "
+                        "plain or two-colour background (data.on_plain_background); 0 = off")
     return p.parse_args(argv)
 
 
@@ -216,7 +219,8 @@ def main(argv=None):
         loss_sum = 0.0
         for s in range(steps_per_epoch):
             idx = order[s * args.batch:(s + 1) * args.batch]
-            x = data.augment(train_x[idx], args.size, gen)
+            x = data.augment(train_x[idx], args.size, gen, plain=train_y[idx] == NEITHER,
+                             plain_p=args.plain)
             for g in opt.param_groups:
                 g["lr"] = lr_at(epoch * steps_per_epoch + s, total, warmup, args.lr)
             features = model.features(x)

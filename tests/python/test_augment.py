@@ -1,0 +1,60 @@
+"""Training augmentation (train/data.py) on synthetic tensors: needs no
+photos. The plain-background composite must leave the photos it does not
+pick untouched, and the ones it picks must show the photo, shrunk, on a
+ground that is one colour per row (a plain colour or a vertical gradient).
+
+Run: /usr/bin/python3 -m unittest discover -s tests/python -v
+"""
+import os
+import sys
+import unittest
+
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "train"))
+
+import data  # noqa: E402
+
+
+def noise(n, size, seed):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(n, size, size, 3, generator=g) * 255).to(torch.uint8)
+
+
+class PlainBackgroundTest(unittest.TestCase):
+    def test_only_the_photos_it_may_pick_change(self):
+        x = noise(6, 40, 1)
+        plain = torch.tensor([True, False, True, False, True, False])
+        base = data.augment(x, 32, torch.Generator().manual_seed(7))
+        mixed = data.augment(x, 32, torch.Generator().manual_seed(7), plain=plain, plain_p=1.0)
+        for i in range(6):
+            same = torch.equal(base[i], mixed[i])
+            self.assertEqual(same, not plain[i].item(), "image %d" % i)
+
+    def test_the_photo_sits_shrunk_on_a_ground_plain_along_each_row(self):
+        x = torch.rand(8, 3, 48, 48, generator=torch.Generator().manual_seed(2))
+        out = data.on_plain_background(x, torch.Generator().manual_seed(3))
+        self.assertEqual(out.shape, x.shape)
+        for i in range(8):
+            # The pasted square: where a row stops being one colour.
+            varies = (out[i] - out[i, :, :, :1]).abs().amax(dim=(0, 2)) > 1e-6
+            rows = torch.nonzero(varies).flatten()
+            self.assertGreater(len(rows), 48 * 0.35 - 2, "image %d: no photo pasted" % i)
+            self.assertLess(len(rows), 48 * 0.75 + 1, "image %d: photo not shrunk" % i)
+            self.assertEqual(int(rows[-1] - rows[0]) + 1, len(rows), "image %d" % i)
+            # Above and below it, every row is one colour.
+            ground = torch.cat([out[i, :, :rows[0]], out[i, :, rows[-1] + 1:]], dim=1)
+            if ground.shape[1]:
+                self.assertLess(float((ground - ground[:, :, :1]).abs().max()), 1e-6)
+            # The square holds the photo: side x side pixels off the ground
+            # (the photo is noise, so none of them matches it), averaging
+            # to the photo's mean colour.
+            square = out[i, :, rows[0]:rows[-1] + 1]
+            edge = square[:, :, 0] if torch.equal(square[:, :, 0], square[:, :, 1]) else square[:, :, -1]
+            off = (square - edge.unsqueeze(2)).abs().amax(dim=0) > 1e-6
+            self.assertEqual(int(off.sum()), len(rows) ** 2, "image %d" % i)
+            self.assertLess(float((square[:, off].mean() - x[i].mean()).abs()), 0.05, "image %d" % i)
+
+if __name__ == "__main__":
+    unittest.main()
