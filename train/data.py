@@ -249,3 +249,29 @@ def on_plain_background(x, gen):
         ox = int(float(torch.rand(1, generator=gen)) * (size - side))
         out[i, :, oy:oy + side, ox:ox + side] = small
     return out
+
+
+def cut_mix(x, y, n_classes, p, gen):
+    """CutMix: in a share p of the batch, a random box (a quarter to a half
+    of the side each way) of another photo of the batch is pasted over the
+    photo, and its target becomes the two classes mixed by area: a photo
+    with a beach in one part and a mountain in another should score in
+    between ("not sure"). x: (N,3,S,S) network inputs; y: (N,) class
+    indices. Returns the new x and (N, n_classes) target probabilities."""
+    n, _, size, _ = x.shape
+    target = F.one_hot(y, n_classes).float()
+    pick = torch.nonzero(torch.rand(n, generator=gen) < p).flatten()
+    if not len(pick):
+        return x, target
+    src, x = x, x.clone()
+    partner = torch.randint(0, n, (len(pick),), generator=gen)
+    sides = (size * (0.25 + 0.25 * torch.rand(len(pick), 2, generator=gen))).long()
+    corner = torch.rand(len(pick), 2, generator=gen)
+    mixed = target.clone()
+    for k, (i, j) in enumerate(zip(pick.tolist(), partner.tolist())):
+        h, w = int(sides[k, 0]), int(sides[k, 1])
+        top, left = int(corner[k, 0] * (size - h)), int(corner[k, 1] * (size - w))
+        x[i, :, top:top + h, left:left + w] = src[j, :, top:top + h, left:left + w]
+        area = h * w / float(size * size)
+        mixed[i] = (1 - area) * target[i] + area * target[j]
+    return x, mixed

@@ -81,7 +81,13 @@ def parse_args(argv=None):
     p.add_argument("--plain", type=float, default=0.0,
                    help="share of the \"neither\" photos in each batch shown shrunk onto a "
                         "plain or two-colour background (data.on_plain_background); 0 = off")
-    return p.parse_args(argv)
+    p.add_argument("--cutmix", type=float, default=0.0,
+                   help="share of each batch given a box of another photo, its target mixed "
+                        "by area (data.cut_mix); 0 = off; not with --aux")
+    args = p.parse_args(argv)
+    if args.cutmix > 0 and args.aux > 0:
+        p.error("--cutmix and --aux cannot be combined (mixed targets have no unlabelled class)")
+    return args
 
 
 def limit_rows(rows, n):
@@ -223,9 +229,12 @@ def main(argv=None):
                              plain_p=args.plain)
             for g in opt.param_groups:
                 g["lr"] = lr_at(epoch * steps_per_epoch + s, total, warmup, args.lr)
+            y = train_y[idx]
+            if args.cutmix > 0:
+                x, y = data.cut_mix(x, y, len(CLASSES), args.cutmix, gen)
             features = model.features(x)
-            loss = F.cross_entropy(model.fc(features), train_y[idx],
-                                   ignore_index=data.UNLABELLED, label_smoothing=args.smoothing)
+            loss = F.cross_entropy(model.fc(features), y, label_smoothing=args.smoothing,
+                                   **({} if args.cutmix > 0 else {"ignore_index": data.UNLABELLED}))
             if aux:
                 loss = loss + args.aux * F.cross_entropy(aux(features), fine_y[idx],
                                                          label_smoothing=args.smoothing)

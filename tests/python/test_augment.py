@@ -2,6 +2,7 @@
 photos. The plain-background composite must leave the photos it does not
 pick untouched, and the ones it picks must show the photo, shrunk, on a
 ground that is one colour per row (a plain colour or a vertical gradient).
+CutMix must mix each target by the area it pasted.
 
 Run: /usr/bin/python3 -m unittest discover -s tests/python -v
 """
@@ -55,6 +56,35 @@ class PlainBackgroundTest(unittest.TestCase):
             off = (square - edge.unsqueeze(2)).abs().amax(dim=0) > 1e-6
             self.assertEqual(int(off.sum()), len(rows) ** 2, "image %d" % i)
             self.assertLess(float((square[:, off].mean() - x[i].mean()).abs()), 0.05, "image %d" % i)
+
+class CutMixTest(unittest.TestCase):
+    def test_targets_mix_by_the_pasted_area(self):
+        n, size = 16, 32
+        # Photo i is filled with the value i, so each pixel says where it came from.
+        x = torch.arange(n, dtype=torch.float32).view(n, 1, 1, 1).expand(n, 3, size, size)
+        y = torch.arange(n) % 4
+        out, target = data.cut_mix(x, y, 4, 0.5, torch.Generator().manual_seed(5))
+        self.assertTrue(torch.allclose(target.sum(dim=1), torch.ones(n)))
+        changed = 0
+        for i in range(n):
+            foreign = out[i, 0] != i
+            area = float(foreign.float().mean())
+            if area == 0:
+                # Untouched (or given a box of itself): its own class.
+                self.assertEqual(int(target[i].argmax()), int(y[i]))
+                continue
+            changed += 1
+            j = int(out[i, 0][foreign][0])
+            self.assertTrue(torch.all(out[i, 0][foreign] == j), "one partner per photo")
+            self.assertGreaterEqual(area, 0.25 * 0.25 - 1e-6)
+            self.assertLessEqual(area, 0.5 * 0.5 + 1e-6)
+            want = torch.zeros(4)
+            want[y[i]] += 1 - area
+            want[y[j]] += area
+            self.assertTrue(torch.allclose(target[i], want, atol=1e-6), "photo %d" % i)
+        self.assertGreater(changed, 2)
+        self.assertLess(changed, n - 2)
+
 
 if __name__ == "__main__":
     unittest.main()
