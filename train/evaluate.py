@@ -5,6 +5,7 @@
     /usr/bin/python3 train/evaluate.py --checkpoint RUN/final.pt [--temperature T]
     /usr/bin/python3 train/evaluate.py --graph weights --checkpoint RUN/final.pt  # + agreement
     options: --grey (also black-and-white copies), --sizes (engine: 100..4000 px copies),
+             --weight-levels K (checkpoint: weights on K levels, as export.py --weight-levels),
              --precision f32|int8|both (engine: mvb --precision; both = f32 and int8, compared),
              --near (how the left-out Places near: categories are called), --json FILE
 
@@ -160,9 +161,9 @@ def graph_probs(model_dir, images_u8, batch=128):
     return np.concatenate(out)
 
 
-def checkpoint_logits(checkpoint, images_u8):
+def checkpoint_logits(checkpoint, images_u8, levels=None):
     import export
-    net, _ = export.load_net(checkpoint)
+    net, _ = export.load_net(checkpoint, levels)
     return export.logits_of(net, images_u8)
 
 
@@ -216,6 +217,9 @@ def main(argv=None):
                    help="engine: 300 beach/mountain photos resized to 100 and 4000 px")
     p.add_argument("--near", action="store_true", help="how the left-out near: categories are called")
     p.add_argument("--json", help="write the results here")
+    p.add_argument("--weight-levels", type=int, default=None,
+                   help="--checkpoint: its convolutions' weights on this many levels, as "
+                        "export.py --weight-levels writes them (default: as trained)")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     excluded = list(args.exclude)
@@ -245,12 +249,12 @@ def main(argv=None):
         results["graph"] = report(probs["graph"], rows, rules, "exported graph, uint8 weights (%s):" % args.graph)
     if args.checkpoint:
         t = args.temperature if args.temperature is not None else mvb.get("temperature", 1.0)
-        z = checkpoint_logits(args.checkpoint, images)
+        z = checkpoint_logits(args.checkpoint, images, args.weight_levels)
         probs["float"] = torch.softmax(z / t, dim=1).numpy()
         results["float"] = report(probs["float"], rows, rules, "PyTorch float checkpoint (T=%.4f):" % t)
         results["calibration"] = calibration(lambda tt: torch.softmax(z / tt, dim=1).numpy(), rows, t)
         if args.grey:
-            zg = checkpoint_logits(args.checkpoint, grey(images))
+            zg = checkpoint_logits(args.checkpoint, grey(images), args.weight_levels)
             results["float_grey"] = report(torch.softmax(zg / t, dim=1).numpy(), rows, rules,
                                            "black-and-white copies, PyTorch float (T=%.4f):" % t)
     elif args.graph and args.grey:

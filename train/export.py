@@ -41,11 +41,13 @@ def b64(s):
     return base64.b64encode(s.encode("ascii")).decode("ascii")
 
 
-def load_net(checkpoint):
+def load_net(checkpoint, levels=None):
+    """The checkpoint's network, its convolutions' weights on `levels` per
+    tensor (None: those it was trained for, see weight_levels)."""
     ck = torch.load(checkpoint, map_location="cpu")
     net = Net(ck["widths"], ck["blocks"])
     net.load_state_dict(ck["model"])
-    net.quantize_weights(weight_levels(ck))
+    net.quantize_weights(weight_levels(ck) if levels is None else levels)
     net.eval()
     return net, ck
 
@@ -289,9 +291,14 @@ def main(argv=None):
                    help="the arithmetic the engine runs the model in unless told otherwise "
                         "(model.json mvb.precision; f32 without it): choose int8 only after "
                         "train/evaluate.py --precision int8 has measured it against f32")
+    p.add_argument("--weight-levels", type=int, default=None,
+                   help="the convolutions' weights on this many of the 256 byte values per tensor "
+                        "(fewer gzip smaller; 0 = all 256); default: the levels the checkpoint "
+                        "was trained for (train.py --weight-levels), else 256. Without such "
+                        "training this quantizes after the fact: measure it (evaluate.py)")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
-    net, ck = load_net(args.checkpoint)
+    net, ck = load_net(args.checkpoint, args.weight_levels)
     size = ck["size"]
     t = args.temperature if args.temperature is not None else 1.0
     extra = {}

@@ -86,6 +86,15 @@ def gzipped_size(path):
         return len(gzip.compress(f.read(), 9))
 
 
+def export_levels(export_args, trained):
+    """The convolutions' weight levels the export wrote: its --weight-levels,
+    else those the checkpoint was trained for (0 = all 256)."""
+    words = export_args.split()
+    if "--weight-levels" in words[:-1]:
+        return int(words[words.index("--weight-levels") + 1])
+    return trained
+
+
 def training_stages(checkpoint, targs):
     """[(train.py command, one-sentence summary)] that made this checkpoint (trained with
     train.py's arguments targs), the run its weights started from (--init) first."""
@@ -137,6 +146,7 @@ def main(argv=None):
     params = sum(v.numel() for k, v in ck["model"].items() if not k.endswith(("running_mean", "running_var",
                                                                              "num_batches_tracked")))
     pp = model["mvb"]["preprocess"]
+    levels = export_levels(args.export_args, targs.get("weight_levels") or 0)
     stages = training_stages(args.checkpoint, targs)
     run = os.path.basename(os.path.dirname(os.path.abspath(args.checkpoint)))
     rules = model["mvb"]["verdict"]
@@ -159,9 +169,10 @@ def main(argv=None):
            "- Batch norm folded into the convolutions; every float tensor uint8-quantized per tensor "
            "(value = min + scale * byte)%s; %d shard(s), %d bytes in all (%d with Python's gzip at "
            "level 9; the site's build stores them gzipped too), each with its SHA-256 in model.json (`mvb.shards`), checked by the engine."
-           % (", the convolutions' weights on %d of the 256 byte values (trained for: "
-              "quantization-aware), which gzip to fewer bits each" % targs["weight_levels"]
-              if targs.get("weight_levels") else "", len(paths), sum(sizes.values()),
+           % (", the convolutions' weights on %d of the 256 byte values (%s), which gzip to "
+              "fewer bits each" % (levels, "trained for: quantization-aware" if levels == targs.get(
+                  "weight_levels") else "quantized after training, `export.py --weight-levels %d`"
+                  % levels) if levels else "", len(paths), sum(sizes.values()),
               sum(gzipped_size(os.path.join(args.weights, p)) for p in paths)),
            "", "## Data", "",
            "`../shared/data` (24,020 JPEGs; see its README.md for licences and de-duplication):", ""]

@@ -132,6 +132,30 @@ class TrainingSmokeTest(unittest.TestCase):
                 sys.stdout = old
         aux = torch.load(os.path.join(run, "last.pt"))["aux"]
         self.assertGreater(aux["weight"].shape[0], 4, "one row per fine category")
+        net, _ = export.load_net(os.path.join(run, "final.pt"))
+        self.assert_convolutions_on_levels(out, net, 16)
+
+    def test_export_puts_a_plain_model_on_fewer_levels_when_asked(self):
+        """export.py --weight-levels 16 on a model not trained for it: the same
+        16 byte values per convolution, computing what load_net(ck, 16) does."""
+        import export
+        out = os.path.join(self.tmp, "levels16")
+        with open(os.devnull, "w") as quiet:
+            old, sys.stdout = sys.stdout, quiet
+            try:
+                export.main(["--checkpoint", self.checkpoint, "--out", out, "--temperature", "1",
+                             "--weight-levels", "16"])
+            finally:
+                sys.stdout = old
+        net, _ = export.load_net(self.checkpoint, 16)
+        self.assert_convolutions_on_levels(out, net, 16)
+
+    def assert_convolutions_on_levels(self, out, net, levels):
+        """Every convolution's stored bytes in 0..levels-1, and the exported
+        graph computing what net computes."""
+        import export
+        import graph_ref
+        import torch
         model = graph_ref.load_model_json(out)
         weights = graph_ref.read_weights(out, model)
         convs = 0
@@ -139,10 +163,9 @@ class TrainingSmokeTest(unittest.TestCase):
             if w["name"].startswith(("stem/", "block")) and w["name"].endswith("/weights"):
                 q = w["quantization"]  # the stored bytes, back from the dequantized values
                 stored = np.rint((weights[w["name"]].astype(np.float64) - q["min"]) / q["scale"])
-                self.assertLessEqual(int(stored.max()), 15, w["name"])
+                self.assertLessEqual(int(stored.max()), levels - 1, w["name"])
                 convs += 1
         self.assertGreater(convs, 0)
-        net, _ = export.load_net(os.path.join(run, "final.pt"))
         want = torch.softmax(export.logits_of(net, self.images)[:, :3], dim=1).numpy()
         self.assertLess(np.abs(graph_ref.run(out, self.x) - want).max(), 2e-3)
 
