@@ -204,7 +204,9 @@ def main(argv=None):
             "## Validation", ""]
     for key in ("engine_int8", "engine", "graph", "float"):
         if key in metrics:
-            out += ["%s:" % TITLES[key], "", table(metrics[key]), ""]
+            title = TITLES[key] + (", its convolutions' weights on the export's %d levels" % levels
+                                   if key == "float" and levels else "")
+            out += ["%s:" % title, "", table(metrics[key]), ""]
     if "calibration" in metrics:
         out += ["Calibration (PyTorch float, expected calibration error per class, one-vs-rest, 10 bins, "
                 "on validation):", ""]
