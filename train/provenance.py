@@ -77,7 +77,7 @@ def table(section):
 
 TRAIN_DEFAULTS = {"epochs": 30, "batch": 64, "lr": 0.1, "wd": 5e-4, "smoothing": 0.1, "size": 128, "store": 144,
                   "widths": "32,64,128,256", "blocks": "1,1,2,2", "sun_repeat": 3, "places_repeat": 2, "seed": 1,
-                  "warmup": 2.0, "aux": 0.0, "weight_levels": 0}
+                  "warmup": 2.0, "aux": 0.0, "weight_levels": 0, "plain": 0.0, "cutmix": 0.0}
 
 
 def gzipped_size(path):
@@ -108,7 +108,7 @@ def training_stages(checkpoint, targs):
     summary = ("%d epochs%s, batch %d, SGD (Nesterov, momentum 0.9), lr %g with %g warm-up epochs and "
                "cosine decay, weight decay %g, label smoothing %g, seed %d, input %d px (random resized "
                "crops of %d px copies, flips, colour jitter, 10%% black-and-white, 15%% blurred), "
-               "sun-scenes x%d and places-mini beach/mountain x%d per epoch%s%s."
+               "sun-scenes x%d and places-mini beach/mountain x%d per epoch%s%s%s."
                % (targs["epochs"], " from those weights (a warm restart)" if targs.get("init") else "",
                   targs["batch"], targs["lr"], targs.get("warmup", 2.0), targs["wd"], targs["smoothing"],
                   targs["seed"], targs["size"], targs["store"], targs["sun_repeat"],
@@ -118,7 +118,10 @@ def training_stages(checkpoint, targs):
                   % targs["aux"] if targs.get("aux") else "",
                   ", quantization-aware: the convolutions' folded weights on a grid of %d levels per "
                   "tensor in every forward pass, batch norm statistics frozen" % targs["weight_levels"]
-                  if targs.get("weight_levels") else ""))
+                  if targs.get("weight_levels") else "",
+                  "".join(text % targs[k] for k, text in (
+                      ("plain", ", %g of the \"neither\" photos shrunk onto plain grounds"),
+                      ("cutmix", ", CutMix on %g of each batch")) if targs.get(k))))
     init = targs.get("init")
     before = training_stages(init, torch.load(init, map_location="cpu")["args"]) if init else []
     return before + [(cmd, summary)]
