@@ -23,6 +23,7 @@ Evaluation only: these pictures are never trained on.
 """
 import argparse
 import glob
+import io
 import json
 import os
 import struct
@@ -101,7 +102,6 @@ def save_rgb(raw_or_path, dst):
 def fetch(out):
     """apt-get downloads PACKAGES into out/debs and writes every set's
     pictures to out/SET/."""
-    import io
     debs = os.path.join(out, "debs")
     os.makedirs(debs, exist_ok=True)
     subprocess.run(["apt-get", "download"] + list(PACKAGES), cwd=debs, check=True)
