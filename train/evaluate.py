@@ -262,7 +262,7 @@ def main(argv=None):
                                        "black-and-white copies, exported graph:")
     for name, pr in probs.items():
         v = verdict.verdicts(pr, rules)
-        results.setdefault("verdict_share", {})[name] = {k: float(np.mean(v == k)) for k in verdict.NAMES}
+        results.setdefault("verdict_share", {})[name] = verdict.shares(v)
     names = list(probs)
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
@@ -296,7 +296,7 @@ def main(argv=None):
             res = {}
             for cat in sorted({r["label"][5:] for r in near}):
                 m = np.array([r["label"][5:] == cat for r in near])
-                res[cat] = {k: float(np.mean(v[m] == k)) for k in verdict.NAMES}
+                res[cat] = verdict.shares(v[m])
                 print("  %-14s %s" % (cat, ", ".join("%s %3.0f%%" % (k, 100 * x) for k, x in res[cat].items())))
             results["near"] = res
     if args.json:

@@ -162,7 +162,7 @@ def main(argv=None):
             continue
         probs = probabilities(args, args.model, paths)
         v = verdict.verdicts(probs, rules)
-        share = {k: float(np.mean(v == k)) for k in verdict.NAMES}
+        share = verdict.shares(v)
         print("%-9s %7d %7.1f%% %7.1f%% %7.1f%% %8.1f%%" % (
             name, len(paths), 100 * share["neither"], 100 * share["not sure"],
             100 * share["beach"], 100 * share["mountain"]))

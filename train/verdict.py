@@ -39,3 +39,8 @@ def verdicts(probs, rules):
     v[pn > rules["unsure_above"]] = "not sure"
     v[pn > rules["neither_above"]] = "neither"
     return v
+
+
+def shares(v):
+    """{verdict name: share of v} for an array that verdicts() returned."""
+    return {k: float(np.mean(v == k)) for k in NAMES}
