@@ -53,6 +53,7 @@ typedef struct builder {
                            per image [0] or per row [1], or
                            XNN_INVALID_VALUE_ID */
   size_t n_qd8;
+  bool int8_in_weights; /* some int8 weights lie in file->weights */
   mvb_error *err;
 } builder;
 
@@ -392,14 +393,25 @@ static bool runs_int8(const builder *b, size_t channels) {
   return b->precision == MVB_PRECISION_INT8 && channels >= INT8_MIN_CHANNELS;
 }
 
-/* Weights as XNNPACK's per-output-channel int8 (qcint8, channel dimension
- * 0), requantized from c's floats (laid out as l says) into dims. The float
- * copy is released at once unless another node still reads it, so int8
- * never holds more floats than f32 does. */
+/* Whether c is a uint8 weight that no other node reads: it can be
+ * requantized over its own bytes. */
+static bool sole_uint8_reader(const builder *b, const mvb_const *c) {
+  size_t k = (size_t)(c - b->file->consts);
+  return c->u8 && b->const_uses[k] <= 1 && !b->keep[k];
+}
+
+/* Weights as XNNPACK's per-output-channel int8 (qcint8) tensor of dims,
+ * its channels along channel_dim, requantized from c (laid out as l says)
+ * into channel-major order, or kept in l's layout (as_stored, which needs
+ * sole_uint8_reader). A uint8 weight nothing else reads is requantized
+ * over its own bytes, so no second copy of it is ever held; any other
+ * source is released at once unless another node still reads it. */
 static mvb_status int8_weights(builder *b, const mvb_node *n,
                                const mvb_const *c, const mvb_qlayout *l,
-                               int rank, const size_t *dims, uint32_t *id) {
+                               bool as_stored, int rank, const size_t *dims,
+                               size_t channel_dim, uint32_t *id) {
   size_t k = (size_t)(c - b->file->consts);
+  bool in_place = sole_uint8_reader(b, c);
   /* A uint8 weight is requantized byte by byte: its float copy (4x the
    * download: 157 MB for InceptionV3's dense kernel) is never made. Any
    * other reads its floats (const_floats refuses a released weight). */
@@ -411,24 +423,52 @@ static mvb_status int8_weights(builder *b, const mvb_node *n,
   mvb_qsource src = {floats, c->u8, table};
   mvb_qweights q;
   mvb_error why;
-  s = mvb_quantize_channels(&src, l, c->name, &q, &why);
+  s = in_place ? mvb_quantize_channels_in_place(b->file->consts[k].u8, table,
+                                                l, !as_stored, c->name, &q,
+                                                &why)
+               : mvb_quantize_channels(&src, l, c->name, &q, &why);
   if (s != MVB_OK) {
     mvb_qweights_free(&q);
     return mvb_fail(b->err, s, "node %s (%s): %s", n->name, n->op, why.message);
   }
+  /* In place, the bytes are q.data now: the builder's to free, or, in the
+   * file's weights block, freed with it after XNNPACK has packed them. */
+  bool in_block = in_place && c->u8_in_weights;
+  b->int8_in_weights |= in_block;
+  if (in_place) {
+    b->file->consts[k].u8 = NULL;
+    b->file->consts[k].u8_in_weights = false;
+  }
   s = temp_adopt(b, n, q.scale);
   if (s != MVB_OK) {
-    free(q.data);
+    if (!in_block) free(q.data);
     return s;
   }
-  s = temp_adopt(b, n, q.data);
+  if (!in_block) s = temp_adopt(b, n, q.data);
   if (s != MVB_OK) return s;
   if (b->const_uses[k] <= 1 && !b->keep[k])
     mvb_const_release(&b->file->consts[k]);
   enum xnn_status xs = xnn_define_channelwise_quantized_tensor_value(
-      b->subgraph, xnn_datatype_qcint8, q.scale, (size_t)rank,
-      /*channel_dim=*/0, dims, q.data, XNN_INVALID_VALUE_ID, /*flags=*/0, id);
+      b->subgraph, xnn_datatype_qcint8, q.scale, (size_t)rank, channel_dim,
+      dims, q.data, XNN_INVALID_VALUE_ID, /*flags=*/0, id);
   return check_xnn(b, xs, n, "define int8 weight tensor");
+}
+
+/* An int8 matmul's weights, for a (K, N) or (N, K) weight c as l says:
+ * kept as they lie when requantized over c's own bytes (*flags then says
+ * how XNNPACK's fully connected reads them), or written (N, K). As they
+ * lie, even the temporary copy of one tensor is not made: for
+ * InceptionV3's dense kernel that would be 39 MB at the load's peak. */
+static mvb_status int8_matmul_weights(builder *b, const mvb_node *n,
+                                      const mvb_const *c, const mvb_qlayout *l,
+                                      uint32_t *id, uint32_t *flags) {
+  size_t nk[2] = {l->channels, l->per_channel};
+  size_t kn[2] = {l->per_channel, l->channels};
+  bool as_stored = sole_uint8_reader(b, c);
+  bool stored_kn = as_stored && l->channel_stride == 1; /* channels innermost */
+  *flags = stored_kn ? XNN_FLAG_TRANSPOSE_WEIGHTS : 0;
+  return int8_weights(b, n, c, l, as_stored, 2, stored_kn ? kn : nk,
+                      stored_kn ? 1 : 0, id);
 }
 
 /* A convolution's or matmul's weights in XNNPACK's layout, dims (channels
@@ -438,7 +478,7 @@ static mvb_status gathered_weights(builder *b, const mvb_node *n,
                                    const mvb_const *c, const mvb_qlayout *l,
                                    bool int8, int rank, const size_t *dims,
                                    uint32_t *id) {
-  if (int8) return int8_weights(b, n, c, l, rank, dims, id);
+  if (int8) return int8_weights(b, n, c, l, false, rank, dims, 0, id);
   const float *w = NULL;
   float *copy = NULL;
   mvb_status s = const_floats(b, n, c, &w);
@@ -707,13 +747,13 @@ static mvb_status conv2d(builder *b, const mvb_node *n, value *out,
   bool matmul = int8 && kh * kw == 1 && groups == 1 &&
                 p->sh * p->sw * p->dh * p->dw == 1 &&
                 (p->top | p->right | p->bottom | p->left) == 0;
-  uint32_t input_id, filter_id, bias_id;
+  uint32_t input_id, filter_id, bias_id, fc_flags = 0;
   size_t fdims[4] = {cout, kh, kw, group_in};
-  if (matmul) fdims[1] = cin; /* (out, in) */
   mvb_qlayout hwio = {cout, kh * kw * group_in, /*channel_stride=*/1,
                       /*element_stride=*/cout};
-  s = gathered_weights(b, n, filter, &hwio, int8, matmul ? 2 : 4, fdims,
-                       &filter_id);
+  s = matmul ? int8_matmul_weights(b, n, filter, &hwio, &filter_id, &fc_flags)
+             : gathered_weights(b, n, filter, &hwio, int8, 4, fdims,
+                                &filter_id);
   input_mode mode = !int8    ? INPUT_F32
                     : matmul ? INPUT_QD8_PER_ROW
                              : INPUT_QD8_PER_IMAGE;
@@ -724,7 +764,7 @@ static mvb_status conv2d(builder *b, const mvb_node *n, value *out,
     return check_xnn(
         b,
         xnn_define_fully_connected(b->subgraph, c.lo, c.hi, input_id, filter_id,
-                                   bias_id, out->id, /*flags=*/0),
+                                   bias_id, out->id, fc_flags),
         n, "1x1 convolution as a matmul");
   enum xnn_status xs = xnn_define_convolution_2d(
       b->subgraph, p->top, p->right, p->bottom, p->left, p->kh, p->kw, p->sh,
@@ -1157,8 +1197,8 @@ static mvb_status op_squeeze(builder *b, const mvb_node *n, value *out) {
 }
 
 /* MatMul / _FusedMatMul: x (M, K) times a constant (K, N), or (N, K) with
- * transpose_b. f32 weights are used as they lie; int8 ones are written
- * (N, K). */
+ * transpose_b. f32 weights are used as they lie, and so are int8 ones
+ * when requantized in place (int8_matmul_weights). */
 static mvb_status matmul(builder *b, const mvb_node *n, value *out,
                          bool fused) {
   value *x = NULL;
@@ -1183,15 +1223,15 @@ static mvb_status matmul(builder *b, const mvb_node *n, value *out,
   float lo = -INFINITY, hi = INFINITY;
   if (fused) s = fused_activation(b, n, &lo, &hi);
   uint32_t input_id, w_id, bias_id;
+  uint32_t fc_flags = transposed ? 0 : XNN_FLAG_TRANSPOSE_WEIGHTS;
   bool int8 = runs_int8(b, k);
   size_t wdims[2] = {(size_t)w->shape[0], (size_t)w->shape[1]};
-  size_t nk[2] = {cols, k};
   mvb_qlayout l = {cols, k, /*channel_stride=*/transposed ? k : 1,
                    /*element_stride=*/transposed ? 1 : cols};
   const float *wf = NULL;
   if (s == MVB_OK && !int8) s = const_floats(b, n, w, &wf);
   if (s == MVB_OK)
-    s = int8 ? gathered_weights(b, n, w, &l, true, 2, nk, &w_id)
+    s = int8 ? int8_matmul_weights(b, n, w, &l, &w_id, &fc_flags)
              : define_static(b, n, wf, 2, wdims, &w_id);
   if (s == MVB_OK)
     s = weights_input(b, n, x, int8 ? INPUT_QD8_PER_ROW : INPUT_F32, &input_id);
@@ -1201,8 +1241,7 @@ static mvb_status matmul(builder *b, const mvb_node *n, value *out,
   if (s == MVB_OK) s = define_output(b, n, out, 2, odims);
   if (s != MVB_OK) return s;
   enum xnn_status xs = xnn_define_fully_connected(
-      b->subgraph, lo, hi, input_id, w_id, bias_id, out->id,
-      transposed || int8 ? 0 : XNN_FLAG_TRANSPOSE_WEIGHTS);
+      b->subgraph, lo, hi, input_id, w_id, bias_id, out->id, fc_flags);
   return check_xnn(b, xs, n, "fully connected");
 }
 
@@ -1506,10 +1545,14 @@ mvb_status mvb_graph_build(mvb_model_file *file, pthreadpool_t threadpool,
   for (size_t k = 0; s == MVB_OK && k < b.n_outputs; k++)
     s = visit(&b, b.output_nodes[k]);
   if (s == MVB_OK) s = alloc_buffers(&b, input_idx, g, err);
+  /* The download's bytes go as soon as nothing reads them: before XNNPACK
+   * packs its copy of the weights, unless int8 weights lie in them. */
+  if (!b.int8_in_weights) mvb_model_file_drop_weights(file);
   if (s == MVB_OK) {
     xs = xnn_create_runtime_v2(b.subgraph, threadpool, 0, &g->runtime);
     if (xs == xnn_status_success) {
       release_packed(&b);
+      mvb_model_file_drop_weights(file);
       xs = xnn_reshape_runtime(g->runtime);
     }
     if (xs == xnn_status_success) s = check_output_shapes(g, err);

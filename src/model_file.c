@@ -15,7 +15,8 @@
 static mvb_status parse_document(const mvb_json *j,
                                  const uint8_t *const *shards,
                                  const size_t *shard_sizes, size_t shard_count,
-                                 mvb_model_file *out, mvb_error *err) {
+                                 bool in_place, mvb_model_file *out,
+                                 mvb_error *err) {
   mvb_status status;
   if (!mvb_json_is(j, 0, MVB_JSON_OBJECT))
     status = mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, 0,
@@ -23,15 +24,18 @@ static mvb_status parse_document(const mvb_json *j,
   else if ((status = mvb_read_nodes(j, out, err)) == MVB_OK &&
            (status = mvb_read_signature(j, out, err)) == MVB_OK &&
            (status = mvb_read_mvb_key(j, out, err)) == MVB_OK)
-    status = mvb_read_weights(j, shards, shard_sizes, shard_count, out, err);
+    status = mvb_read_weights(j, shards, shard_sizes, shard_count, in_place,
+                              out, err);
   if (status != MVB_OK) mvb_model_file_free(out);
   return status;
 }
 
-mvb_status mvb_model_file_parse(const char *json, size_t json_size,
-                                const uint8_t *const *shards,
-                                const size_t *shard_sizes, size_t shard_count,
-                                mvb_model_file *out, mvb_error *err) {
+/* in_place: uint8 weights point into the shards (which then outlive out)
+ * wherever their bytes are contiguous in memory. */
+static mvb_status parse(const char *json, size_t json_size,
+                        const uint8_t *const *shards, const size_t *shard_sizes,
+                        size_t shard_count, bool in_place, mvb_model_file *out,
+                        mvb_error *err) {
   if (!out) return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "no output");
   memset(out, 0, sizeof *out);
   if (!json || json_size == 0)
@@ -42,9 +46,51 @@ mvb_status mvb_model_file_parse(const char *json, size_t json_size,
   mvb_json j;
   mvb_status status = mvb_json_parse(json, json_size, "model.json", &j, err);
   if (status != MVB_OK) return status;
-  status = parse_document(&j, shards, shard_sizes, shard_count, out, err);
+  status =
+      parse_document(&j, shards, shard_sizes, shard_count, in_place, out, err);
   mvb_json_free(&j);
   return status;
+}
+
+mvb_status mvb_model_file_parse(const char *json, size_t json_size,
+                                const uint8_t *const *shards,
+                                const size_t *shard_sizes, size_t shard_count,
+                                mvb_model_file *out, mvb_error *err) {
+  return parse(json, json_size, shards, shard_sizes, shard_count, false, out,
+               err);
+}
+
+mvb_status mvb_model_file_parse_weights_owned(const char *json, size_t json_size,
+                                              uint8_t *weights,
+                                              const size_t *shard_sizes,
+                                              size_t shard_count,
+                                              mvb_model_file *out,
+                                              mvb_error *err) {
+  /* One spare element: malloc(0) may return NULL. */
+  const uint8_t **views = malloc((shard_count + 1) * sizeof *views);
+  mvb_status status = MVB_OK;
+  if (!views) status = mvb_out_of_memory(err, "the shard list");
+  for (size_t k = 0, at = 0; status == MVB_OK && k < shard_count; k++) {
+    views[k] = weights ? weights + at : NULL;
+    at += shard_sizes ? shard_sizes[k] : 0;
+  }
+  if (status == MVB_OK)
+    status = parse(json, json_size, views, shard_sizes, shard_count,
+                   weights != NULL, out, err);
+  free(views);
+  if (status == MVB_OK)
+    out->weights = weights;
+  else
+    free(weights);
+  return status;
+}
+
+void mvb_model_file_drop_weights(mvb_model_file *file) {
+  if (!file->weights) return;
+  for (size_t k = 0; k < file->n_consts; k++)
+    if (file->consts[k].u8_in_weights) mvb_const_drop_u8(&file->consts[k]);
+  free(file->weights);
+  file->weights = NULL;
 }
 
 /* Shard paths stay inside the model directory. */
@@ -134,7 +180,8 @@ mvb_status mvb_model_file_read_dir(const char *dir, mvb_model_file *out,
                            &shards[k], &sizes[k], err);
   if (status == MVB_OK)
     status =
-        parse_document(&j, (const uint8_t *const *)shards, sizes, n, out, err);
+        parse_document(&j, (const uint8_t *const *)shards, sizes, n,
+                       /*in_place=*/false, out, err);
 done:
   for (size_t k = 0; k < n; k++) {
     if (shards) free(shards[k]);
@@ -170,13 +217,18 @@ const mvb_attr *mvb_node_attr(const mvb_node *node, const char *name) {
   return NULL;
 }
 
+void mvb_const_drop_u8(mvb_const *c) {
+  if (!c->u8_in_weights) free(c->u8);
+  c->u8 = NULL;
+  c->u8_in_weights = false;
+}
+
 void mvb_const_release(mvb_const *c) {
   free(c->f32);
   free(c->i32);
-  free(c->u8);
+  mvb_const_drop_u8(c);
   c->f32 = NULL;
   c->i32 = NULL;
-  c->u8 = NULL;
 }
 
 static void free_node(mvb_node *node) {
@@ -210,6 +262,7 @@ void mvb_model_file_free(mvb_model_file *file) {
   free(file->nodes);
   free(file->consts);
   free(file->digests);
+  free(file->weights);
   free(file->input_node);
   for (size_t k = 0; k < file->n_outputs; k++) {
     free(file->outputs[k].name);

@@ -24,6 +24,7 @@
 #ifndef MVB_MODEL_FILE_H
 #define MVB_MODEL_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,7 +54,9 @@ typedef struct mvb_const {
   size_t count; /* product of shape (1 for a scalar) */
   float *f32; /* (count) when dtype is F32 and dequantized, else NULL; owned */
   int32_t *i32; /* (count) when dtype is I32, else NULL; owned */
-  uint8_t *u8;  /* (count) uint8 bytes until dequantized, else NULL; owned */
+  uint8_t *u8;  /* (count) uint8 bytes until dequantized, else NULL; owned
+                   unless u8_in_weights */
+  bool u8_in_weights; /* u8 lies in the file's weights block, read in place */
   double u8_min, u8_scale; /* their value = u8_min + u8_scale * byte */
 } mvb_const;
 
@@ -146,6 +149,10 @@ typedef struct mvb_model_file {
   mvb_preprocess preprocess;
   mvb_rules rules;
   mvb_precision precision; /* "mvb".precision: F32 (the default) or INT8 */
+  /* The shards back to back, when the loader handed them over
+   * (mvb_model_file_parse_weights_owned): uint8 weights are read where
+   * they lie (u8_in_weights) until mvb_model_file_drop_weights. Owned. */
+  uint8_t *weights;
 } mvb_model_file;
 
 /* Parses model.json text plus its shards (in manifest order: groups in
@@ -155,6 +162,22 @@ mvb_status mvb_model_file_parse(const char *json, size_t json_size,
                                 const uint8_t *const *shards,
                                 const size_t *shard_sizes, size_t shard_count,
                                 mvb_model_file *out, mvb_error *err);
+
+/* As mvb_model_file_parse, with the shards back to back in one malloc'd
+ * block, which out takes over (freed at once after a failure): its uint8
+ * weights are not copied but read where they lie, in out->weights, until
+ * mvb_model_file_drop_weights. No copy of the download is ever made. */
+mvb_status mvb_model_file_parse_weights_owned(const char *json, size_t json_size,
+                                              uint8_t *weights,
+                                              const size_t *shard_sizes,
+                                              size_t shard_count,
+                                              mvb_model_file *out,
+                                              mvb_error *err);
+
+/* Frees file->weights, forgetting every weight read in it that is still
+ * there (mvb_const_dequantize would then fail). The graph builder calls it
+ * once nothing reads them; NULL weights are fine. */
+void mvb_model_file_drop_weights(mvb_model_file *file);
 
 /* Reads dir/model.json and the shard files it names, then parses. */
 mvb_status mvb_model_file_read_dir(const char *dir, mvb_model_file *out,
@@ -181,5 +204,9 @@ void mvb_const_u8_table(const mvb_const *c, float table[256]);
 /* Frees one constant's data early (the graph builder calls this once
  * XNNPACK has packed it), keeping its name and shape. */
 void mvb_const_release(mvb_const *c);
+
+/* Forgets c's uint8 bytes: frees them, unless they lie in the file's
+ * weights block (which is freed as a whole). */
+void mvb_const_drop_u8(mvb_const *c);
 
 #endif

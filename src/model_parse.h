@@ -26,9 +26,11 @@ mvb_status mvb_read_signature(const mvb_json *j, mvb_model_file *out,
                               mvb_error *err);
 mvb_status mvb_read_mvb_key(const mvb_json *j, mvb_model_file *out,
                             mvb_error *err);
+/* in_place: a uint8 weight whose bytes are contiguous in memory points
+ * into the shards (u8_in_weights) instead of being copied. */
 mvb_status mvb_read_weights(const mvb_json *j, const uint8_t *const *shards,
                             const size_t *shard_sizes, size_t shard_count,
-                            mvb_model_file *out, mvb_error *err);
+                            bool in_place, mvb_model_file *out, mvb_error *err);
 /* The weightsManifest, checked for shape: groups with "paths" and "weights"
  * arrays. Missing (*manifest = -1) means no weights. */
 mvb_status mvb_read_manifest(const mvb_json *j, int *manifest, size_t *n_paths,

@@ -300,6 +300,33 @@ static void cursor_read(shard_cursor *c, uint8_t *dst, size_t n) {
   }
 }
 
+/* The next n (> 0) bytes where they lie, if they are contiguous in memory
+ * (in one shard, or across shards laid back to back), moving past them;
+ * NULL otherwise, without moving. */
+static const uint8_t *cursor_span(shard_cursor *c, size_t n) {
+  shard_cursor at = *c;
+  while (at.offset == at.sizes[at.shard]) {
+    at.shard++;
+    at.offset = 0;
+  }
+  const uint8_t *start = at.shards[at.shard] + at.offset, *end = start;
+  while (n > 0) {
+    size_t left = at.sizes[at.shard] - at.offset;
+    if (left == 0) {
+      at.shard++;
+      at.offset = 0;
+      if (at.shards[at.shard] != end) return NULL;
+      continue;
+    }
+    size_t take = n < left ? n : left;
+    at.offset += take;
+    end += take;
+    n -= take;
+  }
+  *c = at;
+  return start;
+}
+
 static float half_to_float(uint16_t h) {
   uint32_t sign = (uint32_t)(h >> 15) << 31, exp = h >> 10 & 0x1f,
            mant = h & 0x3ff, bits;
@@ -347,13 +374,22 @@ void mvb_const_u8_table(const mvb_const *c, float table[256]) {
 }
 
 /* Allocates c's data and fills it from the cursor. A uint8 float weight
- * keeps its bytes (mvb_const_dequantize); others are converted here.
+ * keeps its bytes (mvb_const_dequantize): where they lie when in_place and
+ * they are contiguous, else in a copy. Others are converted here.
  * Dequantization computes in double and rounds once, as TensorFlow.js
  * does; quantized int32 values are rounded like Math.round. */
 static mvb_status load_weight(shard_cursor *cursor, mvb_const *c,
-                              const weight_plan *plan, mvb_error *err) {
+                              const weight_plan *plan, bool in_place,
+                              mvb_error *err) {
   size_t alloc = c->count ? c->count : 1;
   bool keep_bytes = plan->quant == QUANT_UINT8 && c->dtype == MVB_DTYPE_F32;
+  if (keep_bytes && in_place && c->count > 0 &&
+      (c->u8 = (uint8_t *)cursor_span(cursor, c->count))) {
+    c->u8_in_weights = true;
+    c->u8_min = plan->min;
+    c->u8_scale = plan->scale;
+    return MVB_OK;
+  }
   if (keep_bytes)
     c->u8 = malloc(alloc);
   else if (c->dtype == MVB_DTYPE_F32)
@@ -414,8 +450,7 @@ mvb_status mvb_const_dequantize(mvb_const *c, mvb_error *err) {
   float table[256];
   mvb_const_u8_table(c, table);
   for (size_t k = 0; k < c->count; k++) f32[k] = table[c->u8[k]];
-  free(c->u8);
-  c->u8 = NULL;
+  mvb_const_drop_u8(c);
   c->f32 = f32;
   return MVB_OK;
 }
@@ -474,7 +509,7 @@ static mvb_status check_digests(const mvb_json *j, int manifest,
 
 mvb_status mvb_read_weights(const mvb_json *j, const uint8_t *const *shards,
                             const size_t *shard_sizes, size_t shard_count,
-                            mvb_model_file *out, mvb_error *err) {
+                            bool in_place, mvb_model_file *out, mvb_error *err) {
   int manifest;
   size_t n_paths, n_weights;
   weight_plan *plans = NULL;
@@ -554,7 +589,8 @@ mvb_status mvb_read_weights(const mvb_json *j, const uint8_t *const *shards,
     shard_cursor cursor = {shards + first_shard, shard_sizes + first_shard, 0,
                            0};
     for (int k = 0; k < mvb_json_children(j, weights); k++, w++)
-      if ((status = load_weight(&cursor, &out->consts[w], &plans[w], err)))
+      if ((status = load_weight(&cursor, &out->consts[w], &plans[w], in_place,
+                                err)))
         goto done;
     first_shard += (size_t)mvb_json_children(j, mvb_json_find(j, g, "paths"));
   }

@@ -166,6 +166,24 @@ static void free_shards(uint8_t **shards, size_t count) {
   }
 }
 
+/* What every loader from memory refuses before parsing. */
+static mvb_status check_buffers(mvb_model *m, const char *json,
+                                size_t json_size, size_t shard_count,
+                                bool have_shards, bool have_sizes) {
+  if (!json || json_size == 0 || (shard_count > 0 && (!have_shards || !have_sizes)))
+    return mvb_fail(&m->error, MVB_ERR_INVALID_ARGUMENT,
+                    "model.json text and shard arrays must not be NULL or empty");
+  return MVB_OK;
+}
+
+/* The tail of the loaders from memory: the parse's outcome s, then the
+ * runtime. */
+static mvb_status build_parsed(mvb_model *m, mvb_status s) {
+  if (s == MVB_OK) s = build(m);
+  if (s != MVB_OK) unload(m);
+  return s;
+}
+
 /* Parses from memory; owned shards are freed right after parsing. */
 static mvb_status load_buffers(mvb_model *m, const char *json, size_t json_size,
                                const uint8_t *const *shards,
@@ -173,17 +191,13 @@ static mvb_status load_buffers(mvb_model *m, const char *json, size_t json_size,
                                uint8_t **owned) {
   mvb_error_clear(&m->error);
   unload(m);
-  mvb_status s = MVB_OK;
-  if (!json || json_size == 0 || (shard_count > 0 && (!shards || !shard_sizes)))
-    s = mvb_fail(&m->error, MVB_ERR_INVALID_ARGUMENT,
-                 "model.json text and shard arrays must not be NULL or empty");
+  mvb_status s = check_buffers(m, json, json_size, shard_count, shards != NULL,
+                               shard_sizes != NULL);
   if (s == MVB_OK)
     s = mvb_model_file_parse(json, json_size, shards, shard_sizes, shard_count,
                              &m->file, &m->error);
   free_shards(owned, shard_count);
-  if (s == MVB_OK) s = build(m);
-  if (s != MVB_OK) unload(m);
-  return s;
+  return build_parsed(m, s);
 }
 
 mvb_status mvb_model_load_buffers(mvb_model *model, const char *json,
@@ -206,6 +220,27 @@ mvb_status mvb_model_load_buffers_owned(mvb_model *model, const char *json,
   }
   return load_buffers(model, json, json_size, (const uint8_t *const *)shards,
                       shard_sizes, shard_count, shards);
+}
+
+mvb_status mvb_model_load_weights_owned(mvb_model *model, const char *json,
+                                        size_t json_size, uint8_t *weights,
+                                        const size_t *shard_sizes,
+                                        size_t shard_count) {
+  if (!model) {
+    free(weights);
+    return MVB_ERR_INVALID_ARGUMENT;
+  }
+  mvb_error_clear(&model->error);
+  unload(model);
+  mvb_status s = check_buffers(model, json, json_size, shard_count,
+                               weights != NULL, shard_sizes != NULL);
+  if (s == MVB_OK)
+    s = mvb_model_file_parse_weights_owned(json, json_size, weights,
+                                           shard_sizes, shard_count,
+                                           &model->file, &model->error);
+  else
+    free(weights);
+  return build_parsed(model, s);
 }
 
 static mvb_status require_loaded(mvb_model *m) {

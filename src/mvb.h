@@ -167,6 +167,17 @@ mvb_status mvb_model_load_buffers_owned(mvb_model *model, const char *json,
                                         const size_t *shard_sizes,
                                         size_t shard_count);
 
+/* Same, with the shards back to back in one block from malloc (shard i
+ * holds shard_sizes[i] bytes), which the model takes over and frees, on
+ * failure too. Its uint8 weights are not copied but read where they lie
+ * (in int8 precision, requantized over their own bytes), and the block is
+ * freed once XNNPACK has packed them: no second copy of the download is
+ * ever made, which keeps a wasm heap (it never shrinks) small. */
+mvb_status mvb_model_load_weights_owned(mvb_model *model, const char *json,
+                                        size_t json_size, uint8_t *weights,
+                                        const size_t *shard_sizes,
+                                        size_t shard_count);
+
 /* Decodes JPEG, PNG, BMP or GIF (first frame) bytes, applies EXIF
  * orientation, resizes and normalizes as the model's model.json describes,
  * and runs the model. bytes are only read during the call. */

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The int8 copy is written in tiles of this many elements of every channel:
  * a channel-innermost source (a TensorFlow filter, a (K, N) matrix) is then
@@ -55,11 +56,11 @@ static int8_t round_to_int8(float x) {
   return (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : (int)r);
 }
 
-mvb_status mvb_quantize_channels(const mvb_qsource *src, const mvb_qlayout *l,
+/* The checks every requantization makes before it writes, and the scales
+ * into out->scale (out->data untouched). */
+static mvb_status channel_scales(const mvb_qsource *src, const mvb_qlayout *l,
                                  const char *name, mvb_qweights *out,
                                  mvb_error *err) {
-  out->data = NULL;
-  out->scale = NULL;
   if (l->per_channel > MVB_INT8_MAX_SUMS)
     return mvb_fail(err, MVB_ERR_UNSUPPORTED,
                     "weight %s: an output channel sums %zu products, more than "
@@ -90,22 +91,67 @@ mvb_status mvb_quantize_channels(const mvb_qsource *src, const mvb_qlayout *l,
                       name, c, peak, scale);
     out->scale[c] = scale;
   }
+  return MVB_OK;
+}
+
+/* Writes the int8 weights: element e of channel c goes to
+ * dst[c * to->channel_stride + e * to->element_stride]. Each weight is read
+ * once, before the write to its own index, so dst may be the source's bytes
+ * when to is the source's layout. */
+static void write_int8(const mvb_qsource *src, const mvb_qlayout *l,
+                       const float *scale, int8_t *dst,
+                       const mvb_qlayout *to) {
+  for (size_t e0 = 0; e0 < l->per_channel; e0 += TILE) {
+    size_t e1 = min_size(e0 + TILE, l->per_channel);
+    for (size_t c = 0; c < l->channels; c++) {
+      size_t from = c * l->channel_stride, into = c * to->channel_stride;
+      float inverse = 1.0f / scale[c];
+      for (size_t e = e0; e < e1; e++)
+        dst[into + e * to->element_stride] =
+            round_to_int8(at(src, from + e * l->element_stride) * inverse);
+    }
+  }
+}
+
+mvb_status mvb_quantize_channels(const mvb_qsource *src, const mvb_qlayout *l,
+                                 const char *name, mvb_qweights *out,
+                                 mvb_error *err) {
+  out->data = NULL;
+  out->scale = NULL;
+  mvb_status s = channel_scales(src, l, name, out, err);
+  if (s != MVB_OK) return s;
   /* Bounded by the caller's tensor size check: no overflow. */
   out->data = malloc(l->channels * l->per_channel);
   if (!out->data)
     return mvb_fail(err, MVB_ERR_OUT_OF_MEMORY,
                     "weight %s: out of memory for %zu int8 weights", name,
                     l->channels * l->per_channel);
-  for (size_t e0 = 0; e0 < l->per_channel; e0 += TILE) {
-    size_t e1 = min_size(e0 + TILE, l->per_channel);
-    for (size_t c = 0; c < l->channels; c++) {
-      size_t first = c * l->channel_stride;
-      int8_t *q = out->data + c * l->per_channel;
-      float inverse = 1.0f / out->scale[c];
-      for (size_t e = e0; e < e1; e++)
-        q[e] = round_to_int8(at(src, first + e * l->element_stride) * inverse);
-    }
+  const mvb_qlayout channel_major = {l->channels, l->per_channel,
+                                     l->per_channel, 1};
+  write_int8(src, l, out->scale, out->data, &channel_major);
+  return MVB_OK;
+}
+
+mvb_status mvb_quantize_channels_in_place(uint8_t *bytes,
+                                          const float table[256],
+                                          const mvb_qlayout *l,
+                                          bool channel_major, const char *name,
+                                          mvb_qweights *out, mvb_error *err) {
+  const mvb_qsource src = {NULL, bytes, table};
+  if (channel_major) { /* through a copy of this one tensor */
+    mvb_status s = mvb_quantize_channels(&src, l, name, out, err);
+    if (s != MVB_OK) return s;
+    memcpy(bytes, out->data, l->channels * l->per_channel);
+    free(out->data);
+    out->data = (int8_t *)bytes;
+    return MVB_OK;
   }
+  out->data = NULL;
+  out->scale = NULL;
+  mvb_status s = channel_scales(&src, l, name, out, err);
+  if (s != MVB_OK) return s;
+  write_int8(&src, l, out->scale, (int8_t *)bytes, l);
+  out->data = (int8_t *)bytes;
   return MVB_OK;
 }
 

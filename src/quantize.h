@@ -8,6 +8,7 @@
 #ifndef MVB_QUANTIZE_H
 #define MVB_QUANTIZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,7 +40,8 @@ typedef struct mvb_qsource {
 } mvb_qsource;
 
 typedef struct mvb_qweights {
-  int8_t *data; /* (channels, per_channel), channel-major; owned */
+  int8_t *data; /* (channels, per_channel), channel-major (in place: the
+                   source's layout); owned */
   float *scale; /* (channels); owned */
 } mvb_qweights;
 
@@ -52,6 +54,19 @@ typedef struct mvb_qweights {
 mvb_status mvb_quantize_channels(const mvb_qsource *src,
                                  const mvb_qlayout *layout, const char *name,
                                  mvb_qweights *out, mvb_error *err);
+
+/* As mvb_quantize_channels, for a uint8 weight read through its table, but
+ * written over its own bytes (int8 and uint8 take the same room): in its
+ * own layout (element e of channel c stays at c * channel_stride + e *
+ * element_stride), or channel_major as mvb_quantize_channels writes it,
+ * through a temporary copy of this one tensor. On success out->data is
+ * bytes, which the caller takes over; after a refusal the bytes are
+ * unchanged and out is freed as after mvb_quantize_channels. */
+mvb_status mvb_quantize_channels_in_place(uint8_t *bytes,
+                                          const float table[256],
+                                          const mvb_qlayout *layout,
+                                          bool channel_major, const char *name,
+                                          mvb_qweights *out, mvb_error *err);
 
 void mvb_qweights_free(mvb_qweights *q); /* zeroes it; NULLs are fine */
 

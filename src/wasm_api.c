@@ -1,14 +1,15 @@
 /* wasm_api.c: the functions the JavaScript loader (web/engine.js) calls.
  * A thin layer over mvb.h that keeps every argument a number or a heap
- * offset; see docs/design.md for the contract (ABI version 4: results
+ * offset; see docs/design.md for the contract (ABI version 5: results
  * carry the class probabilities, outputs are a list, mvbw_create takes the
- * precision, -1 for the model's own, and mvbw_precision says which ran). */
+ * precision, -1 for the model's own, mvbw_precision says which ran, and
+ * mvbw_load takes the shards in one block). */
 #include <emscripten/emscripten.h>
 #include <stdint.h>
 
 #include "mvb.h"
 
-#define MVB_WASM_ABI_VERSION 4
+#define MVB_WASM_ABI_VERSION 5
 
 /* What mvbw_classify_* write to out, as floats, in this order. */
 enum {
@@ -55,13 +56,13 @@ EMSCRIPTEN_KEEPALIVE mvb_model *mvbw_create(int threads, float mountain_above,
   return mvb_model_create(&o);
 }
 
-/* Takes ownership of the shards (malloc'ed by the loader): each is freed
- * and its table entry zeroed once parsed, keeping the heap's peak, which
- * wasm never gives back, one copy of the download lower. */
+/* Takes ownership of the shards, back to back in one block malloc'ed by
+ * the loader (freed in every case): the weights are read where they lie,
+ * keeping the heap's peak, which wasm never gives back, low. */
 EMSCRIPTEN_KEEPALIVE int mvbw_load(mvb_model *m, const char *json,
-                                   size_t json_size, uint8_t **shards,
+                                   size_t json_size, uint8_t *weights,
                                    const size_t *sizes, size_t count) {
-  return (int)mvb_model_load_buffers_owned(m, json, json_size, shards, sizes,
+  return (int)mvb_model_load_weights_owned(m, json, json_size, weights, sizes,
                                            count);
 }
 

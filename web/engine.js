@@ -1,4 +1,4 @@
-// engine.js: the one module that talks to the wasm exports (src/wasm_api.c, ABI 4).
+// engine.js: the one module that talks to the wasm exports (src/wasm_api.c, ABI 5).
 // It runs in a page, in a (module) Web Worker and under Node 20. Everything else in
 // web/ goes through this API; see docs/design.md "web/engine.js".
 
@@ -6,7 +6,7 @@ import { Status, STATUS_NAMES, MAX_THREADS } from './meta.js';
 
 export { Status };
 
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 // Decoded width * height above this is refused (MVB_DEFAULT_MAX_IMAGE_PIXELS in src/mvb.h);
 // the web side reads it from here, through Engine.maxPixels.
 export const DEFAULT_MAX_PIXELS = 50e6;
@@ -220,27 +220,27 @@ class Engine {
     this.handle = h;
 
     const json = new TextEncoder().encode(jsonText);
-    const ptrs = [];
-    let jsonPtr = 0, table = 0, sizes = 0;
+    const views = shards.map((s) => (s instanceof Uint8Array ? s : ArrayBuffer.isView(s) ? new Uint8Array(s.buffer, s.byteOffset, s.byteLength) : new Uint8Array(s)));
+    let jsonPtr = 0, sizes = 0, weights = 0;
     try {
       jsonPtr = this.alloc(json.length);
       this.u8().set(json, jsonPtr);
-      table = this.alloc(4 * shards.length);
       sizes = this.alloc(4 * shards.length);
-      shards.forEach((s, i) => {
-        const bytes = s instanceof Uint8Array ? s : ArrayBuffer.isView(s) ? new Uint8Array(s.buffer, s.byteOffset, s.byteLength) : new Uint8Array(s);
-        const p = this.alloc(bytes.length);
-        ptrs.push(p);
-        this.u8().set(bytes, p);
-        this.u32()[(table >> 2) + i] = p;
-        this.u32()[(sizes >> 2) + i] = bytes.length;
+      // The shards back to back in one block, which mvbw_load takes over (and frees,
+      // on failure too): the engine reads the weights where they lie.
+      weights = this.alloc(views.reduce((n, v) => n + v.length, 0));
+      let at = weights;
+      views.forEach((v, i) => {
+        this.u8().set(v, at);
+        at += v.length;
+        this.u32()[(sizes >> 2) + i] = v.length;
       });
-      this.check(this.M._mvbw_load(h, jsonPtr, json.length, table, sizes, shards.length), 'loading the model');
+      const block = weights;
+      weights = 0;
+      this.check(this.M._mvbw_load(h, jsonPtr, json.length, block, sizes, shards.length), 'loading the model');
     } finally {
-      // mvbw_load frees the shards it was given and zeroes their entries.
-      ptrs.forEach((p, i) => { if (this.u32()[(table >> 2) + i]) this.M._free(p); });
+      if (weights) this.M._free(weights);
       if (jsonPtr) this.M._free(jsonPtr);
-      if (table) this.M._free(table);
       if (sizes) this.M._free(sizes);
     }
     this.meta = meta;

@@ -1,5 +1,6 @@
 /* test_int8.c: MVB_PRECISION_INT8. The requantization itself (quantize.h),
- * a model mixing ops with and without int8 kernels, layers reading fewer
+ * a model mixing ops with and without int8 kernels, uint8 weights read and
+ * requantized in place giving what copies give, layers reading fewer
  * than 64 channels staying f32, weights int8 cannot represent (refused,
  * naming them), and the conformance kit's InceptionV3
  * in int8 against our f32 run of it (which conformance.test.mjs ties to
@@ -162,6 +163,48 @@ static const char DENSE_JSON[] =
     "  {'name': 'dense/kernel', 'shape': [%d, 1], 'dtype': 'float32'},"
     "  {'name': 'shape', 'shape': [2], 'dtype': 'int32'}]}]}";
 
+/* x (1, 3, 3, 64) -> Conv2D 3x3 VALID (f, 4 channels) and, flattened to
+ * 576 values, four matmuls: w1 twice (a weight with two readers), w2
+ * transposed (4, 576), w3 (576, 4); summed. Every weight uint8. */
+#define U8 "'dtype': 'float32', 'quantization': {'dtype': 'uint8', " \
+           "'min': -0.5, 'scale': 0.00390625}"
+static const char IN_PLACE_JSON[] =
+    "{'format': 'graph-model',"
+    " 'signature': {'inputs': {'x:0': {'name': 'x:0', 'dtype': 'DT_FLOAT',"
+    "  'tensorShape': {'dim': [{'size': '-1'}, {'size': '3'}, {'size': '3'},"
+    "  {'size': '64'}]}}}, 'outputs': {'Identity:0': {'name': 'Identity:0'}}},"
+    " 'modelTopology': {'node': ["
+    "  {'name': 'x', 'op': 'Placeholder', 'attr': {'dtype': {'type': "
+    "'DT_FLOAT'}}},"
+    "  {'name': 'f', 'op': 'Const'}, {'name': 'w1', 'op': 'Const'},"
+    "  {'name': 'w2', 'op': 'Const'}, {'name': 'w3', 'op': 'Const'},"
+    "  {'name': 'flat_shape', 'op': 'Const'}, {'name': 'r_shape', 'op': "
+    "'Const'},"
+    "  {'name': 'conv', 'op': 'Conv2D', 'input': ['x', 'f'], 'attr': "
+    "{'padding': {'s': 'VkFMSUQ='}, 'strides': {'list': {'i': ['1', '1', "
+    "'1', '1']}}}},"
+    "  {'name': 'r', 'op': 'Reshape', 'input': ['conv', 'r_shape']},"
+    "  {'name': 'flat', 'op': 'Reshape', 'input': ['x', 'flat_shape']},"
+    "  {'name': 'a', 'op': 'MatMul', 'input': ['flat', 'w1']},"
+    "  {'name': 'b', 'op': 'MatMul', 'input': ['flat', 'w1']},"
+    "  {'name': 'c', 'op': 'MatMul', 'input': ['flat', 'w2'], 'attr': "
+    "{'transpose_b': {'b': true}}},"
+    "  {'name': 'd', 'op': 'MatMul', 'input': ['flat', 'w3']},"
+    "  {'name': 'ab', 'op': 'AddV2', 'input': ['a', 'b']},"
+    "  {'name': 'cd', 'op': 'AddV2', 'input': ['c', 'd']},"
+    "  {'name': 'cdr', 'op': 'AddV2', 'input': ['cd', 'r']},"
+    "  {'name': 'sum', 'op': 'AddV2', 'input': ['ab', 'cdr']},"
+    "  {'name': 'Identity', 'op': 'Identity', 'input': ['sum']}]},"
+    " 'weightsManifest': [{'paths': ['w.bin'], 'weights': ["
+    "  {'name': 'f', 'shape': [3, 3, 64, 4], " U8 "},"
+    "  {'name': 'w1', 'shape': [576, 4], " U8 "},"
+    "  {'name': 'w2', 'shape': [4, 576], " U8 "},"
+    "  {'name': 'w3', 'shape': [576, 4], " U8 "},"
+    "  {'name': 'flat_shape', 'shape': [2], 'dtype': 'int32'},"
+    "  {'name': 'r_shape', 'shape': [2], 'dtype': 'int32'}]}]}";
+#undef U8
+enum { IN_PLACE_U8 = 4 * 2304, IN_PLACE_BYTES = IN_PLACE_U8 + 16 };
+
 /* Formats a ' -quoted template, every %d n, into real JSON (malloc'ed). */
 static char *json_of(const char *template, int n) {
   size_t size = strlen(template) + 64;
@@ -215,6 +258,75 @@ static float run_both(const char *json, const void *shard, size_t shard_size,
     *largest = fmaxf(*largest, fabsf(out[0][i]));
   }
   return worst;
+}
+
+/* The in-place model's output with its weights copied
+ * (mvb_model_load_buffers) or read where they lie in a block the model
+ * takes over (mvb_model_load_weights_owned); false if either failed. */
+static bool run_in_place_model(mvb_precision precision, bool in_place,
+                               const char *json, const uint8_t *shard,
+                               const float *input, float out[4]) {
+  mvb_status s;
+  mvb_model *m;
+  if (in_place) {
+    mvb_options o = mvb_default_options();
+    o.precision = precision;
+    m = mvb_model_create(&o);
+    uint8_t *block = malloc(IN_PLACE_BYTES);
+    size_t size = IN_PLACE_BYTES;
+    if (block) memcpy(block, shard, IN_PLACE_BYTES);
+    s = m ? mvb_model_load_weights_owned(m, json, strlen(json), block, &size, 1)
+          : MVB_ERR_OUT_OF_MEMORY;
+  } else {
+    m = load_with(precision, json, shard, IN_PLACE_BYTES, &s);
+  }
+  size_t count = 0;
+  if (s == MVB_OK) s = mvb_run_tensor(m, input, 576, out, 4, &count);
+  EXPECT(s == MVB_OK && count == 4, "%s, %s: %s (%zu values)",
+         precision == MVB_PRECISION_INT8 ? "int8" : "f32",
+         in_place ? "in place" : "copied", mvb_model_error(m), count);
+  mvb_model_free(m);
+  return s == MVB_OK && count == 4;
+}
+
+/* uint8 weights read where they lie, and in int8 requantized over their
+ * own bytes (a matmul's as stored, (K, N) or transposed (N, K); a 3x3
+ * convolution's rewritten channel-major), give what copies of them give,
+ * bit for bit, in both precisions, and int8 stays within 3% of f32; a
+ * weight two matmuls read is requantized into a copy. */
+static void weights_read_in_place_run_as_copies(void) {
+  char *json = json_of(IN_PLACE_JSON, 0);
+  uint8_t shard[IN_PLACE_BYTES];
+  float input[576], out[2][2][4];
+  uint32_t state = 7;
+  REQUIRE(json, "out of memory");
+  for (int i = 0; i < IN_PLACE_U8; i++)
+    shard[i] = (uint8_t)((next_value(&state) + 1.0f) * 127.5f);
+  const int32_t shapes[4] = {-1, 576, -1, 4};
+  memcpy(shard + IN_PLACE_U8, shapes, sizeof shapes);
+  for (int i = 0; i < 576; i++) input[i] = next_value(&state);
+  bool ok = true;
+  for (int p = 0; p < 2; p++)
+    for (int in_place = 0; in_place < 2; in_place++)
+      ok &= run_in_place_model(p ? MVB_PRECISION_INT8 : MVB_PRECISION_F32,
+                               in_place, json, shard, input, out[p][in_place]);
+  free(json);
+  if (!ok) return;
+  for (int p = 0; p < 2; p++)
+    EXPECT(memcmp(out[p][0], out[p][1], sizeof out[p][0]) == 0,
+           "%s: in place %g %g %g %g, copied %g %g %g %g",
+           p ? "int8" : "f32", out[p][1][0], out[p][1][1], out[p][1][2],
+           out[p][1][3], out[p][0][0], out[p][0][1], out[p][0][2],
+           out[p][0][3]);
+  float d = 0, largest = 0;
+  for (int i = 0; i < 4; i++) {
+    d = fmaxf(d, fabsf(out[1][1][i] - out[0][1][i]));
+    largest = fmaxf(largest, fabsf(out[0][1][i]));
+  }
+  printf("# in-place model: max |int8 - f32| %.3g, largest output %.3g\n", d,
+         largest);
+  EXPECT(d > 0, "int8 gave exactly the f32 outputs: was int8 used?");
+  EXPECT(d <= 0.03f * fmaxf(1.0f, largest), "int8 is %g from f32", d);
 }
 
 /* The mixed model with c input channels, f32 and int8 on one input: the
@@ -453,6 +565,8 @@ int main(void) {
   failed += test_run("quantize_refuses_what_int8_cannot_hold",
                      quantize_refuses_what_int8_cannot_hold);
   failed += test_run("mixed_model_runs_in_int8", mixed_model_runs_in_int8);
+  failed += test_run("weights_read_in_place_run_as_copies",
+                     weights_read_in_place_run_as_copies);
   failed += test_run("layers_reading_few_channels_stay_f32",
                      layers_reading_few_channels_stay_f32);
   failed += test_run("int8_refuses_unrepresentable_weights_naming_them",
