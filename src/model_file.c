@@ -60,29 +60,43 @@ mvb_status mvb_model_file_parse(const char *json, size_t json_size,
                err);
 }
 
+/* Where each shard starts in a block holding them back to back (NULL for
+ * a NULL block); NULL if out of memory. */
+static const uint8_t **block_views(const uint8_t *block, const size_t *sizes,
+                                   size_t count) {
+  /* One spare element: malloc(0) may return NULL. */
+  const uint8_t **views = malloc((count + 1) * sizeof *views);
+  for (size_t k = 0, at = 0; views && k < count; k++) {
+    views[k] = block ? block + at : NULL;
+    at += sizes ? sizes[k] : 0;
+  }
+  return views;
+}
+
+/* After parsing from a block: out keeps it (its weights point into it), or
+ * it goes. */
+static mvb_status keep_block(mvb_status status, uint8_t *block,
+                             mvb_model_file *out) {
+  if (status == MVB_OK)
+    out->weights = block;
+  else
+    free(block);
+  return status;
+}
+
 mvb_status mvb_model_file_parse_weights_owned(const char *json, size_t json_size,
                                               uint8_t *weights,
                                               const size_t *shard_sizes,
                                               size_t shard_count,
                                               mvb_model_file *out,
                                               mvb_error *err) {
-  /* One spare element: malloc(0) may return NULL. */
-  const uint8_t **views = malloc((shard_count + 1) * sizeof *views);
-  mvb_status status = MVB_OK;
-  if (!views) status = mvb_out_of_memory(err, "the shard list");
-  for (size_t k = 0, at = 0; status == MVB_OK && k < shard_count; k++) {
-    views[k] = weights ? weights + at : NULL;
-    at += shard_sizes ? shard_sizes[k] : 0;
-  }
-  if (status == MVB_OK)
-    status = parse(json, json_size, views, shard_sizes, shard_count,
-                   weights != NULL, out, err);
+  const uint8_t **views = block_views(weights, shard_sizes, shard_count);
+  mvb_status status =
+      views ? parse(json, json_size, views, shard_sizes, shard_count,
+                    weights != NULL, out, err)
+            : mvb_out_of_memory(err, "the shard list");
   free(views);
-  if (status == MVB_OK)
-    out->weights = weights;
-  else
-    free(weights);
-  return status;
+  return keep_block(status, weights, out);
 }
 
 void mvb_model_file_drop_weights(mvb_model_file *file) {
@@ -143,10 +157,30 @@ static mvb_status shard_paths(const mvb_json *j, const char *dir, char ***paths,
   return MVB_OK;
 }
 
+/* The shards into one new block, back to back, each freed once copied. */
+static mvb_status concatenate(uint8_t **shards, const size_t *sizes, size_t n,
+                              uint8_t **block, mvb_error *err) {
+  size_t total = 0;
+  for (size_t k = 0; k < n; k++) {
+    if (sizes[k] > SIZE_MAX - total)
+      return mvb_fail(err, MVB_ERR_MODEL_FORMAT, "the shards' sizes overflow");
+    total += sizes[k];
+  }
+  /* One spare byte: malloc(0) may return NULL. */
+  if (!(*block = malloc(total + 1)))
+    return mvb_out_of_memory(err, "the weight shards");
+  for (size_t k = 0, at = 0; k < n; at += sizes[k], k++) {
+    if (sizes[k]) memcpy(*block + at, shards[k], sizes[k]);
+    free(shards[k]);
+    shards[k] = NULL;
+  }
+  return MVB_OK;
+}
+
 mvb_status mvb_model_file_read_dir(const char *dir, mvb_model_file *out,
                                    mvb_error *err) {
   char *json_path = NULL, **paths = NULL;
-  uint8_t *text = NULL, **shards = NULL;
+  uint8_t *text = NULL, **shards = NULL, *block = NULL;
   size_t text_size = 0, n = 0, *sizes = NULL;
   mvb_json j = {0};
   mvb_status status;
@@ -178,16 +212,24 @@ mvb_status mvb_model_file_read_dir(const char *dir, mvb_model_file *out,
   for (size_t k = 0; k < n && status == MVB_OK; k++)
     status = mvb_read_file(paths[k], "weight shard", MVB_MAX_SHARD_BYTES,
                            &shards[k], &sizes[k], err);
-  if (status == MVB_OK)
-    status =
-        parse_document(&j, (const uint8_t *const *)shards, sizes, n,
-                       /*in_place=*/false, out, err);
+  /* Back to back in one block, read in place, as a browser loads them. */
+  if (status == MVB_OK) status = concatenate(shards, sizes, n, &block, err);
+  if (status == MVB_OK) {
+    const uint8_t **views = block_views(block, sizes, n);
+    status = views ? parse_document(&j, views, sizes, n, /*in_place=*/true,
+                                    out, err)
+                   : mvb_out_of_memory(err, json_path);
+    free(views);
+    status = keep_block(status, block, out);
+    block = NULL;
+  }
 done:
   for (size_t k = 0; k < n; k++) {
     if (shards) free(shards[k]);
     if (paths) free(paths[k]);
   }
   free(shards);
+  free(block);
   free(sizes);
   free(paths);
   mvb_json_free(&j);

@@ -179,7 +179,9 @@ mvb_status mvb_model_file_parse_weights_owned(const char *json, size_t json_size
  * once nothing reads them; NULL weights are fine. */
 void mvb_model_file_drop_weights(mvb_model_file *file);
 
-/* Reads dir/model.json and the shard files it names, then parses. */
+/* Reads dir/model.json and the shard files it names, then parses them as
+ * mvb_model_file_parse_weights_owned does: back to back in one block
+ * (out->weights), read in place. */
 mvb_status mvb_model_file_read_dir(const char *dir, mvb_model_file *out,
                                    mvb_error *err);
 
