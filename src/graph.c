@@ -423,9 +423,8 @@ static mvb_status int8_weights(builder *b, const mvb_node *n,
   mvb_qsource src = {floats, c->u8, table};
   mvb_qweights q;
   mvb_error why;
-  s = in_place ? mvb_quantize_channels_in_place(b->file->consts[k].u8, table,
-                                                l, !as_stored, c->name, &q,
-                                                &why)
+  s = in_place ? mvb_quantize_channels_in_place(c->u8, table, l, !as_stored,
+                                                c->name, &q, &why)
                : mvb_quantize_channels(&src, l, c->name, &q, &why);
   if (s != MVB_OK) {
     mvb_qweights_free(&q);
