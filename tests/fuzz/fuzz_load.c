@@ -1,11 +1,14 @@
 /* fuzz_load.c: libFuzzer target for the public API end to end: a hostile
- * model.json + shards (fuzz_input.h's layout) through mvb_model_load_buffers,
+ * model.json + shards (fuzz_input.h's layout), laid back to back in one
+ * block as the CLI and the wasm engine load them, through
+ * mvb_model_load_weights_owned (weights read and requantized in place),
  * which builds an XNNPACK subgraph from it, then a run on zeros and a
  * classification of a tiny grey picture. Any crash, leak or undefined
  * behaviour in our code is a bug; XNNPACK refusing a graph is fine. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fuzz_input.h"
 #include "mvb.h"
@@ -44,12 +47,18 @@ static void run(mvb_model *model) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fuzz_model_input in;
   if (!fuzz_model_input_split(data, size, &in)) return 0;
-  mvb_model *model = mvb_model_create(NULL);
-  if (model &&
-      mvb_model_load_buffers(model, in.json, in.json_size,
-                             (const uint8_t *const *)in.shards, in.sizes,
-                             in.count) == MVB_OK)
+  size_t total = 0;
+  for (size_t k = 0; k < in.count; k++) total += in.sizes[k];
+  uint8_t *block = malloc(total + 1);
+  for (size_t k = 0, at = 0; block && k < in.count; at += in.sizes[k], k++)
+    if (in.sizes[k]) memcpy(block + at, in.shards[k], in.sizes[k]);
+  mvb_model *model = block ? mvb_model_create(NULL) : NULL;
+  if (model && mvb_model_load_weights_owned(model, in.json, in.json_size,
+                                            block, in.sizes,
+                                            in.count) == MVB_OK)
     run(model);
+  else if (!model)
+    free(block);
   mvb_model_free(model);
   fuzz_model_input_free(&in);
   return 0;
