@@ -159,13 +159,6 @@ mvb_status mvb_model_load_dir(mvb_model *model, const char *dir) {
   return s;
 }
 
-static void free_shards(uint8_t **shards, size_t count) {
-  for (size_t i = 0; shards && i < count; i++) {
-    free(shards[i]);
-    shards[i] = NULL;
-  }
-}
-
 /* What every loader from memory refuses before parsing. */
 static mvb_status check_buffers(mvb_model *m, const char *json,
                                 size_t json_size, size_t shard_count,
@@ -184,42 +177,20 @@ static mvb_status build_parsed(mvb_model *m, mvb_status s) {
   return s;
 }
 
-/* Parses from memory; owned shards are freed right after parsing. */
-static mvb_status load_buffers(mvb_model *m, const char *json, size_t json_size,
-                               const uint8_t *const *shards,
-                               const size_t *shard_sizes, size_t shard_count,
-                               uint8_t **owned) {
-  mvb_error_clear(&m->error);
-  unload(m);
-  mvb_status s = check_buffers(m, json, json_size, shard_count, shards != NULL,
-                               shard_sizes != NULL);
-  if (s == MVB_OK)
-    s = mvb_model_file_parse(json, json_size, shards, shard_sizes, shard_count,
-                             &m->file, &m->error);
-  free_shards(owned, shard_count);
-  return build_parsed(m, s);
-}
-
 mvb_status mvb_model_load_buffers(mvb_model *model, const char *json,
                                   size_t json_size,
                                   const uint8_t *const *shards,
                                   const size_t *shard_sizes,
                                   size_t shard_count) {
   if (!model) return MVB_ERR_INVALID_ARGUMENT;
-  return load_buffers(model, json, json_size, shards, shard_sizes, shard_count,
-                      NULL);
-}
-
-mvb_status mvb_model_load_buffers_owned(mvb_model *model, const char *json,
-                                        size_t json_size, uint8_t **shards,
-                                        const size_t *shard_sizes,
-                                        size_t shard_count) {
-  if (!model) {
-    free_shards(shards, shard_count);
-    return MVB_ERR_INVALID_ARGUMENT;
-  }
-  return load_buffers(model, json, json_size, (const uint8_t *const *)shards,
-                      shard_sizes, shard_count, shards);
+  mvb_error_clear(&model->error);
+  unload(model);
+  mvb_status s = check_buffers(model, json, json_size, shard_count,
+                               shards != NULL, shard_sizes != NULL);
+  if (s == MVB_OK)
+    s = mvb_model_file_parse(json, json_size, shards, shard_sizes, shard_count,
+                             &model->file, &model->error);
+  return build_parsed(model, s);
 }
 
 mvb_status mvb_model_load_weights_owned(mvb_model *model, const char *json,

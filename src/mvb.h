@@ -158,15 +158,6 @@ mvb_status mvb_model_load_buffers(mvb_model *model, const char *json,
                                   const size_t *shard_sizes,
                                   size_t shard_count);
 
-/* Same, but takes ownership of the shards (each from malloc): they are
- * freed once parsed, before XNNPACK packs the weights, so peak memory is
- * lower by their size (what matters in wasm, whose heap never shrinks).
- * Every shards[i] is freed and set to NULL, on failure too. */
-mvb_status mvb_model_load_buffers_owned(mvb_model *model, const char *json,
-                                        size_t json_size, uint8_t **shards,
-                                        const size_t *shard_sizes,
-                                        size_t shard_count);
-
 /* Same, with the shards back to back in one block from malloc (shard i
  * holds shard_sizes[i] bytes), which the model takes over and frees, on
  * failure too. Its uint8 weights are not copied but read where they lie

@@ -229,23 +229,7 @@ static void loads_from_buffers(void) {
   EXPECT(mvb_run_tensor(m, in, 191, out, 4, &count) == MVB_ERR_SHAPE &&
              test_contains(mvb_model_error(m), "191"),
          "wrong input size: %s", mvb_model_error(m));
-  /* The owning variant frees the shard (ASan would see a leak or a double
-   * free) and clears the caller's pointer, on success and on failure. */
-  uint8_t *owned[1] = {malloc(SHARD_BYTES)};
-  REQUIRE(owned[0], "malloc");
-  memcpy(owned[0], shard, SHARD_BYTES);
-  sizes[0] = SHARD_BYTES;
-  EXPECT(mvb_model_load_buffers_owned(m, json, (size_t)n, owned, sizes, 1) ==
-                 MVB_OK &&
-             owned[0] == NULL,
-         "owned load: %s", mvb_model_error(m));
-  owned[0] = malloc(SHARD_BYTES);
-  REQUIRE(owned[0], "malloc");
-  EXPECT(mvb_model_load_buffers_owned(m, "{", 1, owned, sizes, 1) ==
-                 MVB_ERR_MODEL_FORMAT &&
-             owned[0] == NULL,
-         "owned load of bad JSON: %s", mvb_model_error(m));
-  /* The one-block variant takes the block over in every case (ASan: no
+  /* The owning variant takes the block over in every case (ASan: no
    * leak, no double free) and refuses what the others refuse. */
   uint8_t *block = malloc(SHARD_BYTES);
   REQUIRE(block, "malloc");
