@@ -90,6 +90,7 @@ mvb_status mvb_model_file_parse_weights_owned(const char *json, size_t json_size
                                               size_t shard_count,
                                               mvb_model_file *out,
                                               mvb_error *err) {
+  if (out) memset(out, 0, sizeof *out);
   const uint8_t **views = block_views(weights, shard_sizes, shard_count);
   mvb_status status =
       views ? parse(json, json_size, views, shard_sizes, shard_count,
