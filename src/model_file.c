@@ -73,14 +73,19 @@ static const uint8_t **block_views(const uint8_t *block, const size_t *sizes,
   return views;
 }
 
-/* After parsing from a block: out keeps it (its weights point into it), or
- * it goes. */
+/* After parsing from a block: out keeps it while weights point into it
+ * (uint8 ones); else it goes at once. */
 static mvb_status keep_block(mvb_status status, uint8_t *block,
                              mvb_model_file *out) {
-  if (status == MVB_OK)
-    out->weights = block;
-  else
+  if (status != MVB_OK) {
     free(block);
+    return status;
+  }
+  out->weights = block;
+  bool read_in_place = false;
+  for (size_t k = 0; k < out->n_consts; k++)
+    read_in_place |= out->consts[k].u8_in_weights;
+  if (!read_in_place) mvb_model_file_drop_weights(out);
   return status;
 }
 
