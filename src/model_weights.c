@@ -284,19 +284,28 @@ typedef struct shard_cursor {
   size_t shard, offset;
 } shard_cursor;
 
+/* The next run of up to n (> 0) bytes within one shard, skipping shards
+ * already read to their end; *took says how many, and the cursor moves
+ * past them. The caller never asks for more than the group holds. */
+static const uint8_t *cursor_next(shard_cursor *c, size_t n, size_t *took) {
+  while (c->offset == c->sizes[c->shard]) {
+    c->shard++;
+    c->offset = 0;
+  }
+  size_t left = c->sizes[c->shard] - c->offset;
+  const uint8_t *at = c->shards[c->shard] + c->offset;
+  *took = n < left ? n : left;
+  c->offset += *took;
+  return at;
+}
+
 static void cursor_read(shard_cursor *c, uint8_t *dst, size_t n) {
   while (n > 0) {
-    size_t left = c->sizes[c->shard] - c->offset;
-    if (left == 0) {
-      c->shard++;
-      c->offset = 0;
-      continue;
-    }
-    size_t take = n < left ? n : left;
-    memcpy(dst, c->shards[c->shard] + c->offset, take);
-    c->offset += take;
-    dst += take;
-    n -= take;
+    size_t took;
+    const uint8_t *src = cursor_next(c, n, &took);
+    memcpy(dst, src, took);
+    dst += took;
+    n -= took;
   }
 }
 
@@ -305,24 +314,10 @@ static void cursor_read(shard_cursor *c, uint8_t *dst, size_t n) {
  * NULL otherwise, without moving. */
 static const uint8_t *cursor_span(shard_cursor *c, size_t n) {
   shard_cursor at = *c;
-  while (at.offset == at.sizes[at.shard]) {
-    at.shard++;
-    at.offset = 0;
-  }
-  const uint8_t *start = at.shards[at.shard] + at.offset, *end = start;
-  while (n > 0) {
-    size_t left = at.sizes[at.shard] - at.offset;
-    if (left == 0) {
-      at.shard++;
-      at.offset = 0;
-      if (at.shards[at.shard] != end) return NULL;
-      continue;
-    }
-    size_t take = n < left ? n : left;
-    at.offset += take;
-    end += take;
-    n -= take;
-  }
+  size_t took;
+  const uint8_t *start = cursor_next(&at, n, &took), *end = start + took;
+  for (n -= took; n > 0; end += took, n -= took)
+    if (cursor_next(&at, n, &took) != end) return NULL;
   *c = at;
   return start;
 }
