@@ -18,8 +18,9 @@ say() { printf '\n== %s\n' "$*"; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
 
 # ---- system packages -----------------------------------------------------------------
+# clang-16, lld-16 and clang 16's headers: the relaxed-SIMD wasm build (tools/xnnpack.sh).
 build_pkgs=(build-essential cmake ninja-build emscripten libcpuinfo-dev libstb-dev libjsmn-dev
-  curl ca-certificates xz-utils patch python3)
+  curl ca-certificates xz-utils patch python3 clang-16 lld-16 libclang-common-16-dev)
 test_pkgs=(python3-torch python3-torchvision python3-pil python3-numpy chromium chromium-driver
   webp clang-14 libclang-rt-14-dev)
 
@@ -64,8 +65,13 @@ cmake_build() { # build-dir variant [cmake args...]
   local dir="$1" variant="$2" prefix
   shift 2
   prefix="$(tools/xnnpack.sh prefix "$variant")"
-  local cmake=(cmake)
+  local cmake=(cmake) llvm_root
   [[ $variant == native ]] || cmake=(emcmake cmake)
+  llvm_root="$(tools/xnnpack.sh llvm-root "$variant")"
+  if [[ -n $llvm_root ]]; then
+    cmake=(env "EM_LLVM_ROOT=$llvm_root" "${cmake[@]}")
+    set -- "$@" "-DMVB_EM_LLVM_ROOT=$llvm_root"
+  fi
   say "$dir"
   "${cmake[@]}" -S . -B "$dir" -G Ninja -DMVB_XNNPACK_PREFIX="$prefix" "$@" >"$dir.configure.log" 2>&1 ||
     { cat "$dir.configure.log" >&2; die "configure of $dir failed"; }
@@ -83,7 +89,10 @@ assemble_dist() {
   local f
   for f in build/wasm-simd/mvb-simd.js build/wasm-simd/mvb-simd.wasm \
     build/wasm-threads/mvb-simd-threads.js build/wasm-threads/mvb-simd-threads.wasm \
-    build/wasm-threads/mvb-simd-threads.worker.js; do
+    build/wasm-threads/mvb-simd-threads.worker.js \
+    build/wasm-relaxed/mvb-relaxed.js build/wasm-relaxed/mvb-relaxed.wasm \
+    build/wasm-relaxed-threads/mvb-relaxed-threads.js build/wasm-relaxed-threads/mvb-relaxed-threads.wasm \
+    build/wasm-relaxed-threads/mvb-relaxed-threads.worker.js; do
     [[ -f $f ]] || die "missing wasm output $f"
     cp "$f" dist/wasm/
   done
@@ -105,10 +114,13 @@ build_all() {
   exec 9>build/.lock
   flock 9
   say "XNNPACK (cache: ${MVB_CACHE:-$HOME/.cache/mvb})"
-  tools/xnnpack.sh build native wasm-simd wasm-threads
+  tools/xnnpack.sh build native wasm-simd wasm-threads wasm-relaxed wasm-relaxed-threads
   cmake_build build/native native -DCMAKE_BUILD_TYPE=Release
   cmake_build build/wasm-simd wasm-simd -DCMAKE_BUILD_TYPE=Release -DMVB_WASM_THREADS=OFF
   cmake_build build/wasm-threads wasm-threads -DCMAKE_BUILD_TYPE=Release -DMVB_WASM_THREADS=ON
+  cmake_build build/wasm-relaxed wasm-relaxed -DCMAKE_BUILD_TYPE=Release -DMVB_WASM_THREADS=OFF -DMVB_WASM_RELAXED=ON
+  cmake_build build/wasm-relaxed-threads wasm-relaxed-threads -DCMAKE_BUILD_TYPE=Release -DMVB_WASM_THREADS=ON \
+    -DMVB_WASM_RELAXED=ON
   assemble_dist
   exec 9>&-
 }

@@ -3,14 +3,24 @@
 # tools/patches/*.patch, for one or more variants, and caches the installed result in
 # ${MVB_CACHE:-$HOME/.cache/mvb}/xnnpack/<variant>-<key>/ (include/, lib/).
 #
-#   tools/xnnpack.sh build  VARIANT...   build what is missing (VARIANT: native wasm-simd wasm-threads)
+#   tools/xnnpack.sh build  VARIANT...   build what is missing (VARIANT: native wasm-simd
+#                                        wasm-threads wasm-relaxed wasm-relaxed-threads)
 #   tools/xnnpack.sh prefix VARIANT      print the install prefix a build would use
+#   tools/xnnpack.sh llvm-root VARIANT   print the EM_LLVM_ROOT emcc must use for VARIANT
+#                                        (empty: Emscripten's own clang 14)
 #   tools/xnnpack.sh sources             extract + patch the sources; print their directory
 #
 # The key hashes everything that decides the output (tarball pins or local source
 # fingerprints, patches, configure flags, compiler version), so a second build is a no-op
 # and any change rebuilds. MVB_XNNPACK_SRC / MVB_PTHREADPOOL_SRC / MVB_FXDIV_SRC point at
 # local source trees instead of the tarballs (copied, never modified, then patched).
+#
+# The wasm-relaxed variants add XNNPACK's relaxed-SIMD kernels (int8 dot products, fused
+# multiply-add). Emscripten 3.1.6's clang 14 cannot compile them, so emcc runs on Debian's
+# clang 16 for these (EM_LLVM_ROOT, see relaxed_llvm_root), with the intrinsics clang 16's
+# header lacks from tools/relaxed-simd/wasm_relaxed_simd.h, and the patch in that folder
+# wires the kernel list in. Their own key covers both files; the other variants' keys and
+# sources are unchanged by them.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -73,7 +83,9 @@ fetch_tarball() { # path sha256 -> prints the local file
   printf '%s\n' "$file"
 }
 
-# Key of the patched source set.
+is_relaxed() { [[ $1 == wasm-relaxed || $1 == wasm-relaxed-threads ]]; }
+
+# Key of the patched source set; with "relaxed", of the set with the relaxed-SIMD patch.
 source_key() {
   local entry name rel sha top src
   {
@@ -89,7 +101,27 @@ source_key() {
       fi
     done
     cat "$here"/patches/*.patch
+    [[ ${1:-} != relaxed ]] || cat "$here"/relaxed-simd/*.patch "$here"/relaxed-simd/*.h
   } | sha256sum | cut -c1-16
+}
+
+# emcc finds clang as $LLVM_ROOT/clang-14 (Debian's naming): a folder in the cache where
+# those names lead to clang 16 and its wasm-ld, and the other LLVM tools stay version 14.
+relaxed_llvm_root() {
+  local dir="$cache/emcc-llvm16" f
+  [[ -x /usr/lib/llvm-16/bin/clang && -x /usr/lib/llvm-16/bin/wasm-ld ]] ||
+    die "the wasm-relaxed variants need Debian's clang-16 and lld-16 (apt-get install clang-16 lld-16 libclang-common-16-dev)"
+  if [[ ! -e $dir/clang-14 ]]; then
+    rm -rf "$dir.tmp"
+    mkdir -p "$dir.tmp"
+    for f in /usr/bin/*-14; do ln -s "$f" "$dir.tmp/$(basename "$f")"; done
+    ln -sf /usr/lib/llvm-16/bin/clang "$dir.tmp/clang-14"
+    ln -sf /usr/lib/llvm-16/bin/clang++ "$dir.tmp/clang++-14"
+    ln -sf /usr/lib/llvm-16/bin/wasm-ld "$dir.tmp/wasm-ld-14"
+    rm -rf "$dir"
+    mv "$dir.tmp" "$dir"
+  fi
+  printf '%s\n' "$dir"
 }
 
 apply_patches() { # dir prefix
@@ -107,9 +139,10 @@ apply_patches() { # dir prefix
 }
 
 # Extracts (or copies) and patches the three source trees; prints their parent dir.
+# With "relaxed", also the relaxed-SIMD patch and the intrinsics header (copied beside them).
 prepare_sources() {
   local key root entry name rel sha top src tmp file
-  key="$(source_key)"
+  key="$(source_key "${1:-}")"
   root="$cache/xnnpack/src-$key"
   if [[ -f $root/.done ]]; then
     printf '%s\n' "$root"
@@ -137,6 +170,11 @@ prepare_sources() {
   apply_patches "$root.tmp/xnnpack" xnnpack
   apply_patches "$root.tmp/pthreadpool" pthreadpool
   apply_patches "$root.tmp/fxdiv" fxdiv
+  if [[ ${1:-} == relaxed ]]; then
+    patch -d "$root.tmp/xnnpack" -p1 -N -s -f <"$here"/relaxed-simd/xnnpack-relaxed-simd-kernels.patch >/dev/null ||
+      die "xnnpack-relaxed-simd-kernels.patch does not apply"
+    cp "$here"/relaxed-simd/wasm_relaxed_simd.h "$root.tmp/"
+  fi
   touch "$root.tmp/.done"
   mv "$root.tmp" "$root"
   printf '%s\n' "$root"
@@ -180,7 +218,17 @@ variant_args() {
       printf '%s\n' "${common[@]}" "-DCMAKE_C_FLAGS=-msimd128 -pthread" "-DCMAKE_CXX_FLAGS=-msimd128 -pthread" \
         -DPTHREADPOOL_EMSCRIPTEN_PTHREADS=ON -DPTHREADPOOL_ENABLE_FASTPATH=OFF
       ;;
-    *) die "unknown variant '$1' (native, wasm-simd, wasm-threads)" ;;
+    wasm-relaxed | wasm-relaxed-threads)
+      # The header's path is the relaxed source tree's, whose name is its key.
+      local flags="-msimd128 -mrelaxed-simd -include $cache/xnnpack/src-$(source_key relaxed)/wasm_relaxed_simd.h"
+      if [[ $1 == wasm-relaxed ]]; then
+        printf '%s\n' "${common[@]}" "-DCMAKE_C_FLAGS=$flags" "-DCMAKE_CXX_FLAGS=$flags"
+      else
+        printf '%s\n' "${common[@]}" "-DCMAKE_C_FLAGS=$flags -pthread" "-DCMAKE_CXX_FLAGS=$flags -pthread" \
+          -DPTHREADPOOL_EMSCRIPTEN_PTHREADS=ON -DPTHREADPOOL_ENABLE_FASTPATH=OFF
+      fi
+      ;;
+    *) die "unknown variant '$1' (native, wasm-simd, wasm-threads, wasm-relaxed, wasm-relaxed-threads)" ;;
   esac
 }
 
@@ -192,6 +240,10 @@ compiler_id() {
     *) out="$(emcc --version)" ;;
   esac
   printf '%s\n' "${out%%$'\n'*}"
+  if is_relaxed "$1"; then
+    out="$(/usr/lib/llvm-16/bin/clang --version)"
+    printf '%s\n' "${out%%$'\n'*}"
+  fi
 }
 
 variant_prefix() {
@@ -211,7 +263,14 @@ build_variant() {
     log "$v: cached at $prefix"
     return
   fi
-  srcroot="$(prepare_sources)"
+  local relaxed=''
+  if is_relaxed "$v"; then
+    relaxed=relaxed
+    # Exported to emcmake and ninja below, for this variant only.
+    local -x EM_LLVM_ROOT
+    EM_LLVM_ROOT="$(relaxed_llvm_root)"
+  fi
+  srcroot="$(prepare_sources $relaxed)"
   bdir="$cache/xnnpack/build/$(basename "$prefix")"
   mapfile -t args < <(variant_args "$v")
   args+=(
@@ -252,6 +311,10 @@ main() {
       [[ $# -eq 1 ]] || die "usage: $0 prefix VARIANT"
       variant_prefix "$1"
       ;;
+    llvm-root)
+      [[ $# -eq 1 ]] || die "usage: $0 llvm-root VARIANT"
+      if is_relaxed "$1"; then relaxed_llvm_root; fi
+      ;;
     sources)
       mkdir -p "$cache/xnnpack"
       exec 9>"$cache/xnnpack/.lock"
@@ -267,7 +330,7 @@ main() {
       local v
       for v in "$@"; do build_variant "$v"; done
       ;;
-    *) die "usage: $0 build VARIANT... | prefix VARIANT | sources" ;;
+    *) die "usage: $0 build VARIANT... | prefix VARIANT | llvm-root VARIANT | sources" ;;
   esac
 }
 
