@@ -67,7 +67,8 @@ classifier.then((c) => {
     ui.loaderLabel.textContent = 'Model ready: classification runs on this device';
     ui.loaderBytes.textContent = formatBytes(modelBytes);
   }
-  ui.badge.textContent = `${variant === 'simd-threads' ? `WebAssembly SIMD · ${threads} threads` : 'WebAssembly SIMD'} · ${precision} · ${inputShape[0]}×${inputShape[1]} model`;
+  const simd = variant.startsWith('relaxed') ? 'WebAssembly relaxed SIMD' : 'WebAssembly SIMD';
+  ui.badge.textContent = `${variant.endsWith('-threads') ? `${simd} · ${threads} threads` : simd} · ${precision} · ${inputShape[0]}×${inputShape[1]} model`;
   ui.badge.hidden = false;
   document.body.dataset.ready = 'true';
 }, (e) => {

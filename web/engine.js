@@ -36,23 +36,45 @@ const SIMD_PROBE = new Uint8Array([
   253, 15, 253, 98, 11,
 ]);
 
+// The same, for relaxed SIMD: three i8x16.splat feeding i32x4.relaxed_dot_i8x16_i7x16_add_s
+// (0xfd 0x113), the instruction the relaxed build's int8 kernels are made of.
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19, 1, 17, 0, 65, 0,
+  253, 15, 65, 0, 253, 15, 65, 0, 253, 15, 253, 147, 2, 11,
+]);
+
+// The wasm builds (build.sh), best first: each one's file name, what it needs of the
+// browser beyond SIMD (relaxed SIMD: Chrome 114+; threads: cross-origin isolation), and the
+// build to start instead if it fails to.
+export const VARIANTS = Object.freeze({
+  'relaxed-threads': Object.freeze({ file: 'mvb-relaxed-threads', relaxed: true, threads: true, fallback: 'relaxed' }),
+  relaxed: Object.freeze({ file: 'mvb-relaxed', relaxed: true, threads: false, fallback: 'simd' }),
+  'simd-threads': Object.freeze({ file: 'mvb-simd-threads', relaxed: false, threads: true, fallback: 'simd' }),
+  simd: Object.freeze({ file: 'mvb-simd', relaxed: false, threads: false, fallback: null }),
+});
+
 export function detectFeatures() {
-  const simd = typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+  const wasm = typeof WebAssembly === 'object';
+  const simd = wasm && WebAssembly.validate(SIMD_PROBE);
+  const relaxed = simd && WebAssembly.validate(RELAXED_PROBE);
   const isolated = typeof crossOriginIsolated === 'boolean' ? crossOriginIsolated : false;
   const threads = !isNode && isolated && typeof SharedArrayBuffer === 'function';
   const cores = (typeof navigator === 'object' && navigator.hardwareConcurrency) || 1;
-  return { simd, threads, cores };
+  return { simd, relaxed, threads, cores };
 }
 
-// Chooses 'simd' or 'simd-threads' once; an explicit variant wins.
+// Chooses a build once: the first of VARIANTS this browser can run; an explicit one wins.
 export function chooseVariant(requested) {
-  if (requested === 'simd' || requested === 'simd-threads') return requested;
-  if (requested !== undefined) throw new MvbError(Status.INVALID_ARGUMENT, `unknown variant "${requested}" (use "simd" or "simd-threads")`);
+  if (requested !== undefined) {
+    if (Object.hasOwn(VARIANTS, requested)) return requested;
+    const names = Object.keys(VARIANTS).map((v) => `"${v}"`).join(', ');
+    throw new MvbError(Status.INVALID_ARGUMENT, `unknown variant "${requested}" (use one of ${names})`);
+  }
   const f = detectFeatures();
   if (!f.simd) {
     throw new MvbError(Status.UNSUPPORTED, 'this browser has no WebAssembly SIMD (needs Chrome 91+, Firefox 89+ or Safari 16.4+)');
   }
-  return f.threads ? 'simd-threads' : 'simd';
+  return Object.keys(VARIANTS).find((v) => (!VARIANTS[v].relaxed || f.relaxed) && (!VARIANTS[v].threads || f.threads));
 }
 
 // mvb_precision (src/mvb.h): how convolutions and matrix products compute; 'model' (the
@@ -63,10 +85,6 @@ const precisionName = (code) => Object.keys(PRECISIONS).find((k) => PRECISIONS[k
 function checkPrecision(requested) {
   if (requested === undefined || Object.hasOwn(PRECISIONS, requested)) return;
   throw new MvbError(Status.INVALID_ARGUMENT, `unknown precision "${requested}" (use "f32", "int8" or "model")`);
-}
-
-function moduleFileName(variant) {
-  return variant === 'simd-threads' ? 'mvb-simd-threads' : 'mvb-simd';
 }
 
 function dirUrl(wasmUrl) {
@@ -107,7 +125,7 @@ export async function loadEngine(options = {}) {
   const variant = chooseVariant(options.variant);
   checkPrecision(options.precision);
   const base = toImportUrl(dirUrl(options.wasmUrl ?? './wasm/'));
-  const name = moduleFileName(variant);
+  const name = VARIANTS[variant].file;
   const jsUrl = new URL(`${name}.js`, base).href;
   if (isNode) await nodeShims(jsUrl);
 
@@ -151,7 +169,7 @@ export async function loadEngine(options = {}) {
   }
   // Node 20 has no navigator.hardwareConcurrency; ask the OS there.
   const cores = isNode ? (await import('node:os')).cpus().length : detectFeatures().cores;
-  const threads = variant === 'simd-threads' ? Math.max(1, Math.min(options.threads ?? cores, MAX_THREADS)) : 1;
+  const threads = VARIANTS[variant].threads ? Math.max(1, Math.min(options.threads ?? cores, MAX_THREADS)) : 1;
   return new Engine(M, variant, threads, options);
 }
 

@@ -4,7 +4,7 @@
 //   <mvb-classifier></mvb-classifier>
 //
 // Attributes: base (where wasm/ and weights/ live; default: this module's folder),
-// model (a model.json URL), variant ("simd" | "simd-threads"), precision ("f32" | "int8"; default: the model's own, model.json mvb.precision),
+// model (a model.json URL), variant ("relaxed-threads" | "relaxed" | "simd-threads" | "simd"; engine.js VARIANTS), precision ("f32" | "int8"; default: the model's own, model.json mvb.precision),
 // no-camera (no "Use camera" button; the page that embeds it must also allow the camera, e.g.
 // an <iframe allow="camera">, for the button to work).
 // A result with a heatmap (the shipped model's) gets a "Where it looked" toggle. "Use camera"

@@ -6,7 +6,7 @@
 //   const r = await c.classify(fileOrBlobOrImageBitmapOrUrl);     // {verdict, confidence, score, ...}
 //
 // Inference runs in a module Web Worker that owns the wasm engine (worker.js).
-import { MvbError, Status, detectFeatures } from './engine.js';
+import { MvbError, Status, VARIANTS, chooseVariant, detectFeatures } from './engine.js';
 import { NOT_SURE_REASONS, verdictInfo } from './meta.js';
 
 export { MvbError, Status, detectFeatures, NOT_SURE_REASONS };
@@ -89,6 +89,30 @@ function startWorker() {
   return new Worker(blobUrl, { type: 'module', name: 'mvb-engine' });
 }
 
+// The worker asks for the wasm only once it has booted and imported engine.js and the
+// build's script. The page knows which build it will choose (engine.js's feature tests work
+// here too), so it asks for that build's files now, at high priority; the HTTP cache hands
+// them to the worker. Nothing here if the browser has no SIMD: the worker says why.
+function preloadEngine({ wasmUrl, variant }) {
+  if (!globalThis.document || !document.head) return;
+  let file;
+  try {
+    file = VARIANTS[variant ?? chooseVariant()].file;
+  } catch {
+    return;
+  }
+  for (const [rel, name] of [['modulepreload', `${file}.js`], ['preload', `${file}.wasm.gz`]]) {
+    const href = new URL(name, wasmUrl).href;
+    if (document.head.querySelector(`link[href="${CSS.escape(href)}"]`)) continue;
+    const link = Object.assign(document.createElement('link'), { rel, href, crossOrigin: 'anonymous' });
+    if (rel === 'preload') {
+      link.as = 'fetch';
+      link.fetchPriority = 'high';
+    }
+    document.head.append(link);
+  }
+}
+
 function resolveOptions(options = {}) {
   const base = new URL(options.base ?? './', options.base ? pageUrl() : import.meta.url);
   return {
@@ -115,6 +139,7 @@ export class Classifier {
   // the weight download (total 0 while unknown).
   static async create(options = {}) {
     const opts = resolveOptions(options);
+    preloadEngine(opts);
     const worker = startWorker();
     const c = new Classifier(worker, null);
     try {

@@ -12,7 +12,7 @@
 //   heatmap (models whose model.json describes a heatmap output): the map of the class that
 //   explains the verdict, {cls, rows, cols, values: Float32Array} (heatmap.js pickHeatmap).
 //   {type:'memory'} -> {ok:true, result:{wasm}}: bytes of wasm memory the engine holds
-import { loadEngine, chooseVariant, MvbError, Status, ENGINE_FORMATS } from './engine.js';
+import { loadEngine, chooseVariant, VARIANTS, MvbError, Status, ENGINE_FORMATS } from './engine.js';
 import { fetchModel } from './model-fetch.js';
 import { imageHeader } from './image-header.js';
 import { PREVIEW_BOX } from './meta.js';
@@ -119,15 +119,18 @@ async function previewOf(source) {
   }
 }
 
-// The threaded build needs more of the browser (nested workers, shared memory); if it
-// cannot start, the single-threaded build still can. An explicit variant is not second-guessed.
+// The threaded builds need more of the browser (nested workers, shared memory), the
+// relaxed ones a newer one; a build that cannot start hands over to its fallback (VARIANTS),
+// down to the plain SIMD build. An explicit variant is not second-guessed.
 async function startEngine(msg) {
   const options = { wasmUrl: msg.wasmUrl, variant: msg.variant, threads: msg.threads, precision: msg.precision };
-  try {
-    return await loadEngine(options);
-  } catch (e) {
-    if (msg.variant || chooseVariant() !== 'simd-threads') throw e;
-    return loadEngine({ ...options, variant: 'simd' });
+  if (msg.variant) return loadEngine(options);
+  for (let variant = chooseVariant(); ; variant = VARIANTS[variant].fallback) {
+    try {
+      return await loadEngine({ ...options, variant });
+    } catch (e) {
+      if (!VARIANTS[variant].fallback) throw e;
+    }
   }
 }
 

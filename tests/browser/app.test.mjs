@@ -151,6 +151,12 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     assert.ok(progress.max > 1000 && progress.value <= progress.max, JSON.stringify(progress));
     await waitReady(page);
     assert.equal(await page.$eval('#loader-bar', (b) => b.value === b.max), true, 'the bar ends full');
+    // Chromium runs the relaxed-SIMD build; the page asked for its files (mvb.js preloads
+    // them for the worker) and for no other build's.
+    assert.match(await page.textContent('#engine-badge'), /^WebAssembly relaxed SIMD · /);
+    const wasmFetched = await page.evaluate(() => performance.getEntriesByType('resource')
+      .map((e) => new URL(e.name).pathname).filter((p) => p.includes('/wasm/')).map((p) => p.split('/').pop()));
+    assert.deepEqual([...new Set(wasmFetched)].sort(), ['mvb-relaxed.js', 'mvb-relaxed.wasm.gz']);
     await screenshot(page, '01-ready');
     const labelled = await labelledExamples();
     for (const answer of ANSWERS)
@@ -361,7 +367,8 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     });
     assert.ok(cached.some((p) => p.endsWith('/weights/model.json')), 'model.json precached');
     // The wasm builds are precached as the browser loads them: gzip-compressed (compress.mjs).
-    assert.ok(cached.some((p) => p.endsWith('/wasm/mvb-simd-threads.wasm.gz')), 'threaded wasm precached');
+    for (const build of ['mvb-relaxed-threads', 'mvb-simd-threads', 'mvb-simd'])
+      assert.ok(cached.some((p) => p.endsWith(`/wasm/${build}.wasm.gz`)), `${build} precached`);
     assert.ok(cached.some((p) => p.endsWith('.bin.gz')), 'weight shard precached');
     assert.ok(cached.some((p) => p.includes('/examples/thumbs/')) && cached.some((p) => p.endsWith('/examples/picos-de-europa.jpg')), 'example thumbnails and photos precached');
     await page.waitForSelector('#offline-badge', { state: 'visible' });
@@ -373,7 +380,7 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
       const isolated = await page.evaluate(() => crossOriginIsolated);
       assert.equal(isolated, true, 'the service worker makes the page cross-origin isolated');
       const badge = await page.textContent('#engine-badge');
-      assert.match(badge, /threads/, `threaded build chosen when isolated: ${badge}`);
+      assert.match(badge, /relaxed SIMD · \d+ threads/, `the relaxed threaded build chosen when isolated: ${badge}`);
       await page.click('.example >> nth=0');
       const [card] = await waitForResults(page, 1);
       assert.match(card.verdict, /^(mountain|beach|not sure)$/, `offline: ${card.title} ${card.message}`);
