@@ -9,9 +9,10 @@
 //   node bench/bench-browser-graph.mjs [--rounds 3] [--predictions 20] [--no-write]
 //
 // 1-thread runs are served as GitHub Pages serves a first visit (not crossOriginIsolated:
-// tfjs picks its single-threaded SIMD binary, this engine its simd build); 2-thread runs with
-// COOP/COEP (this engine's simd-threads build with 2 threads; tfjs's threaded SIMD binary
-// with setThreadsCount(2) and navigator.hardwareConcurrency reported as 4). Needs dist/ (./build.sh), ../shared/conformance/seed-inception-v3,
+// tfjs picks its single-threaded SIMD binary, this engine its relaxed build, and for int8
+// also its simd build); 2-thread runs with COOP/COEP (this engine's relaxed-threads and
+// simd-threads builds with 2 threads; tfjs's threaded SIMD binary with setThreadsCount(2)
+// and navigator.hardwareConcurrency reported as 4). Needs dist/ (./build.sh), ../shared/conformance/seed-inception-v3,
 // /usr/bin/chromium and tests/node_modules (npm ci).
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -34,12 +35,16 @@ const PREDICTIONS = Number(opt('--predictions', 20));
 const TIMEOUT = 300000;
 const MiB = 1048576;
 
+// This engine runs the build it would choose in Chromium (relaxed SIMD), and int8 also on
+// the plain SIMD build, the one browsers without relaxed SIMD get.
 const KINDS = {
   'mvb-f32-1': { engine: 'mvb', precision: 'f32', threads: 1, label: 'this engine, f32, 1 thread' },
   'mvb-int8-1': { engine: 'mvb', precision: 'int8', threads: 1, label: 'this engine, int8, 1 thread' },
+  'mvb-int8-simd-1': { engine: 'mvb', precision: 'int8', build: 'simd', threads: 1, label: 'this engine, int8, simd build, 1 thread' },
   'tfjs-1': { engine: 'tfjs', threads: 1, label: 'tfjs-wasm, 1 thread' },
   'mvb-f32-2': { engine: 'mvb', precision: 'f32', threads: 2, label: 'this engine, f32, 2 threads' },
   'mvb-int8-2': { engine: 'mvb', precision: 'int8', threads: 2, label: 'this engine, int8, 2 threads' },
+  'mvb-int8-simd-2': { engine: 'mvb', precision: 'int8', build: 'simd', threads: 2, label: 'this engine, int8, simd build, 2 threads' },
   'tfjs-2': { engine: 'tfjs', threads: 2, label: 'tfjs-wasm, 2 threads' },
 };
 
@@ -97,7 +102,7 @@ async function coldRun(name, site) {
     if (k.engine === 'tfjs' && k.threads > 1) {
       await page.addInitScript(() => Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => 4 }));
     }
-    const query = `engine=${k.engine}&threads=${k.threads}&precision=${k.precision || 'f32'}`;
+    const query = `engine=${k.engine}&threads=${k.threads}&precision=${k.precision || 'f32'}${k.build ? `&build=${k.build}` : ''}`;
     const t0 = Date.now();
     await page.goto(`${server.url}bench/${k.engine}.html?${query}`, { timeout: TIMEOUT });
     await page.waitForFunction(() => document.body && document.body.dataset.ready, null, { timeout: TIMEOUT });
@@ -142,7 +147,7 @@ function report(names, runs, site, loads) {
     const ns = names.filter((n) => KINDS[n].threads === threads);
     const tfjs = ns.find((n) => KINDS[n].engine === 'tfjs');
     const ours = ns.filter((n) => n !== tfjs);
-    const head = ['', ...ns.map((n) => KINDS[n].label), ...ours.map((n) => `${KINDS[n].precision} / tfjs`)];
+    const head = ['', ...ns.map((n) => KINDS[n].label), ...ours.map((n) => `${KINDS[n].precision}${KINDS[n].build ? ` ${KINDS[n].build}` : ''} / tfjs`)];
     out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
     for (const [title, key, f] of rows) {
       const cells = ns.map((n) => f(med(n, key)));
@@ -161,7 +166,7 @@ function report(names, runs, site, loads) {
     `Measured ${new Date().toISOString()} by \`node bench/bench-browser-graph.mjs --rounds ${ROUNDS} --predictions ${PREDICTIONS}${MODEL ? ` --model ${MODEL}` : ''}\` at commit ${commit}. ` +
       `Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores; ${chromium}, headless; load average before ${loads[0].map((x) => x.toFixed(2)).join(' ')}, after ${loads[1].map((x) => x.toFixed(2)).join(' ')}.`,
     '',
-    `${MODEL ? `The graph model in \`${MODEL}\` on a seeded random input tensor of its shape` : "The original's graph (InceptionV3 to mixed7 + dense head, 200x200x3, the conformance kit's seed-1234 `centered` weights, 48.3 MB of uint8 shards) on the kit's `rand01` input tensor"}, in this engine (web/engine.js and the wasm builds of dist/, called in the page) and in TensorFlow.js ${site.tfjsVersion} (\`tf.min.js\` + \`tf-backend-wasm.min.js\`, \`execute\` + \`dataSync\`). Each run is a cold first load in a fresh Chromium profile; ${ROUNDS} rounds of all ${names.length} kinds, interleaved, the order reversed every other round; each cell is the median over the rounds of that run's figure (a run's latency is the median of its ${PREDICTIONS} predictions after a first one). 1 thread: served without COOP/COEP (tfjs's single-threaded SIMD binary, our simd build); 2 threads: with COOP/COEP (tfjs's threaded SIMD binary with \`setThreadsCount(2)\` and \`navigator.hardwareConcurrency\` reported as 4, without which it starts one thread on 2 cores; our simd-threads build with 2 threads). Wasm memory is the size of the engine's WebAssembly memory, which never shrinks (so it holds the load-time peak); PSS is sampled after the load and after the predictions, each time after a forced GC in the page.`,
+    `${MODEL ? `The graph model in \`${MODEL}\` on a seeded random input tensor of its shape` : "The original's graph (InceptionV3 to mixed7 + dense head, 200x200x3, the conformance kit's seed-1234 `centered` weights, 48.3 MB of uint8 shards) on the kit's `rand01` input tensor"}, in this engine (web/engine.js and the wasm builds of dist/, called in the page) and in TensorFlow.js ${site.tfjsVersion} (\`tf.min.js\` + \`tf-backend-wasm.min.js\`, \`execute\` + \`dataSync\`). Each run is a cold first load in a fresh Chromium profile; ${ROUNDS} rounds of all ${names.length} kinds, interleaved, the order reversed every other round; each cell is the median over the rounds of that run's figure (a run's latency is the median of its ${PREDICTIONS} predictions after a first one). 1 thread: served without COOP/COEP (tfjs's single-threaded SIMD binary; our relaxed build, the one Chromium gets, and the simd build where a row says so); 2 threads: with COOP/COEP (tfjs's threaded SIMD binary with \`setThreadsCount(2)\` and \`navigator.hardwareConcurrency\` reported as 4, without which it starts one thread on 2 cores; our relaxed-threads build, or simd-threads, with 2 threads). Wasm memory is the size of the engine's WebAssembly memory, which never shrinks (so it holds the load-time peak); PSS is sampled after the load and after the predictions, each time after a forced GC in the page.`,
     '',
     ...out,
     'Per run:',

@@ -1,6 +1,7 @@
 // graph-page.mjs: one engine running a graph model on a fixed input tensor in Chromium, for
 // bench/bench-browser-graph.mjs (the same graph, the same input, this engine against
-// TensorFlow.js). The query string says which: ?engine=mvb|tfjs&threads=1|2&precision=f32|int8.
+// TensorFlow.js). The query string says which: ?engine=mvb|tfjs&threads=1|2&precision=f32|int8
+// &build=simd|relaxed (this engine's wasm build; without it, the one the engine would choose).
 // The model is in model/, the input (raw float32, the model's input shape) in input.f32.
 // Marks <body data-ready> when the model is loaded and offers window.__mvbBench to the driver.
 // This file runs in the browser only.
@@ -10,6 +11,7 @@ const params = new URLSearchParams(location.search);
 const ENGINE = params.get('engine');
 const THREADS = Number(params.get('threads') || 1);
 const PRECISION = params.get('precision') || 'f32';
+const BUILD = params.get('build');
 const bench = {};
 window.__mvbBench = bench;
 
@@ -20,9 +22,10 @@ async function fetchBytes(url) {
 }
 
 async function startMvb(input) {
-  const { loadEngine } = await import('../engine.js');
+  const { loadEngine, chooseVariant, VARIANTS } = await import('../engine.js');
   const { fetchModel } = await import('../model-fetch.js');
-  const variant = THREADS > 1 ? 'simd-threads' : 'simd';
+  const build = BUILD || (VARIANTS[chooseVariant()].relaxed ? 'relaxed' : 'simd');
+  const variant = THREADS > 1 ? `${build}-threads` : build;
   const engine = await loadEngine({ variant, threads: THREADS, precision: PRECISION, wasmUrl: new URL('../wasm/', location.href).href });
   const { jsonText, shards } = await fetchModel('model/model.json');
   engine.loadModel(jsonText, shards);
