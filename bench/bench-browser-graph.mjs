@@ -35,18 +35,17 @@ const PREDICTIONS = Number(opt('--predictions', 20));
 const TIMEOUT = 300000;
 const MiB = 1048576;
 
-// This engine runs the build it would choose in Chromium (relaxed SIMD), and int8 also on
-// the plain SIMD build, the one browsers without relaxed SIMD get.
-const KINDS = {
-  'mvb-f32-1': { engine: 'mvb', precision: 'f32', threads: 1, label: 'this engine, f32, 1 thread' },
-  'mvb-int8-1': { engine: 'mvb', precision: 'int8', threads: 1, label: 'this engine, int8, 1 thread' },
-  'mvb-int8-simd-1': { engine: 'mvb', precision: 'int8', build: 'simd', threads: 1, label: 'this engine, int8, simd build, 1 thread' },
-  'tfjs-1': { engine: 'tfjs', threads: 1, label: 'tfjs-wasm, 1 thread' },
-  'mvb-f32-2': { engine: 'mvb', precision: 'f32', threads: 2, label: 'this engine, f32, 2 threads' },
-  'mvb-int8-2': { engine: 'mvb', precision: 'int8', threads: 2, label: 'this engine, int8, 2 threads' },
-  'mvb-int8-simd-2': { engine: 'mvb', precision: 'int8', build: 'simd', threads: 2, label: 'this engine, int8, simd build, 2 threads' },
-  'tfjs-2': { engine: 'tfjs', threads: 2, label: 'tfjs-wasm, 2 threads' },
-};
+// This engine runs the build it would choose in Chromium (relaxed SIMD), and also the plain
+// SIMD build, the one browsers without relaxed SIMD get, in f32 and in int8.
+const KINDS = {};
+for (const threads of [1, 2]) {
+  const t = threads === 1 ? '1 thread' : `${threads} threads`;
+  for (const precision of ['f32', 'int8']) {
+    KINDS[`mvb-${precision}-${threads}`] = { engine: 'mvb', precision, threads, label: `this engine, ${precision}, ${t}` };
+    KINDS[`mvb-${precision}-simd-${threads}`] = { engine: 'mvb', precision, build: 'simd', threads, label: `this engine, ${precision}, simd build, ${t}` };
+  }
+  KINDS[`tfjs-${threads}`] = { engine: 'tfjs', threads, label: `tfjs-wasm, ${t}` };
+}
 
 
 // A snapshot of dist/ (engine.js and the wasm builds) plus a bench/ folder with the two
@@ -155,7 +154,10 @@ function report(names, runs, site, loads) {
       out.push(`| ${title} | ${[...cells, ...ratios].join(' | ')} |`);
     }
     const value = ns.map((n) => `${KINDS[n].label} ${runs[n][0].value.toFixed(7)}`).join('; ');
-    out.push('', `First output value: ${value}.`, '');
+    const ms = (n) => med(`mvb-${n}-${threads}`, 'medianMs');
+    const latency = `int8 / f32 latency: relaxed build ${(ms('int8') / ms('f32')).toFixed(2)}, simd build ` +
+      `${(ms('int8-simd') / ms('f32-simd')).toFixed(2)}; relaxed int8 / simd f32 ${(ms('int8') / ms('f32-simd')).toFixed(2)}`;
+    out.push('', `${latency}.`, '', `First output value: ${value}.`, '');
   }
   const perRun = names.map((n) => `- ${n}: median ${runs[n].map((r) => r.medianMs.toFixed(1)).join('/')} ms; wasm after ${runs[n].map((r) => (r.wasmEnd / MiB).toFixed(0)).join('/')} MiB; engine: ${runs[n][0].engine}`);
   const { commit, browser: chromium } = measuredOn(ROOT, CHROMIUM);
