@@ -6,7 +6,9 @@
 // fresh browser profile (a cold load); runs are interleaved and the order reversed every
 // other round. Reports medians and ratios; nothing here asserts a time.
 //
-//   node bench/bench-browser-graph.mjs [--rounds 3] [--predictions 20] [--no-write]
+//   node bench/bench-browser-graph.mjs [--rounds 3] [--predictions 20] [--kinds a,b,...] [--no-write]
+//
+// --kinds runs some of KINDS only (e.g. mvb-int8-1,tfjs-1): per-run lines, no table.
 //
 // 1-thread runs are served as GitHub Pages serves a first visit (not crossOriginIsolated:
 // tfjs picks its single-threaded SIMD binary, this engine its relaxed build, and for int8
@@ -186,16 +188,19 @@ async function main() {
   const tmp = mkdtempSync(join(os.tmpdir(), 'mvb-bench-graph-'));
   try {
     const site = makeSite(tmp);
-    const names = Object.keys(KINDS);
+    const names = opt('--kinds', null)?.split(',') ?? Object.keys(KINDS);
+    const unknown = names.filter((n) => !KINDS[n]);
+    if (unknown.length) throw new Error(`unknown kind(s) ${unknown.join(', ')}; known: ${Object.keys(KINDS).join(', ')}`);
     const runs = Object.fromEntries(names.map((n) => [n, []]));
     const before = os.loadavg();
     for (let round = 0; round < ROUNDS; round++) {
       for (const n of round % 2 ? [...names].reverse() : names) {
         const r = await coldRun(n, site);
         runs[n].push(r);
-        console.log(`round ${round + 1} ${n}: median ${r.medianMs.toFixed(1)} ms, first ${r.firstMs.toFixed(0)} ms, wasm ${(r.wasmLoad / MiB).toFixed(0)} -> ${(r.wasmEnd / MiB).toFixed(0)} MiB, PSS ${(r.pss / MiB).toFixed(0)} MiB, output ${r.value} [${r.engine}]`);
+        console.log(`round ${round + 1} ${n}: median ${r.medianMs.toFixed(1)} ms, first ${r.firstMs.toFixed(0)} ms, wasm ${(r.wasmLoad / MiB).toFixed(0)} -> ${(r.wasmEnd / MiB).toFixed(0)} MiB, PSS ${(r.pss / MiB).toFixed(0)} MiB, renderer peak ${(r.rendererPeak / MiB).toFixed(0)} MiB, output ${r.value} [${r.engine}]`);
       }
     }
+    if (args.includes('--kinds')) return; // the per-run lines above are the result
     const text = report(names, runs, site, [before, os.loadavg()]);
     console.log(`\n${text}`);
     if (!args.includes('--no-write')) {
