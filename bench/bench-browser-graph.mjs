@@ -14,12 +14,15 @@
 // tfjs picks its single-threaded SIMD binary, this engine its relaxed build, and for int8
 // also its simd build); 2-thread runs with COOP/COEP (this engine's relaxed-threads and
 // simd-threads builds with 2 threads; tfjs's threaded SIMD binary with setThreadsCount(2)
-// and navigator.hardwareConcurrency reported as 4). Needs dist/ (./build.sh), ../shared/conformance/seed-inception-v3,
-// /usr/bin/chromium and tests/node_modules (npm ci).
+// and navigator.hardwareConcurrency reported as 4). Chromium runs without Playwright, over a
+// DevTools pipe that enables no Network domain (bench/cdp-pipe.mjs says why). Needs dist/
+// (./build.sh), ../shared/conformance/seed-inception-v3, /usr/bin/chromium and
+// tests/node_modules (npm ci).
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { CHROMIUM, CHROMIUM_ARGS, DIST, ROOT, launch, skipReason } from '../tests/browser/helpers.mjs';
+import { CHROMIUM, DIST, ROOT, skipReason } from '../tests/browser/helpers.mjs';
+import { launchPipe } from './cdp-pipe.mjs';
 import { ensureSeedModel, inputPath, kitSkipReason } from '../tests/node/seed-model.mjs';
 import { browserMemory } from './browser-memory.mjs';
 import { measuredOn, writeResultsSection } from './results-file.mjs';
@@ -92,12 +95,14 @@ async function afterGc(page) {
   return browserMemory();
 }
 
+// Chromium is driven over a DevTools pipe with the Page domain only (bench/cdp-pipe.mjs):
+// under Playwright, which enables the Network domain, the renderer keeps a copy of every
+// downloaded shard for DevTools (59 MiB of the 48 MB model, in both engines' pages alike).
 async function coldRun(name, site) {
   const k = KINDS[name];
   const server = await serve(site.mounts, { isolate: k.threads > 1 });
-  const { context, close } = await launch({ args: [...CHROMIUM_ARGS, '--js-flags=--expose-gc'] });
+  const page = await launchPipe(['--js-flags=--expose-gc']);
   try {
-    const page = context.pages()[0] || await context.newPage();
     // tfjs sizes its thread pool from navigator.hardwareConcurrency / 2 (1 on 2 cores); as
     // the original's measurement did, it is told 4 cores so that it starts 2 threads.
     if (k.engine === 'tfjs' && k.threads > 1) {
@@ -105,7 +110,7 @@ async function coldRun(name, site) {
     }
     const query = `engine=${k.engine}&threads=${k.threads}&precision=${k.precision || 'f32'}${k.build ? `&build=${k.build}` : ''}`;
     const t0 = Date.now();
-    await page.goto(`${server.url}bench/${k.engine}.html?${query}`, { timeout: TIMEOUT });
+    await page.goto(`${server.url}bench/${k.engine}.html?${query}`);
     await page.waitForFunction(() => document.body && document.body.dataset.ready, null, { timeout: TIMEOUT });
     const state = await page.evaluate(() => ({ ready: document.body.dataset.ready, error: window.__mvbBench.error, engine: window.__mvbBench.engine }));
     if (state.ready !== 'true') throw new Error(`${name}: the page did not load the model: ${state.error}`);
@@ -127,7 +132,7 @@ async function coldRun(name, site) {
     r.pss = Math.max(atLoad.browserPss, end.browserPss);
     return r;
   } finally {
-    await close();
+    await page.close();
     await server.close();
   }
 }
@@ -170,7 +175,7 @@ function report(names, runs, site, loads) {
     `Measured ${new Date().toISOString()} by \`node bench/bench-browser-graph.mjs --rounds ${ROUNDS} --predictions ${PREDICTIONS}${MODEL ? ` --model ${MODEL}` : ''}\` at commit ${commit}. ` +
       `Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores; ${chromium}, headless; load average before ${loads[0].map((x) => x.toFixed(2)).join(' ')}, after ${loads[1].map((x) => x.toFixed(2)).join(' ')}.`,
     '',
-    `${MODEL ? `The graph model in \`${MODEL}\` on a seeded random input tensor of its shape` : "The original's graph (InceptionV3 to mixed7 + dense head, 200x200x3, the conformance kit's seed-1234 `centered` weights, 48.3 MB of uint8 shards) on the kit's `rand01` input tensor"}, in this engine (web/engine.js and the wasm builds of dist/, called in the page) and in TensorFlow.js ${site.tfjsVersion} (\`tf.min.js\` + \`tf-backend-wasm.min.js\`, \`execute\` + \`dataSync\`). Each run is a cold first load in a fresh Chromium profile; ${ROUNDS} rounds of all ${names.length} kinds, interleaved, the order reversed every other round; each cell is the median over the rounds of that run's figure (a run's latency is the median of its ${PREDICTIONS} predictions after a first one). 1 thread: served without COOP/COEP (tfjs's single-threaded SIMD binary; our relaxed build, the one Chromium gets, and the simd build where a row says so); 2 threads: with COOP/COEP (tfjs's threaded SIMD binary with \`setThreadsCount(2)\` and \`navigator.hardwareConcurrency\` reported as 4, without which it starts one thread on 2 cores; our relaxed-threads build, or simd-threads, with 2 threads). Wasm memory is the size of the engine's WebAssembly memory, which never shrinks (so it holds the load-time peak); PSS is sampled after the load and after the predictions, each time after a forced GC in the page.`,
+    `${MODEL ? `The graph model in \`${MODEL}\` on a seeded random input tensor of its shape` : "The original's graph (InceptionV3 to mixed7 + dense head, 200x200x3, the conformance kit's seed-1234 `centered` weights, 48.3 MB of uint8 shards) on the kit's `rand01` input tensor"}, in this engine (web/engine.js and the wasm builds of dist/, called in the page) and in TensorFlow.js ${site.tfjsVersion} (\`tf.min.js\` + \`tf-backend-wasm.min.js\`, \`execute\` + \`dataSync\`). Each run is a cold first load in a fresh Chromium profile; ${ROUNDS} rounds of all ${names.length} kinds, interleaved, the order reversed every other round; each cell is the median over the rounds of that run's figure (a run's latency is the median of its ${PREDICTIONS} predictions after a first one). 1 thread: served without COOP/COEP (tfjs's single-threaded SIMD binary; our relaxed build, the one Chromium gets, and the simd build where a row says so); 2 threads: with COOP/COEP (tfjs's threaded SIMD binary with \`setThreadsCount(2)\` and \`navigator.hardwareConcurrency\` reported as 4, without which it starts one thread on 2 cores; our relaxed-threads build, or simd-threads, with 2 threads). Wasm memory is the size of the engine's WebAssembly memory, which never shrinks (so it holds the load-time peak); PSS is sampled after the load and after the predictions, each time after a forced GC in the page. Chromium is driven over a DevTools pipe with the Page and Runtime domains only: under Playwright, whose Network domain makes the renderer keep every downloaded shard for DevTools, both engines' PSS was about 70 MiB higher (the int8 / tfjs ratio 0.60 instead of 0.57).`,
     '',
     ...out,
     'Per run:',
