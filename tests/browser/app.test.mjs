@@ -626,6 +626,26 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     }
   });
 
+  test('5g. a wasm build that cannot start hands over to the next: with mvb-relaxed damaged, the page runs the plain SIMD build', async () => {
+    // Damaged in the deploy itself (compress.mjs and the manifest are made from it, as if
+    // built so), so only the engine's start can notice: it is not a wasm module.
+    const { server: own } = await privateSite('no-relaxed', (root) => writeFile(join(root, 'wasm', 'mvb-relaxed.wasm'), 'not a wasm module'));
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    try {
+      await page.goto(own.url);
+      await waitReady(page);
+      assert.match(await page.textContent('#engine-badge'), /^WebAssembly SIMD · /);
+      await page.click('.example >> nth=0');
+      const [card] = await waitForResults(page, 1);
+      assert.match(card.verdict, /^(mountain|beach|not sure|neither)$/, `${card.title} ${card.message}`);
+      assertNoErrors(errors);
+    } finally {
+      await page.close();
+      await own.close();
+    }
+  });
+
   test('6. the embedding example page classifies through <mvb-classifier>', async () => {
     const { page, errors } = await openApp('embed.html');
     await page.waitForSelector('mvb-classifier[ready]', { timeout: 120000 });
