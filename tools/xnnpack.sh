@@ -112,14 +112,15 @@ relaxed_llvm_root() {
   [[ -x /usr/lib/llvm-16/bin/clang && -x /usr/lib/llvm-16/bin/wasm-ld ]] ||
     die "the wasm-relaxed variants need Debian's clang-16 and lld-16 (apt-get install clang-16 lld-16 libclang-common-16-dev)"
   if [[ ! -e $dir/clang-14 ]]; then
-    rm -rf "$dir.tmp"
-    mkdir -p "$dir.tmp"
-    for f in /usr/bin/*-14; do ln -s "$f" "$dir.tmp/$(basename "$f")"; done
-    ln -sf /usr/lib/llvm-16/bin/clang "$dir.tmp/clang-14"
-    ln -sf /usr/lib/llvm-16/bin/clang++ "$dir.tmp/clang++-14"
-    ln -sf /usr/lib/llvm-16/bin/wasm-ld "$dir.tmp/wasm-ld-14"
-    rm -rf "$dir"
-    mv "$dir.tmp" "$dir"
+    # Made aside and renamed into place: another build may be asking at the same time.
+    local tmp="$dir.tmp.$$"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    for f in /usr/bin/*-14; do ln -s "$f" "$tmp/$(basename "$f")"; done
+    ln -sf /usr/lib/llvm-16/bin/clang "$tmp/clang-14"
+    ln -sf /usr/lib/llvm-16/bin/clang++ "$tmp/clang++-14"
+    ln -sf /usr/lib/llvm-16/bin/wasm-ld "$tmp/wasm-ld-14"
+    mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp" # lost the race: the other one is the same
   fi
   printf '%s\n' "$dir"
 }
