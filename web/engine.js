@@ -150,10 +150,22 @@ export async function loadEngine(options = {}) {
   // Emscripten waits for receive() for ever: a failure here must end the load itself.
   let failed;
   const failure = new Promise((_, reject) => { failed = reject; });
-  if (!isNode && !options.wasmBinary && typeof DecompressionStream === 'function') {
+  // The compiled module: options.wasmModule (a restart: an Engine's wasmModule, of the same
+  // variant), else the one compiled here as it downloads (the browser), else none (Node
+  // compiles wasmBinary itself).
+  let compiled = options.wasmModule ?? null;
+  if (compiled) {
+    moduleArgs.instantiateWasm = (imports, receive) => {
+      WebAssembly.instantiate(compiled, imports).then((instance) => receive(instance, compiled), failed);
+      return {};
+    };
+  } else if (!isNode && !options.wasmBinary && typeof DecompressionStream === 'function') {
     moduleArgs.instantiateWasm = (imports, receive) => {
       instantiateCompressed(new URL(`${name}.wasm.gz`, base).href, imports)
-        .then(({ instance, module }) => receive(instance, module), failed);
+        .then(({ instance, module }) => {
+          compiled = module;
+          receive(instance, module);
+        }, failed);
       return {}; // the exports come later, through receive()
     };
   }
@@ -170,7 +182,9 @@ export async function loadEngine(options = {}) {
   // Node 20 has no navigator.hardwareConcurrency; ask the OS there.
   const cores = isNode ? (await import('node:os')).cpus().length : detectFeatures().cores;
   const threads = VARIANTS[variant].threads ? Math.max(1, Math.min(options.threads ?? cores, MAX_THREADS)) : 1;
-  return new Engine(M, variant, threads, options);
+  const engine = new Engine(M, variant, threads, options);
+  engine.wasmModule = compiled;
+  return engine;
 }
 
 class Engine {
@@ -183,6 +197,7 @@ class Engine {
     this.precision = null; // what the loaded model runs in: 'f32' or 'int8'
     this.handle = 0;
     this.meta = null;
+    this.wasmModule = null; // the compiled WebAssembly.Module (loadEngine sets it), for a restart
     // Verdict names come from the engine (mvb_verdict_name): one truth.
     this.verdicts = [];
     for (let code = 0; ; code++) {
@@ -387,10 +402,13 @@ class Engine {
     return this.M ? this.u8().buffer.byteLength : 0;
   }
 
+  // Frees the model and ends the threaded builds' pthread workers; the wasm memory goes
+  // when nothing references this engine any more.
   dispose() {
     if (!this.M) return;
     if (this.handle) this.M._mvbw_free(this.handle);
     this.handle = 0;
+    this.M.PThread?.terminateAllThreads?.();
     this.M = null;
   }
 }

@@ -12,6 +12,7 @@
 //   heatmap (models whose model.json describes a heatmap output): the map of the class that
 //   explains the verdict, {cls, rows, cols, values: Float32Array} (heatmap.js pickHeatmap).
 //   {type:'memory'} -> {ok:true, result:{wasm}}: bytes of wasm memory the engine holds
+// Idle for TRIM_IDLE_MS, the worker replaces an engine that a large photo has grown (below).
 import { loadEngine, chooseVariant, VARIANTS, MvbError, Status, ENGINE_FORMATS } from './engine.js';
 import { fetchModel } from './model-fetch.js';
 import { imageHeader } from './image-header.js';
@@ -19,6 +20,17 @@ import { PREVIEW_BOX } from './meta.js';
 import { pickHeatmap } from './heatmap.js';
 
 let engine = null;
+
+// A large photo grows the engine's wasm memory (stb_image's planes and the decoded pixels:
+// +10 MiB for a 2.5 MP JPEG), and wasm memory never shrinks. So after TRIM_IDLE_MS without a
+// request, an engine grown by more than TRIM_SLACK since its model was loaded is replaced by
+// a fresh one: the same compiled module and model bytes, in tens of milliseconds; the old
+// one's memory goes with it. Only for a model of at most TRIM_MODEL_BYTES, whose bytes the
+// worker keeps for this (the shipped one has 2.7 MB).
+const TRIM_IDLE_MS = 2000;
+const TRIM_SLACK = 4 * 1048576;
+const TRIM_MODEL_BYTES = 16 * 1048576;
+let loaded = null; // {options, model: {jsonText, shards}, wasmBytes}: what a fresh engine needs
 
 // Browsers decode more than stb_image does (WebP, AVIF, HEIC on Safari); images within the
 // pixel limit but big are scaled down before they reach the wasm heap.
@@ -149,6 +161,12 @@ async function init(msg, id) {
   if (engine) engine.dispose();
   engine = eng;
   const inputShape = engine.loadModel(model.jsonText, model.shards);
+  const size = model.shards.reduce((n, s) => n + s.byteLength, 0);
+  loaded = size > TRIM_MODEL_BYTES ? null : {
+    options: { wasmUrl: msg.wasmUrl, threads: msg.threads, precision: msg.precision },
+    model: { jsonText: model.jsonText, shards: model.shards },
+    wasmBytes: engine.memoryBytes,
+  };
   return {
     variant: engine.variant, threads: engine.threads, precision: engine.precision, inputShape,
     modelBytes: model.bytes, meta: engine.meta,
@@ -189,10 +207,34 @@ async function handle(msg) {
   }
 }
 
-// Requests run one at a time: the engine is single-threaded from JS's point of view.
+// A fresh engine in place of one that has grown (see TRIM_IDLE_MS). If it cannot start, the
+// grown one stays.
+async function trim() {
+  if (!engine || !loaded || engine.memoryBytes <= loaded.wasmBytes + TRIM_SLACK) return;
+  let fresh;
+  try {
+    fresh = await loadEngine({ ...loaded.options, variant: engine.variant, wasmModule: engine.wasmModule });
+    fresh.loadModel(loaded.model.jsonText, loaded.model.shards);
+  } catch {
+    fresh?.dispose();
+    return;
+  }
+  engine.dispose();
+  engine = fresh;
+  loaded.wasmBytes = engine.memoryBytes;
+}
+
+// Requests run one at a time: the engine is single-threaded from JS's point of view. The
+// queue also runs the trim, once every request is answered and none has come for
+// TRIM_IDLE_MS.
 let queue = Promise.resolve();
+let received = 0;
+let answered = 0;
+let idle = 0;
 self.onmessage = (event) => {
   const msg = event.data;
+  received++;
+  clearTimeout(idle);
   queue = queue.then(async () => {
     try {
       postMessage({ id: msg.id, ok: true, result: await handle(msg) });
@@ -200,5 +242,6 @@ self.onmessage = (event) => {
       const status = e instanceof MvbError ? e.status : Status.BACKEND;
       postMessage({ id: msg.id, ok: false, error: { status, message: e && e.message ? e.message : String(e) } });
     }
+    if (++answered === received) idle = setTimeout(() => { queue = queue.then(trim); }, TRIM_IDLE_MS);
   });
 };

@@ -943,6 +943,41 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     }
   });
 
+  test('9c. the wasm memory a large photo took is given back once the engine is idle, and the next photo gets the same answer', async () => {
+    const { page, errors } = await openApp();
+    await waitReady(page);
+    const r = await page.evaluate(async () => {
+      const { load } = await import('./mvb.js');
+      const c = await load();
+      // A 2400 x 1600 JPEG: decoding it takes more wasm memory than the engine holds idle.
+      const canvas = new OffscreenCanvas(2400, 1600);
+      const ctx = canvas.getContext('2d');
+      const sky = ctx.createLinearGradient(0, 0, 0, 1600);
+      sky.addColorStop(0, '#6a9bd8');
+      sky.addColorStop(1, '#d9c7a0');
+      ctx.fillStyle = sky;
+      ctx.fillRect(0, 0, 2400, 1600);
+      for (let i = 0; i < 300; i++) {
+        ctx.fillStyle = `hsl(${(i * 37) % 360}, 40%, ${30 + (i % 40)}%)`;
+        ctx.fillRect((i * 97) % 2400, (i * 53) % 1600, 90, 60);
+      }
+      const photo = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 });
+      const before = (await c.memory()).wasm;
+      const first = await c.classify(photo);
+      const grown = (await c.memory()).wasm;
+      await new Promise((done) => setTimeout(done, 4000)); // the worker trims after 2 s idle
+      const after = (await c.memory()).wasm;
+      const again = await c.classify(photo);
+      return { before, grown, after, first: [first.verdict, first.score], again: [again.verdict, again.score] };
+    });
+    const MiB = 1048576;
+    assert.ok(r.grown >= r.before + 4 * MiB, `decoding grew the wasm memory: ${r.before / MiB} -> ${r.grown / MiB} MiB`);
+    assert.ok(r.after <= r.before, `idle, the engine is back to its size after loading: ${r.after / MiB} MiB (loaded: ${r.before / MiB}, grown: ${r.grown / MiB})`);
+    assert.deepEqual(r.again, r.first, 'the fresh engine gives the same answer');
+    assertNoErrors(errors);
+    await page.close();
+  });
+
   test('9b. results beyond one page are kept as data: the DOM holds one page of cards, Older and Newer show the rest with their verdicts', async () => {
     const { page, errors } = await openApp();
     try {
