@@ -30,34 +30,34 @@ static mvb_status parse_document(const mvb_json *j,
   return status;
 }
 
-/* in_place: uint8 weights point into the shards (which then outlive out)
- * wherever their bytes are contiguous in memory. */
-static mvb_status parse(const char *json, size_t json_size,
-                        const uint8_t *const *shards, const size_t *shard_sizes,
-                        size_t shard_count, bool in_place, mvb_model_file *out,
-                        mvb_error *err) {
+/* Checks the arguments, clears out and parses the JSON text into j (which
+ * the caller frees when this succeeds). */
+static mvb_status open_document(const char *json, size_t json_size,
+                                bool have_shards, size_t shard_count,
+                                mvb_model_file *out, mvb_json *j,
+                                mvb_error *err) {
   if (!out) return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "no output");
   memset(out, 0, sizeof *out);
   if (!json || json_size == 0)
     return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "model.json is empty");
-  if (shard_count && (!shards || !shard_sizes))
+  if (shard_count && !have_shards)
     return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "%zu shards but no buffers",
                     shard_count);
-  mvb_json j;
-  mvb_status status = mvb_json_parse(json, json_size, "model.json", &j, err);
-  if (status != MVB_OK) return status;
-  status =
-      parse_document(&j, shards, shard_sizes, shard_count, in_place, out, err);
-  mvb_json_free(&j);
-  return status;
+  return mvb_json_parse(json, json_size, "model.json", j, err);
 }
 
 mvb_status mvb_model_file_parse(const char *json, size_t json_size,
                                 const uint8_t *const *shards,
                                 const size_t *shard_sizes, size_t shard_count,
                                 mvb_model_file *out, mvb_error *err) {
-  return parse(json, json_size, shards, shard_sizes, shard_count, false, out,
-               err);
+  mvb_json j;
+  mvb_status status = open_document(json, json_size, shards && shard_sizes,
+                                    shard_count, out, &j, err);
+  if (status != MVB_OK) return status;
+  status = parse_document(&j, shards, shard_sizes, shard_count,
+                          /*in_place=*/false, out, err);
+  mvb_json_free(&j);
+  return status;
 }
 
 /* Where each shard starts in a block holding them back to back (NULL for
@@ -73,10 +73,17 @@ static const uint8_t **block_views(const uint8_t *block, const size_t *sizes,
   return views;
 }
 
-/* After parsing from a block: out keeps it while weights point into it
- * (uint8 ones); else it goes at once. */
-static mvb_status keep_block(mvb_status status, uint8_t *block,
-                             mvb_model_file *out) {
+/* Parses j with its shards back to back in block, which out takes over:
+ * its uint8 weights are read where they lie, and out keeps the block while
+ * any does; else (and after a failure) the block goes at once. */
+static mvb_status parse_block(const mvb_json *j, uint8_t *block,
+                              const size_t *sizes, size_t count,
+                              mvb_model_file *out, mvb_error *err) {
+  const uint8_t **views = block_views(block, sizes, count);
+  mvb_status status = views ? parse_document(j, views, sizes, count,
+                                             block != NULL, out, err)
+                            : mvb_out_of_memory(err, "the shard list");
+  free(views);
   if (status != MVB_OK) {
     free(block);
     return status;
@@ -95,14 +102,16 @@ mvb_status mvb_model_file_parse_weights_owned(const char *json, size_t json_size
                                               size_t shard_count,
                                               mvb_model_file *out,
                                               mvb_error *err) {
-  if (out) memset(out, 0, sizeof *out);
-  const uint8_t **views = block_views(weights, shard_sizes, shard_count);
-  mvb_status status =
-      views ? parse(json, json_size, views, shard_sizes, shard_count,
-                    weights != NULL, out, err)
-            : mvb_out_of_memory(err, "the shard list");
-  free(views);
-  return keep_block(status, weights, out);
+  mvb_json j;
+  mvb_status status = open_document(json, json_size, shard_sizes != NULL,
+                                    shard_count, out, &j, err);
+  if (status != MVB_OK) {
+    free(weights);
+    return status;
+  }
+  status = parse_block(&j, weights, shard_sizes, shard_count, out, err);
+  mvb_json_free(&j);
+  return status;
 }
 
 void mvb_model_file_drop_weights(mvb_model_file *file) {
@@ -221,12 +230,7 @@ mvb_status mvb_model_file_read_dir(const char *dir, mvb_model_file *out,
   /* Back to back in one block, read in place, as a browser loads them. */
   if (status == MVB_OK) status = concatenate(shards, sizes, n, &block, err);
   if (status == MVB_OK) {
-    const uint8_t **views = block_views(block, sizes, n);
-    status = views ? parse_document(&j, views, sizes, n, /*in_place=*/true,
-                                    out, err)
-                   : mvb_out_of_memory(err, json_path);
-    free(views);
-    status = keep_block(status, block, out);
+    status = parse_block(&j, block, sizes, n, out, err);
     block = NULL;
   }
 done:
