@@ -31,6 +31,7 @@ const TRIM_IDLE_MS = 2000;
 const TRIM_SLACK = 4 * 1048576;
 const TRIM_MODEL_BYTES = 16 * 1048576;
 let loaded = null; // {options, model: {jsonText, shards}, wasmBytes}: what a fresh engine needs
+                   // (options' variant gives way to the running engine's)
 
 // Browsers decode more than stb_image does (WebP, AVIF, HEIC on Safari); images within the
 // pixel limit but big are scaled down before they reach the wasm heap.
@@ -134,8 +135,10 @@ async function previewOf(source) {
 // The threaded builds need more of the browser (nested workers, shared memory), the
 // relaxed ones a newer one; a build that cannot start hands over to its fallback (VARIANTS),
 // down to the plain SIMD build. An explicit variant is not second-guessed.
+const engineOptions = (msg) => ({ wasmUrl: msg.wasmUrl, variant: msg.variant, threads: msg.threads, precision: msg.precision });
+
 async function startEngine(msg) {
-  const options = { wasmUrl: msg.wasmUrl, variant: msg.variant, threads: msg.threads, precision: msg.precision };
+  const options = engineOptions(msg);
   if (msg.variant) return loadEngine(options);
   for (let variant = chooseVariant(); ; variant = VARIANTS[variant].fallback) {
     try {
@@ -163,7 +166,7 @@ async function init(msg, id) {
   const inputShape = engine.loadModel(model.jsonText, model.shards);
   const size = model.shards.reduce((n, s) => n + s.byteLength, 0);
   loaded = size > TRIM_MODEL_BYTES ? null : {
-    options: { wasmUrl: msg.wasmUrl, threads: msg.threads, precision: msg.precision },
+    options: engineOptions(msg),
     model: { jsonText: model.jsonText, shards: model.shards },
     wasmBytes: engine.memoryBytes,
   };
