@@ -81,6 +81,8 @@ def parse_args(argv=None):
     p.add_argument("--plain", type=float, default=0.0,
                    help="share of the \"neither\" photos in each batch shown shrunk onto a "
                         "plain or two-colour background (data.on_plain_background); 0 = off")
+    p.add_argument("--grey", type=float, default=0.1,
+                   help="share of training photos shown in black and white")
     p.add_argument("--cutmix", type=float, default=0.0,
                    help="share of each batch given a box of another photo, its target mixed "
                         "by area (data.cut_mix); 0 = off; not with --aux")
@@ -225,8 +227,8 @@ def main(argv=None):
         loss_sum = 0.0
         for s in range(steps_per_epoch):
             idx = order[s * args.batch:(s + 1) * args.batch]
-            x = data.augment(train_x[idx], args.size, gen, plain=train_y[idx] == NEITHER,
-                             plain_p=args.plain)
+            x = data.augment(train_x[idx], args.size, gen, grey_p=args.grey,
+                             plain=train_y[idx] == NEITHER, plain_p=args.plain)
             for g in opt.param_groups:
                 g["lr"] = lr_at(epoch * steps_per_epoch + s, total, warmup, args.lr)
             y = train_y[idx]
