@@ -141,8 +141,12 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     // The progress bar shows bytes done / total while the shards download.
     let progress;
     try {
-      await page.waitForFunction(() => / of /.test(document.getElementById('loader-bytes').textContent), null, { timeout: 60000 });
-      progress = await page.$eval('#loader-bar', (b) => ({ value: b.value, max: b.max, text: document.getElementById('loader-bytes').textContent }));
+      // Read in the same task that sees it: the download may end before a second look.
+      progress = await (await page.waitForFunction(() => {
+        const text = document.getElementById('loader-bytes').textContent;
+        const bar = document.getElementById('loader-bar');
+        return / of /.test(text) && { value: bar.value, max: bar.max, text };
+      }, null, { timeout: 60000 })).jsonValue();
       await screenshot(page, '00-loading', { fullPage: false });
     } finally {
       site.state.throttle = false;
