@@ -37,8 +37,10 @@ const SIMD_PROBE = new Uint8Array([
 ]);
 
 // The same, for relaxed SIMD: three i8x16.splat feeding i32x4.relaxed_dot_i8x16_i7x16_add_s
-// (0xfd 0x113), the instruction the relaxed build's int8 kernels are made of.
-const RELAXED_PROBE = new Uint8Array([
+// (0xfd 0x113), the instruction the relaxed build's int8 kernels are made of. Exported for
+// build-manifest.mjs, which hands it to the service worker (sw.js precaches the relaxed
+// builds only where it validates).
+export const RELAXED_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19, 1, 17, 0, 65, 0,
   253, 15, 65, 0, 253, 15, 65, 0, 253, 15, 253, 147, 2, 11,
 ]);

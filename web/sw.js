@@ -12,7 +12,7 @@
 //   from blob: URLs.
 //
 // build-manifest.mjs replaces the next line in dist/sw.js with the version and file list.
-const PRECACHE = null; // {version, files: [{url, sha256, size}]}
+const PRECACHE = null; // {version, files: [{url, sha256, size, feature?}], features: {name: probe}}
 
 const PREFIX = `mvb:${new URL(self.registration.scope).pathname}:`;
 const CACHE = PRECACHE ? PREFIX + PRECACHE.version : null;
@@ -38,14 +38,21 @@ async function sha256Hex(buffer) {
   return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-// Downloads every file of this version, checks each against the manifest's hash (a host
-// half-way through a deploy could serve a mix of versions), and only then fills the cache.
+// A file that needs a feature (the relaxed-SIMD wasm builds) is precached only where its probe
+// module validates: elsewhere the page never asks for it (engine.js chooseVariant).
+function usable(file) {
+  return !file.feature || WebAssembly.validate(new Uint8Array(PRECACHE.features[file.feature]));
+}
+
+// Downloads every file of this version that this browser can use, checks each against the
+// manifest's hash (a host half-way through a deploy could serve a mix of versions), and only
+// then fills the cache.
 // The first file that fails stops the others: the ones not yet sent are not fetched.
 async function precache() {
   const cache = await caches.open(CACHE);
   const scope = self.registration.scope;
   const abort = new AbortController();
-  const entries = await Promise.all(PRECACHE.files.map(async (f) => {
+  const entries = await Promise.all(PRECACHE.files.filter(usable).map(async (f) => {
     const url = new URL(f.url, scope).href;
     const res = await fetch(url, { cache: 'no-cache', signal: abort.signal });
     if (!res.ok) throw new Error(`${f.url} answered HTTP ${res.status}`);

@@ -128,6 +128,26 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     });
   }
 
+  // Until the service worker controls the page (its precache is complete).
+  function untilControlled(page) {
+    return page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60000 });
+  }
+
+  async function openControlled(page, url) {
+    await page.goto(url);
+    await waitReady(page);
+    await untilControlled(page);
+  }
+
+  // The paths in the page's offline copy (the service worker's cache of this version).
+  function precachedPaths(page) {
+    return page.evaluate(async () => {
+      const keys = await caches.keys();
+      const c = await caches.open(keys.find((k) => k.startsWith('mvb:')));
+      return (await c.keys()).map((r) => new URL(r.url).pathname);
+    });
+  }
+
   async function openApp(path = '') {
     const page = await browser.context.newPage();
     const errors = watchErrors(page);
@@ -363,12 +383,8 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     await waitReady(page);
     // Wait for the service worker to finish precaching and take control.
     await page.evaluate(() => navigator.serviceWorker.ready);
-    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60000 });
-    const cached = await page.evaluate(async () => {
-      const keys = await caches.keys();
-      const c = await caches.open(keys.find((k) => k.startsWith('mvb:')));
-      return (await c.keys()).map((r) => new URL(r.url).pathname);
-    });
+    await untilControlled(page);
+    const cached = await precachedPaths(page);
     assert.ok(cached.some((p) => p.endsWith('/weights/model.json')), 'model.json precached');
     // The wasm builds are precached as the browser loads them: gzip-compressed (compress.mjs).
     for (const build of ['mvb-relaxed-threads', 'mvb-simd-threads', 'mvb-simd'])
@@ -396,14 +412,36 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     await page.close();
   });
 
+  test('5h. a browser without relaxed SIMD keeps no relaxed build in its offline copy', async () => {
+    const { root, server: own } = await privateSite('no-relaxed');
+    // Test double: the service worker's WebAssembly refuses relaxed-SIMD instructions (0xfd
+    // 0x93 0x02, i32x4.relaxed_dot_i8x16_i7x16_add_s), as Firefox's and Safari's do today.
+    const sw = await readFile(join(root, 'sw.js'), 'utf8');
+    await writeFile(join(root, 'sw.js'), `{
+      const validate = WebAssembly.validate.bind(WebAssembly);
+      WebAssembly.validate = (bytes) => !Array.from(new Uint8Array(bytes)).join(',').includes('253,147,2') && validate(bytes);
+    }
+${sw}`);
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    try {
+      await openControlled(page, own.url);
+      const wasm = (await precachedPaths(page)).filter((p) => p.includes('/wasm/')).map((p) => p.split('/').pop()).sort();
+      assert.deepEqual(wasm, ['mvb-simd-threads.js', 'mvb-simd-threads.wasm.gz', 'mvb-simd-threads.worker.js',
+        'mvb-simd.js', 'mvb-simd.wasm.gz']);
+      assertNoErrors(errors);
+    } finally {
+      await page.close();
+      await own.close();
+    }
+  });
+
   test('5b. a new site version waits beside the old one and then replaces all files at once', async () => {
     const { root, server: own } = await privateSite('site');
     const page = await browser.context.newPage();
     const errors = watchErrors(page);
     try {
-      await page.goto(own.url);
-      await waitReady(page);
-      await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60000 });
+      await openControlled(page, own.url);
       const modelText = () => page.evaluate(() => fetch('weights/model.json').then((r) => r.text()));
       const v1 = JSON.parse(await readFile(join(root, 'version.json'), 'utf8')).version;
       const model1 = await modelText();
@@ -444,7 +482,7 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     try {
       await a.goto(own.url);
       await waitReady(a);
-      await a.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60000 });
+      await untilControlled(a);
       await b.goto(own.url);
       await waitReady(b);
       const model1 = await modelText(b);
@@ -484,9 +522,7 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     const modelText = () => page.evaluate(() => fetch('weights/model.json').then((r) => r.text()));
     const fetched = () => own.log.filter((p) => p !== '/mvb/sw.js');
     try {
-      await page.goto(own.url);
-      await waitReady(page);
-      await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60000 });
+      await openControlled(page, own.url);
       const v1 = JSON.parse(await readFile(join(root, 'version.json'), 'utf8')).version;
       const model1 = await modelText();
 
@@ -546,9 +582,7 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     const errors = watchErrors(page);
     const fetched = () => own.log.filter((p) => p !== '/mvb/sw.js');
     try {
-      await page.goto(own.url);
-      await waitReady(page);
-      await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60000 });
+      await openControlled(page, own.url);
 
       // A new version whose embed.html the host does not have (yet).
       const embed = await readFile(join(root, 'embed.html'), 'utf8');

@@ -2,9 +2,14 @@
 // DIST/version.json. The version is a hash over every precached file's path and content, so
 // a new wasm or new weights always make a new cache version. build.sh runs this after
 // copying web/ to dist/.
+//
+// Each wasm build's files carry what the build needs of the browser ("relaxed-simd"), and the
+// manifest carries the feature test for it (engine.js's probe module): the service worker
+// does not download a build this browser cannot run.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile, rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { RELAXED_PROBE, VARIANTS } from '../engine.js';
 
 const MARKER = /^const PRECACHE = null;.*$/m;
 // Build helpers and docs are not part of the site; .nojekyll and dotfiles are host hints.
@@ -17,6 +22,16 @@ async function walk(dir, root, out) {
     else if (entry.isFile()) out.push(relative(root, full).split(sep).join('/'));
   }
   return out;
+}
+
+const FEATURES = { 'relaxed-simd': Array.from(RELAXED_PROBE) };
+
+// "relaxed-simd" for the files of a build that needs it (wasm/NAME.js, .wasm, .wasm.gz,
+// .worker.js), else null.
+function featureOf(path) {
+  const m = /^wasm\/([^./]+)\./.exec(path);
+  const variant = m && Object.values(VARIANTS).find((v) => v.file === m[1]);
+  return variant && variant.relaxed ? 'relaxed-simd' : null;
 }
 
 async function main() {
@@ -41,7 +56,9 @@ async function main() {
   for (const p of paths) {
     const body = await readFile(join(dist, p));
     const sha256 = createHash('sha256').update(body).digest('hex');
-    files.push({ url: p.split('/').map(encodeURIComponent).join('/'), sha256, size: body.length });
+    const entry = { url: p.split('/').map(encodeURIComponent).join('/'), sha256, size: body.length };
+    const feature = featureOf(p);
+    files.push(feature ? { ...entry, feature } : entry);
     hash.update(`${p}\0${sha256}\n`);
     bytes += body.length;
   }
@@ -51,7 +68,7 @@ async function main() {
   const info = JSON.stringify({ version, files: files.length, bytes }, null, 2) + '\n';
   await writeFile(join(dist, 'version.json'), info);
   files.push({ url: 'version.json', sha256: createHash('sha256').update(info).digest('hex'), size: info.length });
-  const manifest = { version, files };
+  const manifest = { version, files, features: FEATURES };
   await writeFile(swPath, sw.replace(MARKER, `const PRECACHE = ${JSON.stringify(manifest)};`));
   // GitHub Pages: serve files as they are (no Jekyll), whether or not the copy kept dotfiles.
   await writeFile(join(dist, '.nojekyll'), '');
