@@ -1,7 +1,7 @@
-"""How a model calls pictures from a source nothing here trains on: what
-Debian packages ship. None of them holds a beach or a mountain, so each
-should come out "neither" (at worst "not sure"); "beach" or "mountain" is
-the failure a visitor sees when they drop a photo of their cat.
+"""How a model calls pictures from sources nothing here trains on: what
+Debian packages ship. A visitor's photo of their cat should come out
+"neither" (at worst "not sure"); photos of beaches and mountains taken by
+other people, with other cameras, should get their answer.
 
     /usr/bin/python3 train/probe.py --fetch DIR       # once: apt-get download, unpack
     /usr/bin/python3 train/probe.py --dir DIR --checkpoint RUN/final.pt
@@ -9,17 +9,26 @@ the failure a visitor sees when they drop a photo of their cat.
     options: --json FILE (every picture's probabilities and verdict)
 
 Sets (written to DIR as RGB PNGs, transparency over white, as a page
-shows them):
-  animals   gcompris-qt-data's explore_farm_animals and explore_world_animals
-            photos (22: a cat, cows, a koala, a narwhal at the surface, a
-            polar bear on snow...)
-  drawings  gcompris-qt-data's lang words_sample drawings (things, people,
-            animals, digits: one subject on a plain ground)
-  jigsaw    palapeli-data's puzzle photos (a bridge, a bee, a chameleon, a
-            castle, citrus fruits)
-The verdict rules are those of the model.json beside the model (--model,
-default weights/), with its temperature for a checkpoint, as evaluate.py.
-Evaluation only: these pictures are never trained on.
+shows them), each with the answer a person gives:
+  animals   neither: gcompris-qt-data's explore_farm_animals and
+            explore_world_animals photos (22: a cat, cows, a koala, a narwhal
+            at the surface, a polar bear on snow...)
+  drawings  neither: gcompris-qt-data's lang words_sample drawings (things,
+            people, animals, digits: one subject on a plain ground)
+  jigsaw    neither: palapeli-data's puzzle photos (a bridge, a bee, a
+            chameleon, a castle, citrus fruits)
+  es-beach, es-mountain, es-city, es-indoor: endless-sky-data's landing
+            pictures, photographs from Unsplash, morgueFile, Wikimedia
+            Commons and the game's contributors: beach* (13 shores, sandy
+            and rocky: beach), mountain* (26: mountain), city* (19 skylines,
+            several on water, one before hills: neither) and space* plus
+            station* (13 interiors: neither). Their other pictures (fields,
+            forest, fog, sky...) are left out: by their names alone, many
+            show mountains.
+"Right" is the expected answer's share (for a "neither" set: neither or
+not sure). The verdict rules are those of the model.json beside the model
+(--model, default weights/), with its temperature for a checkpoint, as
+evaluate.py. Evaluation only: these pictures are never trained on.
 """
 import argparse
 import glob
@@ -44,13 +53,20 @@ import evaluate  # noqa: E402
 import verdict  # noqa: E402
 
 REPO = os.path.dirname(HERE)
-PACKAGES = ("gcompris-qt-data", "palapeli-data")
-# set -> (package, Qt resource bundle or None, path inside it / the package)
+PACKAGES = ("gcompris-qt-data", "palapeli-data", "endless-sky-data")
+LANDING = "usr/share/games/endless-sky/images/land/"
+# set -> (expected answer, [(package, Qt resource bundle or None, path inside it / the
+# package, the pictures' name prefixes or None for all)])
 SETS = {
-    "animals": [("gcompris-qt-data", "explore_farm_animals", "gcompris/src/activities/explore_farm_animals/resource/animals/"),
-                ("gcompris-qt-data", "explore_world_animals", "gcompris/src/activities/explore_world_animals/resource/animals/")],
-    "drawings": [("gcompris-qt-data", "lang", "gcompris/src/activities/lang/resource/words_sample/")],
-    "jigsaw": [("palapeli-data", None, "usr/share/palapeli/collection/")],
+    "animals": ("neither", [
+        ("gcompris-qt-data", "explore_farm_animals", "gcompris/src/activities/explore_farm_animals/resource/animals/", None),
+        ("gcompris-qt-data", "explore_world_animals", "gcompris/src/activities/explore_world_animals/resource/animals/", None)]),
+    "drawings": ("neither", [("gcompris-qt-data", "lang", "gcompris/src/activities/lang/resource/words_sample/", None)]),
+    "jigsaw": ("neither", [("palapeli-data", None, "usr/share/palapeli/collection/", None)]),
+    "es-beach": ("beach", [("endless-sky-data", None, LANDING, ("beach",))]),
+    "es-mountain": ("mountain", [("endless-sky-data", None, LANDING, ("mountain",))]),
+    "es-city": ("neither", [("endless-sky-data", None, LANDING, ("city",))]),
+    "es-indoor": ("neither", [("endless-sky-data", None, LANDING, ("space", "station"))]),
 }
 PICTURE = (".webp", ".jpg", ".jpeg", ".png")
 
@@ -108,9 +124,9 @@ def fetch(out):
     for pkg in PACKAGES:
         deb = glob.glob(os.path.join(debs, pkg + "_*.deb"))[0]
         subprocess.run(["dpkg-deb", "-x", deb, os.path.join(debs, pkg)], check=True)
-    for name, sources in SETS.items():
+    for name, (_, sources) in SETS.items():
         os.makedirs(os.path.join(out, name), exist_ok=True)
-        for pkg, bundle, prefix in sources:
+        for pkg, bundle, prefix, stems in sources:
             root = os.path.join(debs, pkg)
             if bundle:
                 files = qt_resources(os.path.join(root, "usr/share/gcompris-qt/rcc", bundle + ".rcc"))
@@ -122,6 +138,8 @@ def fetch(out):
                 if key.startswith(prefix) and "/" not in key[len(prefix):] \
                         and key.lower().endswith(PICTURE):
                     stem = os.path.splitext(os.path.basename(key))[0]
+                    if stems and not stem.startswith(stems):
+                        continue
                     save_rgb(src, os.path.join(out, name, "%s-%s.png" % (bundle or pkg, stem)))
         print("%s: %d pictures" % (name, len(os.listdir(os.path.join(out, name)))))
 
@@ -155,18 +173,20 @@ def main(argv=None):
     torch.set_num_threads(2)
     rules = verdict.rules_of(evaluate.model_json(args.model).get("mvb", {}))
     results = {}
-    print("%-9s %7s %8s %8s %8s %9s" % ("set", "images", "neither", "not sure", "beach", "mountain"))
-    for name in SETS:
+    print("%-12s %-9s %6s %7s %8s %8s %8s %9s" % ("set", "expected", "images", "right", "neither",
+                                                 "not sure", "beach", "mountain"))
+    for name, (expected, _) in SETS.items():
         paths = sorted(glob.glob(os.path.join(args.dir, name, "*.png")))
         if not paths:
             continue
         probs = probabilities(args, args.model, paths)
         v = verdict.verdicts(probs, rules)
         share = verdict.shares(v)
-        print("%-9s %7d %7.1f%% %7.1f%% %7.1f%% %8.1f%%" % (
-            name, len(paths), 100 * share["neither"], 100 * share["not sure"],
+        right = share[expected] + (share["not sure"] if expected == "neither" else 0.0)
+        print("%-12s %-9s %6d %6.1f%% %7.1f%% %7.1f%% %7.1f%% %8.1f%%" % (
+            name, expected, len(paths), 100 * right, 100 * share["neither"], 100 * share["not sure"],
             100 * share["beach"], 100 * share["mountain"]))
-        results[name] = {"images": len(paths), "share": share, "pictures": {
+        results[name] = {"images": len(paths), "expected": expected, "right": right, "share": share, "pictures": {
             os.path.basename(f): {"verdict": str(vv), "probabilities": [round(float(x), 4) for x in pr]}
             for f, vv, pr in zip(paths, v, probs)}}
     if args.json:
