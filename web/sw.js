@@ -41,7 +41,8 @@ async function sha256Hex(buffer) {
 // A file that needs a feature (the relaxed-SIMD wasm builds) is precached only where its probe
 // module validates: elsewhere the page never asks for it (engine.js chooseVariant).
 function usable(file) {
-  return !file.feature || WebAssembly.validate(new Uint8Array(PRECACHE.features[file.feature]));
+  if (!file.feature) return true;
+  return typeof WebAssembly === 'object' && WebAssembly.validate(new Uint8Array(PRECACHE.features[file.feature]));
 }
 
 // Downloads every file of this version that this browser can use, checks each against the
