@@ -83,8 +83,9 @@ assemble_dist() {
   rm -rf dist
   mkdir -p dist/wasm dist/weights
   if [[ -d web ]]; then
-    # web/tools and web/README.md are for developers, not site content.
-    tar -C web --exclude=./tools --exclude=./node_modules --exclude=./README.md -cf - . | tar -C dist -xf -
+    # web/tools, its npm packages and web/README.md are for developers, not site content.
+    tar -C web --exclude=./tools --exclude=./node_modules --exclude=./README.md \
+      --exclude=./package.json --exclude=./package-lock.json -cf - . | tar -C dist -xf -
   fi
   local f
   for f in build/wasm-simd/mvb-simd.js build/wasm-simd/mvb-simd.wasm \
@@ -99,6 +100,7 @@ assemble_dist() {
   if [[ -d weights ]]; then cp -R weights/. dist/weights/; fi
   touch dist/.nojekyll
   # The site may generate its own files (e.g. a precache manifest for its service worker).
+  if [[ -f web/tools/minify-glue.mjs ]]; then node web/tools/minify-glue.mjs dist; fi
   if [[ -f web/tools/compress.mjs ]]; then node web/tools/compress.mjs dist; fi
   if [[ -f web/tools/build-manifest.mjs ]]; then node web/tools/build-manifest.mjs dist; fi
 }

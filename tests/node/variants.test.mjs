@@ -3,7 +3,7 @@
 // (Which build Chromium chooses, and that a failing one hands over, the browser tests check.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './engines.mjs';
 import { VARIANTS, chooseVariant, detectFeatures, MvbError, Status } from '../../web/engine.js';
@@ -14,6 +14,14 @@ test('every build in VARIANTS is in the site: its script, its wasm and the gzip 
   for (const [name, v] of Object.entries(VARIANTS)) {
     for (const ext of ['.js', '.wasm', '.wasm.gz']) assert.ok(existsSync(join(dist, v.file + ext)), `${name}: dist/wasm/${v.file}${ext}`);
     if (v.threads) assert.ok(existsSync(join(dist, `${v.file}.worker.js`)), `${name}: its pthread worker script`);
+  }
+});
+
+test('the relaxed builds\' glue is minified (web/tools/minify-glue.mjs): no larger than its plain SIMD twin\'s', { skip: existsSync(dist) ? undefined : 'dist/ is missing: run ./build.sh first' }, () => {
+  const size = (v) => statSync(join(dist, `${v.file}.js`)).size;
+  for (const v of Object.values(VARIANTS).filter((x) => x.relaxed)) {
+    const twin = Object.values(VARIANTS).find((x) => !x.relaxed && x.threads === v.threads);
+    assert.ok(size(v) <= size(twin), `${v.file}.js is ${size(v)} bytes, ${twin.file}.js ${size(twin)}`);
   }
 });
 
