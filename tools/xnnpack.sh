@@ -212,22 +212,17 @@ variant_args() {
         -DXNNPACK_ENABLE_AVX256SKX=OFF -DXNNPACK_ENABLE_AVX256VNNI=OFF \
         -DXNNPACK_ENABLE_AVX256VNNIGFNI=OFF -DXNNPACK_ENABLE_AVX512VNNIGFNI=OFF
       ;;
-    wasm-simd)
-      printf '%s\n' "${common[@]}" "-DCMAKE_C_FLAGS=-msimd128" "-DCMAKE_CXX_FLAGS=-msimd128"
-      ;;
-    wasm-threads)
-      printf '%s\n' "${common[@]}" "-DCMAKE_C_FLAGS=-msimd128 -pthread" "-DCMAKE_CXX_FLAGS=-msimd128 -pthread" \
-        -DPTHREADPOOL_EMSCRIPTEN_PTHREADS=ON -DPTHREADPOOL_ENABLE_FASTPATH=OFF
-      ;;
-    wasm-relaxed | wasm-relaxed-threads)
-      # The header's path is the relaxed source tree's, whose name is its key.
-      local flags="-msimd128 -mrelaxed-simd -include $cache/xnnpack/src-$(source_key relaxed)/wasm_relaxed_simd.h"
-      if [[ $1 == wasm-relaxed ]]; then
-        printf '%s\n' "${common[@]}" "-DCMAKE_C_FLAGS=$flags" "-DCMAKE_CXX_FLAGS=$flags"
-      else
-        printf '%s\n' "${common[@]}" "-DCMAKE_C_FLAGS=$flags -pthread" "-DCMAKE_CXX_FLAGS=$flags -pthread" \
-          -DPTHREADPOOL_EMSCRIPTEN_PTHREADS=ON -DPTHREADPOOL_ENABLE_FASTPATH=OFF
+    wasm-simd | wasm-threads | wasm-relaxed | wasm-relaxed-threads)
+      local flags=-msimd128 threads=()
+      if is_relaxed "$1"; then
+        # The header's path is the relaxed source tree's, whose name is its key.
+        flags+=" -mrelaxed-simd -include $cache/xnnpack/src-$(source_key relaxed)/wasm_relaxed_simd.h"
       fi
+      if [[ $1 == *-threads ]]; then
+        flags+=" -pthread"
+        threads=(-DPTHREADPOOL_EMSCRIPTEN_PTHREADS=ON -DPTHREADPOOL_ENABLE_FASTPATH=OFF)
+      fi
+      printf '%s\n' "${common[@]}" "-DCMAKE_C_FLAGS=$flags" "-DCMAKE_CXX_FLAGS=$flags" "${threads[@]}"
       ;;
     *) die "unknown variant '$1' (native, wasm-simd, wasm-threads, wasm-relaxed, wasm-relaxed-threads)" ;;
   esac
