@@ -38,11 +38,13 @@ async function sha256Hex(buffer) {
   return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-// A file that needs a feature (the relaxed-SIMD wasm builds) is precached only where its probe
-// module validates: elsewhere the page never asks for it (engine.js chooseVariant).
-function usable(file) {
-  if (!file.feature) return true;
-  return typeof WebAssembly === 'object' && WebAssembly.validate(new Uint8Array(PRECACHE.features[file.feature]));
+// The features (the manifest's probe modules) this browser has. A file that needs one (the
+// relaxed-SIMD wasm builds) is precached only where it validates: elsewhere the page never
+// asks for that file (engine.js chooseVariant).
+function supportedFeatures() {
+  const wasm = typeof WebAssembly === 'object';
+  return new Set(Object.keys(PRECACHE.features)
+    .filter((name) => wasm && WebAssembly.validate(new Uint8Array(PRECACHE.features[name]))));
 }
 
 // Downloads every file of this version that this browser can use, checks each against the
@@ -53,7 +55,9 @@ async function precache() {
   const cache = await caches.open(CACHE);
   const scope = self.registration.scope;
   const abort = new AbortController();
-  const entries = await Promise.all(PRECACHE.files.filter(usable).map(async (f) => {
+  const features = supportedFeatures();
+  const files = PRECACHE.files.filter((f) => !f.feature || features.has(f.feature));
+  const entries = await Promise.all(files.map(async (f) => {
     const url = new URL(f.url, scope).href;
     const res = await fetch(url, { cache: 'no-cache', signal: abort.signal });
     if (!res.ok) throw new Error(`${f.url} answered HTTP ${res.status}`);
