@@ -17,6 +17,10 @@ shows them), each with the answer a person gives:
             people, animals, digits: one subject on a plain ground)
   jigsaw    neither: palapeli-data's puzzle photos (a bridge, a bee, a
             chameleon, a castle, citrus fruits)
+  avatars   neither: gnome-control-center-data's account pictures (things,
+            food, animals, flowers, an astronaut, a plane's wing over
+            clouds, lightning; 96 to 512 px), without its mountain, its
+            palm beach at sunset and its surfer on a wave
   es-beach, es-mountain, es-city, es-indoor: endless-sky-data's landing
             pictures, photographs from Unsplash, morgueFile, Wikimedia
             Commons and the game's contributors: beach* (13 shores, sandy
@@ -53,16 +57,18 @@ import evaluate  # noqa: E402
 import verdict  # noqa: E402
 
 REPO = os.path.dirname(HERE)
-PACKAGES = ("gcompris-qt-data", "palapeli-data", "endless-sky-data")
+PACKAGES = ("gcompris-qt-data", "palapeli-data", "endless-sky-data", "gnome-control-center-data")
 LANDING = "usr/share/games/endless-sky/images/land/"
 # set -> (expected answer, [(package, Qt resource bundle or None, path inside it / the
-# package, the pictures' name prefixes or None for all)])
+# package, the pictures' name prefixes or None for all; "!prefix" leaves those out)])
 SETS = {
     "animals": ("neither", [
         ("gcompris-qt-data", "explore_farm_animals", "gcompris/src/activities/explore_farm_animals/resource/animals/", None),
         ("gcompris-qt-data", "explore_world_animals", "gcompris/src/activities/explore_world_animals/resource/animals/", None)]),
     "drawings": ("neither", [("gcompris-qt-data", "lang", "gcompris/src/activities/lang/resource/words_sample/", None)]),
     "jigsaw": ("neither", [("palapeli-data", None, "usr/share/palapeli/collection/", None)]),
+    "avatars": ("neither", [("gnome-control-center-data", None, "usr/share/pixmaps/faces/",
+                             ("!mountain", "!sunset", "!surfer"))]),
     "es-beach": ("beach", [("endless-sky-data", None, LANDING, ("beach",))]),
     "es-mountain": ("mountain", [("endless-sky-data", None, LANDING, ("mountain",))]),
     "es-city": ("neither", [("endless-sky-data", None, LANDING, ("city",))]),
@@ -115,6 +121,14 @@ def save_rgb(raw_or_path, dst):
     im.convert("RGB").save(dst)
 
 
+def wanted(stem, stems):
+    """True if stem starts with one of stems' plain prefixes (or there are
+    none) and with none of its "!" ones."""
+    take = tuple(s for s in stems if not s.startswith("!"))
+    leave = tuple(s[1:] for s in stems if s.startswith("!"))
+    return (not take or stem.startswith(take)) and not (leave and stem.startswith(leave))
+
+
 def fetch(out):
     """apt-get downloads PACKAGES into out/debs and writes every set's
     pictures to out/SET/."""
@@ -138,7 +152,7 @@ def fetch(out):
                 if key.startswith(prefix) and "/" not in key[len(prefix):] \
                         and key.lower().endswith(PICTURE):
                     stem = os.path.splitext(os.path.basename(key))[0]
-                    if stems and not stem.startswith(stems):
+                    if stems and not wanted(stem, stems):
                         continue
                     save_rgb(src, os.path.join(out, name, "%s-%s.png" % (bundle or pkg, stem)))
         print("%s: %d pictures" % (name, len(os.listdir(os.path.join(out, name)))))
