@@ -172,9 +172,11 @@ def to_input(images_u8):
 
 
 def augment(images_u8, out_size, gen, min_scale=0.25, grey_p=0.1, blur_p=0.15,
-            plain=None, plain_p=0.0):
+            plain=None, plain_p=0.0, cast_p=0.0):
     """Random resized crop (area min_scale..1, aspect 3/4..4/3), horizontal
-    flip, brightness/contrast/saturation jitter, black-and-white (grey_p) and
+    flip, brightness/contrast/saturation jitter, a colour cast (cast_p:
+    each channel's gain drawn from 0.7..1.3, their mean kept at 1, as a
+    white balance or filter shifts the whole photo), black-and-white (grey_p) and
     a blur (blur_p, as of a small or soft photo scaled up); one affine
     grid_sample for the whole batch. images_u8: uint8 (N,H,W,3) tensor.
     plain: bool (N,), the photos that may become a plain-background
@@ -205,6 +207,13 @@ def augment(images_u8, out_size, gen, min_scale=0.25, grey_p=0.1, blur_p=0.15,
     s = u(0.6, 1.4).view(n, 1, 1, 1)
     grey = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
     x = (x - grey) * s + grey
+    # Colour cast: a blue or orange tint alone must not make a beach.
+    if cast_p > 0:
+        gain = 0.7 + 0.6 * torch.rand(n, 3, generator=gen)
+        gain = gain / gain.mean(dim=1, keepdim=True)
+        tint = (torch.rand(n, generator=gen) < cast_p).view(n, 1)
+        gain = torch.where(tint, gain, torch.ones_like(gain))
+        x = x * gain.view(n, 3, 1, 1)
     # Black and white: the luma in all three channels.
     bw = (torch.rand(n, generator=gen) < grey_p).view(n, 1, 1, 1)
     grey = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)

@@ -77,7 +77,8 @@ def table(section):
 
 TRAIN_DEFAULTS = {"epochs": 30, "batch": 64, "lr": 0.1, "wd": 5e-4, "smoothing": 0.1, "size": 128, "store": 144,
                   "widths": "32,64,128,256", "blocks": "1,1,2,2", "sun_repeat": 3, "places_repeat": 2, "seed": 1,
-                  "warmup": 2.0, "aux": 0.0, "weight_levels": 0, "plain": 0.0, "cutmix": 0.0, "grey": 0.1}
+                  "warmup": 2.0, "aux": 0.0, "weight_levels": 0, "plain": 0.0, "cutmix": 0.0, "grey": 0.1,
+                  "cast": 0.0}
 
 
 def gzipped_size(path):
@@ -122,7 +123,8 @@ def training_stages(checkpoint, targs):
                   if targs.get("weight_levels") else "",
                   "".join(text % targs[k] for k, text in (
                       ("plain", ", %g of the \"neither\" photos shrunk onto plain grounds"),
-                      ("cutmix", ", CutMix on %g of each batch")) if targs.get(k))))
+                      ("cutmix", ", CutMix on %g of each batch"),
+                      ("cast", ", a colour cast on %g of the photos")) if targs.get(k))))
     init = targs.get("init")
     before = training_stages(init, torch.load(init, map_location="cpu")["args"]) if init else []
     return before + [(cmd, summary)]

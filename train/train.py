@@ -83,6 +83,9 @@ def parse_args(argv=None):
                         "plain or two-colour background (data.on_plain_background); 0 = off")
     p.add_argument("--grey", type=float, default=0.1,
                    help="share of training photos shown in black and white")
+    p.add_argument("--cast", type=float, default=0.0,
+                   help="share of training photos given a colour cast (each channel's gain "
+                        "0.7..1.3, mean 1: data.augment); 0 = off")
     p.add_argument("--cutmix", type=float, default=0.0,
                    help="share of each batch given a box of another photo, its target mixed "
                         "by area (data.cut_mix); 0 = off; not with --aux")
@@ -228,7 +231,8 @@ def main(argv=None):
         for s in range(steps_per_epoch):
             idx = order[s * args.batch:(s + 1) * args.batch]
             x = data.augment(train_x[idx], args.size, gen, grey_p=args.grey,
-                             plain=train_y[idx] == NEITHER, plain_p=args.plain)
+                             plain=train_y[idx] == NEITHER, plain_p=args.plain,
+                             cast_p=args.cast)
             for g in opt.param_groups:
                 g["lr"] = lr_at(epoch * steps_per_epoch + s, total, warmup, args.lr)
             y = train_y[idx]
