@@ -207,13 +207,8 @@ def augment(images_u8, out_size, gen, min_scale=0.25, grey_p=0.1, blur_p=0.15,
     s = u(0.6, 1.4).view(n, 1, 1, 1)
     grey = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
     x = (x - grey) * s + grey
-    # Colour cast: a blue or orange tint alone must not make a beach.
     if cast_p > 0:
-        gain = 0.7 + 0.6 * torch.rand(n, 3, generator=gen)
-        gain = gain / gain.mean(dim=1, keepdim=True)
-        tint = (torch.rand(n, generator=gen) < cast_p).view(n, 1)
-        gain = torch.where(tint, gain, torch.ones_like(gain))
-        x = x * gain.view(n, 3, 1, 1)
+        x = colour_cast(x, cast_p, gen)
     # Black and white: the luma in all three channels.
     bw = (torch.rand(n, generator=gen) < grey_p).view(n, 1, 1, 1)
     grey = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
@@ -231,6 +226,18 @@ def augment(images_u8, out_size, gen, min_scale=0.25, grey_p=0.1, blur_p=0.15,
         if pick.any():
             x[pick] = on_plain_background(x[pick], gen)
     return normalize(x.clamp(0.0, 1.0))
+
+
+def colour_cast(x, p, gen):
+    """A share p of the images (float (N,3,S,S)) tinted as a white balance
+    or a filter would: each channel times a gain drawn from 0.7..1.3, the
+    three gains scaled to a mean of 1. Teaches that a blue or orange tint
+    alone does not make a beach or a mountain."""
+    n = x.shape[0]
+    gain = 0.7 + 0.6 * torch.rand(n, 3, generator=gen)
+    gain = gain / gain.mean(dim=1, keepdim=True)
+    tint = (torch.rand(n, generator=gen) < p).view(n, 1)
+    return x * torch.where(tint, gain, torch.ones_like(gain)).view(n, 3, 1, 1)
 
 
 def on_plain_background(x, gen):

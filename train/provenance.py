@@ -78,7 +78,7 @@ def table(section):
 TRAIN_DEFAULTS = {"epochs": 30, "batch": 64, "lr": 0.1, "wd": 5e-4, "smoothing": 0.1, "size": 128, "store": 144,
                   "widths": "32,64,128,256", "blocks": "1,1,2,2", "sun_repeat": 3, "places_repeat": 2, "seed": 1,
                   "warmup": 2.0, "aux": 0.0, "weight_levels": 0, "plain": 0.0, "cutmix": 0.0, "grey": 0.1,
-                  "cast": 0.0}
+                  "cast": 0.0, "teacher": [], "kd": 0.0, "kd_temp": 2.0, "kd_unlabelled": False}
 
 
 def gzipped_size(path):
@@ -96,6 +96,16 @@ def export_levels(export_args, trained):
     return trained
 
 
+def option_text(key, value):
+    """train.py's option for an argument as it was given: a flag, a flag
+    per item of a list (--teacher A --teacher B), or a flag and its value."""
+    flag = " --" + key.replace("_", "-")
+    if value is True:
+        return flag
+    values = value if isinstance(value, list) else [value]
+    return "".join("%s %s" % (flag, v) for v in values)
+
+
 def training_stages(checkpoint, targs):
     """[(train.py command, one-sentence summary)] that made this checkpoint (trained with
     train.py's arguments targs), the run its weights started from (--init) first."""
@@ -105,7 +115,7 @@ def training_stages(checkpoint, targs):
         cmd += " --init %s" % targs["init"]
     for k, d in TRAIN_DEFAULTS.items():
         if targs.get(k, d) != d:
-            cmd += " --%s %s" % (k.replace("_", "-"), targs.get(k))
+            cmd += option_text(k, targs[k])
     summary = ("%d epochs%s, batch %d, SGD (Nesterov, momentum 0.9), lr %g with %g warm-up epochs and "
                "cosine decay, weight decay %g, label smoothing %g, seed %d, input %d px (random resized "
                "crops of %d px copies, flips, colour jitter, %d%% black-and-white, 15%% blurred), "
@@ -124,7 +134,11 @@ def training_stages(checkpoint, targs):
                   "".join(text % targs[k] for k, text in (
                       ("plain", ", %g of the \"neither\" photos shrunk onto plain grounds"),
                       ("cutmix", ", CutMix on %g of each batch"),
-                      ("cast", ", a colour cast on %g of the photos")) if targs.get(k))))
+                      ("cast", ", a colour cast on %g of the photos")) if targs.get(k))
+                  + (", distilled from %s (loss weight %g, T %g%s)" % (
+                      " + ".join(targs["teacher"]), targs["kd"], targs.get("kd_temp", 2.0),
+                      "; the left-out near: photos trained on through this loss alone"
+                      if targs.get("kd_unlabelled") else "") if targs.get("kd") else "")))
     init = targs.get("init")
     before = training_stages(init, torch.load(init, map_location="cpu")["args"]) if init else []
     return before + [(cmd, summary)]

@@ -35,6 +35,7 @@ import torch.nn.functional as F  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import data  # noqa: E402
+import export  # noqa: E402
 from model import BEACH, CLASSES, MOUNTAIN, NEITHER, Net, exported_probs  # noqa: E402
 
 REPO = os.path.dirname(HERE)
@@ -86,12 +87,27 @@ def parse_args(argv=None):
     p.add_argument("--cast", type=float, default=0.0,
                    help="share of training photos given a colour cast (each channel's gain "
                         "0.7..1.3, mean 1: data.augment); 0 = off")
+    p.add_argument("--teacher", action="append", default=[],
+                   help="checkpoint to distil from (repeat for an ensemble: the mean of their "
+                        "logits); with --kd")
+    p.add_argument("--kd", type=float, default=0.0,
+                   help="weight of the distillation loss (the rest on the labels); 0 = off")
+    p.add_argument("--kd-temp", type=float, default=2.0, help="softmax temperature of distillation")
+    p.add_argument("--kd-unlabelled", action="store_true",
+                   help="also train on the photos left out of the classes (the near: categories "
+                        "that could be either), through the distillation loss alone")
     p.add_argument("--cutmix", type=float, default=0.0,
                    help="share of each batch given a box of another photo, its target mixed "
                         "by area (data.cut_mix); 0 = off; not with --aux")
     args = p.parse_args(argv)
     if args.cutmix > 0 and args.aux > 0:
         p.error("--cutmix and --aux cannot be combined (mixed targets have no unlabelled class)")
+    if (args.kd > 0) != bool(args.teacher):
+        p.error("--kd and --teacher go together")
+    if args.kd_unlabelled and not args.kd:
+        p.error("--kd-unlabelled needs --kd")
+    if args.kd > 0 and args.cutmix > 0:
+        p.error("--kd and --cutmix cannot be combined")
     return args
 
 
@@ -144,6 +160,16 @@ def format_report(res):
     return " ".join("%s %.2f%%" % (k, 100.0 * c / t) for k, (c, t) in res.items() if t)
 
 
+def distillation(logits, teachers, x, temp):
+    """KL(teacher || student) at temperature temp, scaled by temp^2 (Hinton
+    et al.), on the same augmented inputs; an ensemble teaches the mean of
+    its members' logits."""
+    with torch.no_grad():
+        target = torch.stack([t(x) for t in teachers]).mean(0)
+    return F.kl_div(F.log_softmax(logits / temp, dim=1), F.softmax(target / temp, dim=1),
+                    reduction="batchmean") * temp * temp
+
+
 def param_groups(model, wd):
     decay, no_decay = [], []
     for name, p in model.named_parameters():
@@ -169,7 +195,8 @@ def main(argv=None):
         log.flush()
 
     say("# %s %s" % (time.strftime("%Y-%m-%d %H:%M:%S"), " ".join(sys.argv)))
-    rows = limit_rows(data.read_manifest(args.data, unlabelled=args.aux > 0), args.limit)
+    rows = limit_rows(data.read_manifest(args.data, unlabelled=args.aux > 0 or args.kd_unlabelled),
+                      args.limit)
     excluded = set(args.exclude)
     train_rows = [r for r in rows if r["part"] == "train" and r["source"] not in excluded]
     val_rows = [r for r in rows if r["y"] in (BEACH, MOUNTAIN, NEITHER) and (
@@ -192,6 +219,9 @@ def main(argv=None):
     fine_y = torch.tensor([fine[data.fine_label(r)] for r in train_rows]) if aux else None
     opt = torch.optim.SGD(param_groups(torch.nn.ModuleList([model] + ([aux] if aux else [])),
                                        args.wd), lr=args.lr, momentum=0.9, nesterov=True)
+    teachers = [export.load_net(t)[0] for t in args.teacher]
+    if teachers:
+        say("# distilling from %s (weight %g, T %g)" % (" + ".join(args.teacher), args.kd, args.kd_temp))
     start = 0
     if args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
@@ -239,8 +269,15 @@ def main(argv=None):
             if args.cutmix > 0:
                 x, y = data.cut_mix(x, y, len(CLASSES), args.cutmix, gen)
             features = model.features(x)
-            loss = F.cross_entropy(model.fc(features), y, label_smoothing=args.smoothing,
-                                   **({} if args.cutmix > 0 else {"ignore_index": data.UNLABELLED}))
+            logits = model.fc(features)
+            labelled = (y != data.UNLABELLED) if y.dim() == 1 else None
+            if labelled is not None and not labelled.any():
+                loss = logits.sum() * 0.0  # a batch of unlabelled photos only
+            else:
+                loss = F.cross_entropy(logits, y, label_smoothing=args.smoothing,
+                                       **({} if args.cutmix > 0 else {"ignore_index": data.UNLABELLED}))
+            if teachers:
+                loss = (1 - args.kd) * loss + args.kd * distillation(logits, teachers, x, args.kd_temp)
             if aux:
                 loss = loss + args.aux * F.cross_entropy(aux(features), fine_y[idx],
                                                          label_smoothing=args.smoothing)

@@ -2,7 +2,8 @@
 photos. The plain-background composite must leave the photos it does not
 pick untouched, and the ones it picks must show the photo, shrunk, on a
 ground that is one colour per row (a plain colour or a vertical gradient).
-CutMix must mix each target by the area it pasted.
+CutMix must mix each target by the area it pasted. A colour cast must tint
+only the photos it picks, keeping each pixel's channel mean.
 
 Run: /usr/bin/python3 -m unittest discover -s tests/python -v
 """
@@ -21,6 +22,20 @@ import data  # noqa: E402
 def noise(n, size, seed):
     g = torch.Generator().manual_seed(seed)
     return (torch.rand(n, size, size, 3, generator=g) * 255).to(torch.uint8)
+
+
+class ColourCastTest(unittest.TestCase):
+    def test_it_tints_only_the_photos_it_picks_and_keeps_the_channel_mean(self):
+        x = torch.full((200, 3, 4, 4), 0.5)
+        out = data.colour_cast(x, 0.3, torch.Generator().manual_seed(3))
+        tinted = [i for i in range(200) if not torch.equal(out[i], x[i])]
+        self.assertTrue(40 <= len(tinted) <= 80, "%d of 200 tinted at p 0.3" % len(tinted))
+        for i in tinted:
+            gains = out[i, :, 0, 0] / 0.5
+            self.assertAlmostEqual(float(gains.mean()), 1.0, places=5)
+            self.assertTrue(bool(((gains > 0.7 / 1.3 - 1e-6) & (gains < 1.3 / 0.7 + 1e-6)).all()))
+            self.assertTrue(torch.equal(out[i], out[i, :, :1, :1].expand(3, 4, 4)), "one gain per channel")
+        self.assertTrue(torch.equal(data.colour_cast(x, 0.0, torch.Generator().manual_seed(3)), x))
 
 
 class PlainBackgroundTest(unittest.TestCase):

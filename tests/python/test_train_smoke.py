@@ -6,6 +6,7 @@ build/native/mvb exists). Skips with a message when ../shared/data is absent.
 
 Run: /usr/bin/python3 -m unittest discover -s tests/python -v
 """
+import contextlib
 import os
 import shutil
 import subprocess
@@ -18,6 +19,14 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.environ.get("MVB_DATA", os.path.join(ROOT, "..", "shared", "data"))
 sys.path.insert(0, os.path.join(ROOT, "train"))
+
+@contextlib.contextmanager
+def silenced():
+    """print() goes nowhere inside (train.py and export.py report progress
+    on stdout)."""
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        yield
+
 
 HAVE_DATA = os.path.exists(os.path.join(DATA, "manifest.csv"))
 TFJS = os.path.join(ROOT, "tests", "node_modules", "@tensorflow", "tfjs")
@@ -40,21 +49,13 @@ class TrainingSmokeTest(unittest.TestCase):
         # Tiny: 6 images per source/label/part, 2 steps of 8, 2 epochs.
         args = ["--data", DATA, "--out", run, "--limit", "6", "--epochs", "2", "--steps", "2",
                 "--batch", "8", "--size", "64", "--store", "72", "--cache", ""]
-        with open(os.devnull, "w") as quiet:
-            old, sys.stdout = sys.stdout, quiet
-            try:
-                train.main(args)
-            finally:
-                sys.stdout = old
+        with silenced():
+            train.main(args)
         cls.checkpoint = os.path.join(run, "final.pt")
         cls.out = os.path.join(cls.tmp, "weights")
-        with open(os.devnull, "w") as quiet:
-            old, sys.stdout = sys.stdout, quiet
-            try:
-                export.main(["--checkpoint", cls.checkpoint, "--out", cls.out, "--calibrate",
-                             "--data", DATA])
-            finally:
-                sys.stdout = old
+        with silenced():
+            export.main(["--checkpoint", cls.checkpoint, "--out", cls.out, "--calibrate",
+                         "--data", DATA])
         rows = [r for r in data.read_manifest(DATA) if r["part"] == "val"][:200:25]
         cls.images = data.decode_all(DATA, rows, 64, workers=1)
         cls.x = data.to_input(cls.images).permute(0, 2, 3, 1).numpy().astype("<f4")
@@ -66,13 +67,9 @@ class TrainingSmokeTest(unittest.TestCase):
     def test_training_resumes_from_its_checkpoint(self):
         import train
         run = os.path.join(self.tmp, "run")
-        with open(os.devnull, "w") as quiet:
-            old, sys.stdout = sys.stdout, quiet
-            try:
-                train.main(["--data", DATA, "--out", run, "--limit", "6", "--epochs", "3", "--steps", "1",
-                            "--batch", "8", "--size", "64", "--store", "72", "--cache", "", "--resume"])
-            finally:
-                sys.stdout = old
+        with silenced():
+            train.main(["--data", DATA, "--out", run, "--limit", "6", "--epochs", "3", "--steps", "1",
+                        "--batch", "8", "--size", "64", "--store", "72", "--cache", "", "--resume"])
         with open(os.path.join(run, "log.txt")) as f:
             log = f.read()
         self.assertIn("resumed after epoch 2", log)
@@ -97,13 +94,9 @@ class TrainingSmokeTest(unittest.TestCase):
         want = torch.softmax(export.logits_of(net, self.images) / t, dim=1).numpy()
         # Float export: the same graph without quantization must match exactly.
         flt = os.path.join(self.tmp, "float")
-        with open(os.devnull, "w") as quiet:
-            old, sys.stdout = sys.stdout, quiet
-            try:
-                export.main(["--checkpoint", self.checkpoint, "--out", flt, "--temperature", str(t),
-                             "--float"])
-            finally:
-                sys.stdout = old
+        with silenced():
+            export.main(["--checkpoint", self.checkpoint, "--out", flt, "--temperature", str(t),
+                         "--float"])
         got_float = graph_ref.run(flt, self.x)
         self.assertLess(np.abs(got_float - want).max(), 1e-5)
         got_q = graph_ref.run(self.out, self.x)
@@ -119,34 +112,58 @@ class TrainingSmokeTest(unittest.TestCase):
         import torch
         import train
         run = os.path.join(self.tmp, "qat")
-        with open(os.devnull, "w") as quiet:
-            old, sys.stdout = sys.stdout, quiet
-            try:
-                train.main(["--data", DATA, "--out", run, "--limit", "6", "--epochs", "1", "--steps", "2",
-                            "--batch", "8", "--size", "64", "--store", "72", "--cache", "", "--lr", "0.01",
-                            "--init", self.checkpoint, "--weight-levels", "16", "--aux", "0.5"])
-                out = os.path.join(run, "weights")
-                export.main(["--checkpoint", os.path.join(run, "final.pt"), "--out", out,
-                             "--temperature", "1"])
-            finally:
-                sys.stdout = old
+        with silenced():
+            train.main(["--data", DATA, "--out", run, "--limit", "6", "--epochs", "1", "--steps", "2",
+                        "--batch", "8", "--size", "64", "--store", "72", "--cache", "", "--lr", "0.01",
+                        "--init", self.checkpoint, "--weight-levels", "16", "--aux", "0.5"])
+            out = os.path.join(run, "weights")
+            export.main(["--checkpoint", os.path.join(run, "final.pt"), "--out", out,
+                         "--temperature", "1"])
         aux = torch.load(os.path.join(run, "last.pt"))["aux"]
         self.assertGreater(aux["weight"].shape[0], 4, "one row per fine category")
         net, _ = export.load_net(os.path.join(run, "final.pt"))
         self.assert_convolutions_on_levels(out, net, 16)
+
+    def test_distillation_is_nothing_for_the_teacher_itself_and_grows_away_from_it(self):
+        import export
+        import torch
+        import train
+        net, _ = export.load_net(self.checkpoint)
+        x = torch.from_numpy(self.x).permute(0, 3, 1, 2)
+        with torch.no_grad():
+            own = net(x)
+            self.assertLess(float(train.distillation(own, [net], x, 2.0)), 1e-6)
+            self.assertGreater(float(train.distillation(torch.zeros_like(own), [net], x, 2.0)), 1e-3)
+            # An ensemble teaches the mean of its members' logits.
+            twice = train.distillation(own, [net, net], x, 2.0)
+            self.assertLess(float(twice), 1e-6)
+
+    def test_distillation_also_trains_on_the_left_out_photos(self):
+        """--kd-unlabelled adds the near: photos that have no class, and the
+        run says whom it distils from."""
+        import train
+        run = os.path.join(self.tmp, "kd")
+        with silenced():
+            train.main(["--data", DATA, "--out", run, "--limit", "6", "--epochs", "1", "--steps", "2",
+                        "--batch", "8", "--size", "64", "--store", "72", "--cache", "", "--lr", "0.01",
+                        "--init", self.checkpoint, "--teacher", self.checkpoint, "--kd", "0.5",
+                        "--kd-unlabelled"])
+        with open(os.path.join(run, "log.txt")) as f:
+            log = f.read()
+        with open(os.path.join(self.tmp, "run", "log.txt")) as f:
+            plain = f.read()
+        count = lambda text: int(text.split(" train, ")[0].rsplit("# ", 1)[1])
+        self.assertIn("# distilling from %s (weight 0.5, T 2)" % self.checkpoint, log)
+        self.assertGreater(count(log), count(plain))
 
     def test_export_puts_a_plain_model_on_fewer_levels_when_asked(self):
         """export.py --weight-levels 16 on a model not trained for it: the same
         16 byte values per convolution, computing what load_net(ck, 16) does."""
         import export
         out = os.path.join(self.tmp, "levels16")
-        with open(os.devnull, "w") as quiet:
-            old, sys.stdout = sys.stdout, quiet
-            try:
-                export.main(["--checkpoint", self.checkpoint, "--out", out, "--temperature", "1",
-                             "--weight-levels", "16"])
-            finally:
-                sys.stdout = old
+        with silenced():
+            export.main(["--checkpoint", self.checkpoint, "--out", out, "--temperature", "1",
+                         "--weight-levels", "16"])
         net, _ = export.load_net(self.checkpoint, 16)
         self.assert_convolutions_on_levels(out, net, 16)
 
