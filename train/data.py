@@ -174,9 +174,8 @@ def to_input(images_u8):
 def augment(images_u8, out_size, gen, min_scale=0.25, grey_p=0.1, blur_p=0.15,
             plain=None, plain_p=0.0, cast_p=0.0):
     """Random resized crop (area min_scale..1, aspect 3/4..4/3), horizontal
-    flip, brightness/contrast/saturation jitter, a colour cast (cast_p:
-    each channel's gain drawn from 0.7..1.3, their mean kept at 1, as a
-    white balance or filter shifts the whole photo), black-and-white (grey_p) and
+    flip, brightness/contrast/saturation jitter, a colour cast (cast_p, see
+    colour_cast), black-and-white (grey_p) and
     a blur (blur_p, as of a small or soft photo scaled up); one affine
     grid_sample for the whole batch. images_u8: uint8 (N,H,W,3) tensor.
     plain: bool (N,), the photos that may become a plain-background

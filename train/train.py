@@ -85,8 +85,8 @@ def parse_args(argv=None):
     p.add_argument("--grey", type=float, default=0.1,
                    help="share of training photos shown in black and white")
     p.add_argument("--cast", type=float, default=0.0,
-                   help="share of training photos given a colour cast (each channel's gain "
-                        "0.7..1.3, mean 1: data.augment); 0 = off")
+                   help="share of training photos given a colour cast (data.colour_cast); "
+                        "0 = off")
     p.add_argument("--teacher", action="append", default=[],
                    help="checkpoint to distil from (repeat for an ensemble: the mean of their "
                         "logits); with --kd")
@@ -270,9 +270,8 @@ def main(argv=None):
                 x, y = data.cut_mix(x, y, len(CLASSES), args.cutmix, gen)
             features = model.features(x)
             logits = model.fc(features)
-            labelled = (y != data.UNLABELLED) if y.dim() == 1 else None
-            if labelled is not None and not labelled.any():
-                loss = logits.sum() * 0.0  # a batch of unlabelled photos only
+            if y.dim() == 1 and bool((y == data.UNLABELLED).all()):
+                loss = logits.sum() * 0.0  # unlabelled photos only: every row ignored gives NaN
             else:
                 loss = F.cross_entropy(logits, y, label_smoothing=args.smoothing,
                                        **({} if args.cutmix > 0 else {"ignore_index": data.UNLABELLED}))
