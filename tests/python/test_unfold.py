@@ -1,0 +1,82 @@
+"""train/unfold.py: a checkpoint unfolded from an exported model computes
+what the exported model computes, in eval mode and, on the photos its batch
+norms were measured on, in train mode too; the architecture is read back from
+the weights. Needs no data set: a small random network, exported in float32.
+
+Run: /usr/bin/python3 -m unittest discover -s tests/python -v
+"""
+import os
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "train"))
+
+
+class UnfoldTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        import torch
+        import export
+        import unfold
+        from model import Net
+        torch.manual_seed(3)
+        cls.net = Net((8, 16, 24), (1, 2, 1), stem=12)
+        # Batch norms that are not the identity, so folding them matters.
+        with torch.no_grad():
+            for m in cls.net.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.uniform_(-0.3, 0.3)
+                    m.running_mean.uniform_(-0.5, 0.5)
+                    m.running_var.uniform_(0.5, 2.0)
+        cls.net.eval()
+        cls.temperature = 0.8
+        cls.tmp = tempfile.TemporaryDirectory(prefix="mvb-unfold-")
+        with open(os.devnull, "w") as devnull:
+            export.write_model(export.build_graph(cls.net, 32, cls.temperature), cls.tmp.name, 32,
+                               (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), {"temperature": cls.temperature},
+                               quantize=False)
+        cls.x = torch.randn(48, 3, 32, 32)
+        cls.unfolded, _ = unfold.unfold(cls.tmp.name, cls.x)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_architecture_is_read_back_from_the_weights(self):
+        self.assertEqual(self.unfolded.widths, (8, 16, 24))
+        self.assertEqual(self.unfolded.blocks, (1, 2, 1))
+        self.assertEqual(self.unfolded.stem[0].conv.out_channels, 12)
+
+    def test_eval_mode_gives_the_exported_logits(self):
+        import torch
+        with torch.no_grad():
+            want = self.net(self.x)[:, :3]
+            self.unfolded.eval()
+            got = self.unfolded(self.x)[:, :3]
+        self.assertLess(float((got - want).abs().max()), 1e-4)
+
+    def test_train_mode_on_the_measured_photos_gives_the_same(self):
+        # Batch statistics of the same photos are the running ones, so every
+        # batch norm is the identity plus its bias in both modes.
+        import torch
+        with torch.no_grad():
+            self.unfolded.eval()
+            want = self.unfolded(self.x)
+            self.unfolded.train()
+            got = self.unfolded(self.x)
+            self.unfolded.eval()
+        self.assertLess(float((got - want)[:, :3].abs().max()), 1e-3)
+
+    def test_the_auxiliary_class_starts_below_the_exported_ones(self):
+        import torch
+        with torch.no_grad():
+            z = self.unfolded.eval()(self.x)
+        self.assertTrue(bool((z[:, 3] < z[:, :3].max(dim=1).values).all()))
+        self.assertEqual(float(self.unfolded.fc.weight[3].abs().sum()), 0.0)
+
+
+if __name__ == "__main__":
+    unittest.main()
