@@ -148,16 +148,19 @@ def main(argv=None):
     pick = torch.randperm(len(rows), generator=gen)[:args.photos].tolist()
     photos = data.decode_all(args.data, [rows[i] for i in sorted(pick)], args.store)
     model = graph_ref.load_model_json(args.model)
-    size = model["mvb"]["preprocess"]["size"][0]
+    pp = model["mvb"]["preprocess"]
+    if tuple(pp["mean"]) != data.MEAN or tuple(pp["std"]) != data.STD:
+        raise SystemExit("unfold.py: the model normalizes with mean %s, std %s; training (data.py) "
+                         "with %s, %s" % (pp["mean"], pp["std"], data.MEAN, data.STD))
+    size = pp["size"][0]
     # Augmented as training augments them: the statistics train mode will see.
     net, model = unfold(args.model, data.augment(torch.from_numpy(photos), size, gen))
     if net.stem[0].conv.out_channels != 32:
         raise SystemExit("unfold.py: a stem of %d channels; export.load_net builds 32"
                          % net.stem[0].conv.out_channels)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    pp = model["mvb"]["preprocess"]
     torch.save({"model": net.state_dict(), "classes": CLASSES, "widths": net.widths,
-                "blocks": net.blocks, "size": size, "mean": tuple(pp["mean"]), "std": tuple(pp["std"]),
+                "blocks": net.blocks, "size": size, "mean": data.MEAN, "std": data.STD,
                 "args": {"unfolded_from": os.path.relpath(os.path.abspath(args.model), REPO),
                          "model_sha256": provenance.sha256(os.path.join(args.model, "model.json")),
                          "commit": provenance.git("rev-parse", "HEAD"), "photos": len(photos),
