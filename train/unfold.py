@@ -133,6 +133,18 @@ def unfold(model_dir, x):
     return net, model
 
 
+def checkpoint(net, model_dir, photos, seed):
+    """The checkpoint train.py --init and export.load_net read; its "args"
+    say where it came from (provenance.training_stages names it by them)."""
+    size = graph_ref.load_model_json(model_dir)["mvb"]["preprocess"]["size"][0]
+    return {"model": net.state_dict(), "classes": CLASSES, "widths": net.widths, "blocks": net.blocks,
+            "size": size, "mean": data.MEAN, "std": data.STD,
+            "args": {"unfolded_from": os.path.relpath(os.path.abspath(model_dir), REPO),
+                     "model_sha256": provenance.sha256(os.path.join(model_dir, "model.json")),
+                     "commit": provenance.git("rev-parse", "HEAD"), "photos": photos, "seed": seed,
+                     "weight_levels": 0, "size": size}}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=os.path.join(REPO, "weights"))
@@ -159,12 +171,7 @@ def main(argv=None):
         raise SystemExit("unfold.py: a stem of %d channels; export.load_net builds 32"
                          % net.stem[0].conv.out_channels)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    torch.save({"model": net.state_dict(), "classes": CLASSES, "widths": net.widths,
-                "blocks": net.blocks, "size": size, "mean": data.MEAN, "std": data.STD,
-                "args": {"unfolded_from": os.path.relpath(os.path.abspath(args.model), REPO),
-                         "model_sha256": provenance.sha256(os.path.join(args.model, "model.json")),
-                         "commit": provenance.git("rev-parse", "HEAD"), "photos": len(photos),
-                         "seed": args.seed, "weight_levels": 0, "size": size}}, args.out)
+    torch.save(checkpoint(net, args.model, len(photos), args.seed), args.out)
     print("wrote %s: widths %s, blocks %s, batch norm statistics from %d training photos"
           % (args.out, list(net.widths), list(net.blocks), len(photos)))
     return 0

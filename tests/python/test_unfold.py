@@ -77,6 +77,22 @@ class UnfoldTest(unittest.TestCase):
         self.assertTrue(bool((z[:, 3] < z[:, :3].max(dim=1).values).all()))
         self.assertEqual(float(self.unfolded.fc.weight[3].abs().sum()), 0.0)
 
+    def test_provenance_names_the_model_it_came_from(self):
+        import hashlib
+        import torch
+        import provenance
+        import unfold
+        path = os.path.join(self.tmp.name, "unfolded.pt")
+        torch.save(unfold.checkpoint(self.unfolded, self.tmp.name, len(self.x), 5), path)
+        ck = torch.load(path)
+        with open(os.path.join(self.tmp.name, "model.json"), "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        [(command, summary)] = provenance.training_stages(path, ck["args"])
+        self.assertIn("train/unfold.py --model ", command)
+        self.assertIn("--photos 48 --seed 5", command)
+        self.assertIn("sha256 %s" % digest[:12], summary)
+        self.assertEqual((ck["widths"], ck["blocks"], ck["size"]), ((8, 16, 24), (1, 2, 1), 32))
+
 
 if __name__ == "__main__":
     unittest.main()
