@@ -1,7 +1,9 @@
 """train/unfold.py: a checkpoint unfolded from an exported model computes
 what the exported model computes, in eval mode and, on the photos its batch
 norms were measured on, in train mode too; the architecture is read back from
-the weights. Needs no data set: a small random network, exported in float32.
+the weights. Needs no data set: a small random network, exported in float32;
+and the shipped model (weights/), unfolded and exported again with its own
+options, gives back its shard byte for byte.
 
 Run: /usr/bin/python3 -m unittest discover -s tests/python -v
 """
@@ -93,6 +95,55 @@ class UnfoldTest(unittest.TestCase):
         self.assertIn("sha256 %s" % digest[:12], summary)
         self.assertEqual((ck["widths"], ck["blocks"], ck["size"]), ((8, 16, 24), (1, 2, 1), 32))
 
+
+WEIGHTS = os.environ.get("MVB_WEIGHTS", os.path.join(ROOT, "weights"))
+
+
+def shard_bytes(model_dir, model):
+    out = b""
+    for p in model["weightsManifest"][0]["paths"]:
+        with open(os.path.join(model_dir, p), "rb") as f:
+            out += f.read()
+    return out
+
+
+def conv_weight_levels(model, blob):
+    """How many byte values the convolutions' weights are spread over: the
+    largest byte + 1 (the top of the grid is the largest weight)."""
+    import numpy as np
+    top, offset = 0, 0
+    for w in model["weightsManifest"][0]["weights"]:
+        count = int(np.prod(w["shape"])) if w["shape"] else 1
+        if w["name"].startswith(("stem/", "block")) and w["name"].endswith("/weights"):
+            top = max(top, int(np.frombuffer(blob, np.uint8, count, offset).max()))
+        offset += count * (1 if "quantization" in w else 4)
+    return top + 1
+
+
+@unittest.skipUnless(os.path.exists(os.path.join(WEIGHTS, "model.json")), "weights/model.json not exported yet")
+class ShippedRoundTripTest(unittest.TestCase):
+    def test_exporting_the_unfolded_shipped_model_again_gives_its_shard_byte_for_byte(self):
+        # With the shipped model's own export options: its temperature and its
+        # convolutions' weight levels. The batch norms' statistics (random
+        # inputs here) leave the exported function as it was.
+        import torch
+        import export
+        import graph_ref
+        import unfold
+        model = graph_ref.load_model_json(WEIGHTS)
+        want = shard_bytes(WEIGHTS, model)
+        pp = model["mvb"]["preprocess"]
+        size = pp["size"][0]
+        torch.manual_seed(0)
+        net, _ = unfold.unfold(WEIGHTS, torch.randn(16, 3, size, size))
+        net.quantize_weights(conv_weight_levels(model, want))
+        with tempfile.TemporaryDirectory(prefix="mvb-roundtrip-") as out:
+            export.write_model(export.build_graph(net, size, model["mvb"]["temperature"]), out, size,
+                               pp["mean"], pp["std"])
+            got = shard_bytes(out, graph_ref.load_model_json(out))
+        self.assertEqual(len(got), len(want))
+        self.assertTrue(got == want, "%d of %d bytes differ" % (
+            sum(a != b for a, b in zip(got, want)), len(want)))
 
 if __name__ == "__main__":
     unittest.main()
