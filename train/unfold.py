@@ -122,15 +122,15 @@ def unfold_batch_norms(net, x, batch=128):
 
 
 def unfold(model_dir, x):
-    """(Net, model.json) from an exported model; x: the network's inputs
-    (N, 3, H, W) that the batch norms' statistics are measured on."""
+    """The Net of an exported model; x: the network's inputs (N, 3, H, W)
+    that the batch norms' statistics are measured on."""
     model = graph_ref.load_model_json(model_dir)
     weights = graph_ref.read_weights(model_dir, model)
     stem, widths, blocks = architecture(weights)
     net = Net(widths, blocks, classes=len(CLASSES), stem=stem)
     load_folded(net, weights, model["mvb"].get("temperature", 1.0))
     unfold_batch_norms(net, x)
-    return net, model
+    return net
 
 
 def checkpoint(net, model_dir, photos, seed):
@@ -166,7 +166,7 @@ def main(argv=None):
                          "with %s, %s" % (pp["mean"], pp["std"], data.MEAN, data.STD))
     size = pp["size"][0]
     # Augmented as training augments them: the statistics train mode will see.
-    net, model = unfold(args.model, data.augment(torch.from_numpy(photos), size, gen))
+    net = unfold(args.model, data.augment(torch.from_numpy(photos), size, gen))
     if net.stem[0].conv.out_channels != 32:
         raise SystemExit("unfold.py: a stem of %d channels; export.load_net builds 32"
                          % net.stem[0].conv.out_channels)

@@ -41,7 +41,7 @@ class UnfoldTest(unittest.TestCase):
                                (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), {"temperature": cls.temperature},
                                quantize=False)
         cls.x = torch.randn(48, 3, 32, 32)
-        cls.unfolded, _ = unfold.unfold(cls.tmp.name, cls.x)
+        cls.unfolded = unfold.unfold(cls.tmp.name, cls.x)
 
     @classmethod
     def tearDownClass(cls):
@@ -135,7 +135,7 @@ class ShippedRoundTripTest(unittest.TestCase):
         pp = model["mvb"]["preprocess"]
         size = pp["size"][0]
         torch.manual_seed(0)
-        net, _ = unfold.unfold(WEIGHTS, torch.randn(16, 3, size, size))
+        net = unfold.unfold(WEIGHTS, torch.randn(16, 3, size, size))
         net.quantize_weights(conv_weight_levels(model, want))
         with tempfile.TemporaryDirectory(prefix="mvb-roundtrip-") as out:
             export.write_model(export.build_graph(net, size, model["mvb"]["temperature"]), out, size,
