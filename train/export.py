@@ -45,7 +45,7 @@ def load_net(checkpoint, levels=None):
     """The checkpoint's network, its convolutions' weights on `levels` per
     tensor (None: those it was trained for, see weight_levels)."""
     ck = torch.load(checkpoint, map_location="cpu")
-    net = Net(ck["widths"], ck["blocks"])
+    net = Net(ck["widths"], ck["blocks"], stem=ck.get("stem", 32))
     net.load_state_dict(ck["model"])
     net.quantize_weights(weight_levels(ck) if levels is None else levels)
     net.eval()

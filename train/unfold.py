@@ -138,7 +138,7 @@ def checkpoint(net, model_dir, photos, seed):
     say where it came from (provenance.training_stages names it by them)."""
     size = graph_ref.load_model_json(model_dir)["mvb"]["preprocess"]["size"][0]
     return {"model": net.state_dict(), "classes": CLASSES, "widths": net.widths, "blocks": net.blocks,
-            "size": size, "mean": data.MEAN, "std": data.STD,
+            "stem": net.stem[0].conv.out_channels, "size": size, "mean": data.MEAN, "std": data.STD,
             "args": {"unfolded_from": os.path.relpath(os.path.abspath(model_dir), REPO),
                      "model_sha256": provenance.sha256(os.path.join(model_dir, "model.json")),
                      "commit": provenance.git("rev-parse", "HEAD"), "photos": photos, "seed": seed,
@@ -167,9 +167,6 @@ def main(argv=None):
     size = pp["size"][0]
     # Augmented as training augments them: the statistics train mode will see.
     net = unfold(args.model, data.augment(torch.from_numpy(photos), size, gen))
-    if net.stem[0].conv.out_channels != 32:
-        raise SystemExit("unfold.py: a stem of %d channels; export.load_net builds 32"
-                         % net.stem[0].conv.out_channels)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     torch.save(checkpoint(net, args.model, len(photos), args.seed), args.out)
     print("wrote %s: widths %s, blocks %s, batch norm statistics from %d training photos"

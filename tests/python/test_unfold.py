@@ -82,6 +82,7 @@ class UnfoldTest(unittest.TestCase):
     def test_provenance_names_the_model_it_came_from(self):
         import hashlib
         import torch
+        import export
         import provenance
         import unfold
         path = os.path.join(self.tmp.name, "unfolded.pt")
@@ -94,6 +95,9 @@ class UnfoldTest(unittest.TestCase):
         self.assertIn("--photos 48 --seed 5", command)
         self.assertIn("sha256 %s" % digest[:12], summary)
         self.assertEqual((ck["widths"], ck["blocks"], ck["size"]), ((8, 16, 24), (1, 2, 1), 32))
+        net, _ = export.load_net(path)
+        with torch.no_grad():
+            self.assertTrue(torch.equal(net(self.x), self.unfolded.eval()(self.x)))
 
 
 WEIGHTS = os.environ.get("MVB_WEIGHTS", os.path.join(ROOT, "weights"))
