@@ -118,21 +118,33 @@ class GraphBuilder:
         return name
 
 
+def conv_names(net):
+    """[(graph node name, ConvBN)] of every convolution, in graph order: the
+    names build_graph gives them (and unfold.py reads them back by)."""
+    out = [("stem/conv%d" % i, cb) for i, cb in enumerate(net.stem)]
+    for i, block in enumerate(net.layers):
+        out += [("block%d/conv1" % i, block.conv1), ("block%d/conv2" % i, block.conv2)]
+        if block.shortcut is not None:
+            out.append(("block%d/shortcut" % i, block.shortcut))
+    return out
+
+
 def build_graph(net, size, temperature):
     g = GraphBuilder()
+    name = {id(cb): n for n, cb in conv_names(net)}
     g.nodes.append({"name": "input", "op": "Placeholder", "attr": {
         "dtype": {"type": "DT_FLOAT"},
         "shape": {"shape": {"dim": [{"size": "-1"}, {"size": str(size)}, {"size": str(size)}, {"size": "3"}]}}}})
     x = "input"
-    for i, cb in enumerate(net.stem):
-        x = g.conv("stem/conv%d" % i, x, cb)
+    for cb in net.stem:
+        x = g.conv(name[id(cb)], x, cb)
     f32 = {"T": {"type": "DT_FLOAT"}}
     for i, block in enumerate(net.layers):
         assert isinstance(block, BasicBlock)
         p = "block%d" % i
-        y = g.conv(p + "/conv1", x, block.conv1)
-        y = g.conv(p + "/conv2", y, block.conv2)
-        skip = x if block.shortcut is None else g.conv(p + "/shortcut", x, block.shortcut)
+        y = g.conv(name[id(block.conv1)], x, block.conv1)
+        y = g.conv(name[id(block.conv2)], y, block.conv2)
+        skip = x if block.shortcut is None else g.conv(name[id(block.shortcut)], x, block.shortcut)
         y = g.op(p + "/add", "AddV2", [y, skip], f32)
         x = g.op(p + "/relu", "Relu", [y], f32)
     features = x

@@ -31,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 REPO = os.path.dirname(HERE)
 import data  # noqa: E402
+import export  # noqa: E402
 import graph_ref  # noqa: E402
 import provenance  # noqa: E402
 from model import CLASSES, EXPORTED, Net  # noqa: E402
@@ -55,21 +56,11 @@ def architecture(weights):
     return stem, widths, blocks
 
 
-def conv_names(net):
-    """[(exported node name, ConvBN)] in export.build_graph's naming."""
-    out = [("stem/conv%d" % i, cb) for i, cb in enumerate(net.stem)]
-    for i, block in enumerate(net.layers):
-        out += [("block%d/conv1" % i, block.conv1), ("block%d/conv2" % i, block.conv2)]
-        if block.shortcut is not None:
-            out.append(("block%d/shortcut" % i, block.shortcut))
-    return out
-
-
 def load_folded(net, weights, temperature):
     """The exported function in net: folded weights in the convolutions, each
     batch norm the identity plus the bias (eval mode), the head times T."""
     with torch.no_grad():
-        for name, cb in conv_names(net):
+        for name, cb in export.conv_names(net):
             w = torch.from_numpy(weights[name + "/weights"]).permute(3, 2, 0, 1)
             cb.conv.weight.copy_(w)
             bn = cb.bn
@@ -91,7 +82,7 @@ def unfold_batch_norms(net, x, batch=128):
     """Each batch norm's running statistics := those of its convolution's
     output over x (eval mode: the function load_folded set), its scale and
     shift then chosen so that its output is unchanged."""
-    convs = [cb for _, cb in conv_names(net)]
+    convs = [cb for _, cb in export.conv_names(net)]
     sums = {id(cb): [0.0, 0.0, 0] for cb in convs}
 
     def hook(cb):

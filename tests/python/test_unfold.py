@@ -111,16 +111,15 @@ def shard_bytes(model_dir, model):
     return out
 
 
-def conv_weight_levels(model, blob):
+def conv_weight_levels(model, weights):
     """How many byte values the convolutions' weights are spread over: the
-    largest byte + 1 (the top of the grid is the largest weight)."""
-    import numpy as np
-    top, offset = 0, 0
+    largest byte + 1 (the top of the grid is the largest weight), read back
+    from the dequantized weights (graph_ref.read_weights) and their grid."""
+    top = 0
     for w in model["weightsManifest"][0]["weights"]:
-        count = int(np.prod(w["shape"])) if w["shape"] else 1
         if w["name"].startswith(("stem/", "block")) and w["name"].endswith("/weights"):
-            top = max(top, int(np.frombuffer(blob, np.uint8, count, offset).max()))
-        offset += count * (1 if "quantization" in w else 4)
+            q = w["quantization"]
+            top = max(top, round((float(weights[w["name"]].max()) - q["min"]) / q["scale"]))
     return top + 1
 
 
@@ -140,7 +139,7 @@ class ShippedRoundTripTest(unittest.TestCase):
         size = pp["size"][0]
         torch.manual_seed(0)
         net = unfold.unfold(WEIGHTS, torch.randn(16, 3, size, size))
-        net.quantize_weights(conv_weight_levels(model, want))
+        net.quantize_weights(conv_weight_levels(model, graph_ref.read_weights(WEIGHTS, model)))
         with tempfile.TemporaryDirectory(prefix="mvb-roundtrip-") as out:
             export.write_model(export.build_graph(net, size, model["mvb"]["temperature"]), out, size,
                                pp["mean"], pp["std"])
@@ -148,6 +147,7 @@ class ShippedRoundTripTest(unittest.TestCase):
         self.assertEqual(len(got), len(want))
         self.assertTrue(got == want, "%d of %d bytes differ" % (
             sum(a != b for a, b in zip(got, want)), len(want)))
+
 
 if __name__ == "__main__":
     unittest.main()
