@@ -7,7 +7,8 @@
     options: --grey (also black-and-white copies), --sizes (engine: 100..4000 px copies),
              --weight-levels K (checkpoint: weights on K levels, as export.py --weight-levels),
              --precision f32|int8|both (engine: mvb --precision; both = f32 and int8, compared),
-             --near (how the left-out Places near: categories are called), --json FILE
+             --near (how the left-out Places near: categories are called), --json FILE,
+             --probs FILE.npz (each photo's probabilities, for train/compare.py)
 
 Rows: the validation split (data.py): beach and mountain photos of every
 source, and "neither" photos (Intel's buildings/street/forest test split,
@@ -71,25 +72,34 @@ def ece(probs, rows, cls, bins=10):
                      for b in range(bins) if np.any(idx == b)))
 
 
+def right_of(probs, y, rules):
+    """Per photo of class y, whether it came out right: for a beach/mountain
+    photo, score > 0.5 on its side; for a neither photo, flagged (verdict
+    neither or not sure). What report() counts and compare.py resamples."""
+    v = verdict.verdicts(probs, rules)
+    s = verdict.scores(probs)
+    return np.where(y == NEITHER, np.isin(v, ("neither", "not sure")), (s > 0.5) == (y == MOUNTAIN))
+
+
 def report(probs, rows, rules, title):
     """Prints and returns per-group figures."""
     v = verdict.verdicts(probs, rules)
-    s = verdict.scores(probs)
+    groups_of = np.array([group_of(r) for r in rows])
+    right = right_of(probs, np.array([r["y"] for r in rows]), rules)
     out = {}
     print(title)
     print("  %-22s %6s %9s %8s %9s %12s" % ("beach/mountain", "images", "accuracy", "unsure",
                                           "neither", "acc. sure"))
-    bm = [r["y"] != NEITHER for r in rows]
-    groups = sorted({group_of(r) for r, b in zip(rows, bm) if b})
+    bm = np.array([r["y"] != NEITHER for r in rows])
+    truth = np.array([r["y"] == MOUNTAIN for r in rows])
+    groups = sorted(set(groups_of[bm]))
     for g in groups + ["overall"]:
-        m = np.array([b and (g == "overall" or group_of(r) == g) for r, b in zip(rows, bm)])
+        m = bm & ((groups_of == g) | (g == "overall"))
         if not m.any():
             continue
-        truth = np.array([r["y"] == MOUNTAIN for r in rows])[m]
-        ok = (s[m] > 0.5) == truth
         sure = np.isin(v[m], ("beach", "mountain"))
-        sure_ok = (v[m][sure] == np.where(truth[sure], "mountain", "beach"))
-        out[g] = {"images": int(m.sum()), "correct": int(ok.sum()), "accuracy": float(ok.mean()),
+        sure_ok = (v[m][sure] == np.where(truth[m][sure], "mountain", "beach"))
+        out[g] = {"images": int(m.sum()), "correct": int(right[m].sum()), "accuracy": float(right[m].mean()),
                   "not_sure": float(np.mean(v[m] == "not sure")),
                   "neither": float(np.mean(v[m] == "neither")),
                   "accuracy_sure": float(sure_ok.mean()) if sure.any() else float("nan")}
@@ -97,14 +107,14 @@ def report(probs, rows, rules, title):
         print("  %-22s %6d %8.2f%% %7.1f%% %8.1f%% %11.2f%%" % (
             g, o["images"], 100 * o["accuracy"], 100 * o["not_sure"], 100 * o["neither"],
             100 * o["accuracy_sure"]))
-    ngroups = sorted({group_of(r) for r, b in zip(rows, bm) if not b})
+    ngroups = sorted(set(groups_of[~bm]))
     if ngroups:
         print("  %-22s %6s %9s %8s %8s %9s" % ("neither photos", "images", "flagged", "neither",
                                              "beach", "mountain"))
     for g in ngroups:
-        m = np.array([not b and group_of(r) == g for r, b in zip(rows, bm)])
+        m = ~bm & (groups_of == g)
         vv = v[m]
-        out[g] = {"images": int(m.sum()), "flagged": float(np.mean(np.isin(vv, ("neither", "not sure")))),
+        out[g] = {"images": int(m.sum()), "flagged": float(right[m].mean()),
                   "neither": float(np.mean(vv == "neither")), "beach": float(np.mean(vv == "beach")),
                   "mountain": float(np.mean(vv == "mountain"))}
         o = out[g]
@@ -112,6 +122,15 @@ def report(probs, rows, rules, title):
             g, o["images"], 100 * o["flagged"], 100 * o["neither"], 100 * o["beach"],
             100 * o["mountain"]))
     return out
+
+
+def save_probs(path, rows, rules, probs):
+    """Each photo's path, group, class and probabilities (one (N, 3) array per
+    way of running the model: engine, graph, float, ..._grey), and the rules."""
+    np.savez_compressed(path, paths=np.array([r["path"] for r in rows]),
+                        groups=np.array([group_of(r) for r in rows]),
+                        y=np.array([r["y"] for r in rows]), rules=json.dumps(rules),
+                        **{"probs_" + k: v for k, v in probs.items()})
 
 
 def calibration(logits_fn, rows, t):
@@ -217,6 +236,7 @@ def main(argv=None):
                    help="engine: 300 beach/mountain photos resized to 100 and 4000 px")
     p.add_argument("--near", action="store_true", help="how the left-out near: categories are called")
     p.add_argument("--json", help="write the results here")
+    p.add_argument("--probs", help="write each photo's probabilities here (.npz), for compare.py")
     p.add_argument("--weight-levels", type=int, default=None,
                    help="--checkpoint: its convolutions' weights on this many levels, as "
                         "export.py --weight-levels writes them (default: as trained)")
@@ -234,7 +254,7 @@ def main(argv=None):
     if args.graph:
         size = mvb["preprocess"]["size"][0]
     rows = eval_rows(args.data, excluded)
-    results, probs = {"rules": rules, "excluded": excluded}, {}
+    results, probs, grey_probs = {"rules": rules, "excluded": excluded}, {}, {}
     paths = [os.path.join(args.data, r["path"]) for r in rows]
     # --sizes, --near: the precision a user gets (the model's own when both are compared)
     one_precision = (mvb.get("precision", "f32") if args.precision == "both" else args.precision)
@@ -255,10 +275,12 @@ def main(argv=None):
         results["calibration"] = calibration(lambda tt: torch.softmax(z / tt, dim=1).numpy(), rows, t)
         if args.grey:
             zg = checkpoint_logits(args.checkpoint, grey(images), args.weight_levels)
-            results["float_grey"] = report(torch.softmax(zg / t, dim=1).numpy(), rows, rules,
+            grey_probs["float_grey"] = torch.softmax(zg / t, dim=1).numpy()
+            results["float_grey"] = report(grey_probs["float_grey"], rows, rules,
                                            "black-and-white copies, PyTorch float (T=%.4f):" % t)
     elif args.graph and args.grey:
-        results["graph_grey"] = report(graph_probs(args.graph, grey(images)), rows, rules,
+        grey_probs["graph_grey"] = graph_probs(args.graph, grey(images))
+        results["graph_grey"] = report(grey_probs["graph_grey"], rows, rules,
                                        "black-and-white copies, exported graph:")
     for name, pr in probs.items():
         v = verdict.verdicts(pr, rules)
@@ -302,6 +324,8 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
+    if args.probs:
+        save_probs(args.probs, rows, rules, {**probs, **grey_probs})
     return 0
 
 
