@@ -1,0 +1,150 @@
+"""train/compare.py: the paired bootstrap that says whether one model beats
+another on validation or the difference is the draw of the photos; and
+evaluate.py's --probs file it reads. Needs no data set: made-up photos and
+probabilities.
+
+Run: /usr/bin/python3 -m unittest discover -s tests/python -v
+"""
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "train"))
+
+import compare  # noqa: E402
+import evaluate  # noqa: E402
+import verdict  # noqa: E402
+from model import BEACH, MOUNTAIN, NEITHER  # noqa: E402
+
+RULES = verdict.rules_of({})
+
+
+def made_up_photos():
+    """Rows as data.read_manifest gives them: 100 beach/mountain photos of
+    two sources and 60 Places neither photos in 6 categories."""
+    rows = []
+    for i in range(100):
+        src = "intel" if i < 60 else "places-mini"
+        rows.append({"path": "%s/%s/%03d.jpg" % (src, "beach" if i % 2 else "mountain", i),
+                     "source": src, "y": BEACH if i % 2 else MOUNTAIN})
+    for i in range(60):
+        rows.append({"path": "places-mini/neither/cat%d/%03d.jpg" % (i // 10, i),
+                     "source": "places-mini", "y": NEITHER})
+    return rows
+
+
+def probs_for(rows, wrong):
+    """Confident probabilities, on the right class except for rows in `wrong`."""
+    p = np.zeros((len(rows), 3))
+    for i, r in enumerate(rows):
+        y = r["y"]
+        if i in wrong:
+            y = {BEACH: MOUNTAIN, MOUNTAIN: BEACH, NEITHER: BEACH}[y]
+        p[i] = 0.02
+        p[i, y] = 0.96
+    return p
+
+
+class CompareTest(unittest.TestCase):
+    def setUp(self):
+        self.rows = made_up_photos()
+        self.groups = np.array([evaluate.group_of(r) for r in self.rows])
+        self.y = np.array([r["y"] for r in self.rows])
+        self.bm = self.y != NEITHER
+
+    def right(self, wrong):
+        return evaluate.right_of(probs_for(self.rows, wrong), self.y, RULES)
+
+    def test_right_of_counts_what_report_counts(self):
+        wrong = {0, 1, 70, 130}
+        right = self.right(wrong)
+        self.assertEqual(int((~right).sum()), 4)
+        with contextlib.redirect_stdout(io.StringIO()):
+            out = evaluate.report(probs_for(self.rows, wrong), self.rows, RULES, "")
+        for g in set(self.groups):
+            m = self.groups == g
+            figure = out[g]["accuracy"] if self.bm[m][0] else out[g]["flagged"]
+            self.assertAlmostEqual(figure, right[m].mean())
+
+    def test_same_model_differs_by_nothing(self):
+        right = self.right({3, 65, 120})
+        res = compare.compare(right, right, self.groups, self.bm, rounds=500)
+        for k, (a, b, d, lo, hi, up) in res.items():
+            self.assertEqual((a, d, lo, hi, up), (b, 0.0, 0.0, 0.0, 0.5), k)
+
+    def test_figures_as_evaluate_prints_them(self):
+        # intel (60 photos) all right, places-mini 30 of 40: the source mean
+        # counts each source the same, overall counts photos.
+        right = self.right(set(range(60, 70)))
+        res = compare.compare(right, right, self.groups, self.bm, rounds=10)
+        self.assertAlmostEqual(res["intel"][0], 1.0)
+        self.assertAlmostEqual(res["places-mini"][0], 0.75)
+        self.assertAlmostEqual(res[compare.SOURCE_MEAN][0], 0.875)
+        self.assertAlmostEqual(res[compare.OVERALL][0], 0.9)
+
+    def test_a_clear_gain_is_told_from_a_draw(self):
+        a = self.right(set(range(60, 80)))  # A misses 20 of places-mini's 40
+        b = self.right(set(range(60, 62)))  # B misses 2 of them
+        res = compare.compare(a, b, self.groups, self.bm, rounds=2000, seed=2)
+        d, lo, up = res["places-mini"][2], res["places-mini"][3], res["places-mini"][5]
+        self.assertAlmostEqual(d, 0.45)
+        self.assertGreater(lo, 0.2)
+        self.assertEqual(up, 1.0)
+        self.assertEqual(res["intel"][2:], (0.0, 0.0, 0.0, 0.5))
+        # one photo apart: a draw without it (39/40 each time, 40 times) ties,
+        # so the interval reaches zero and B is above A in about 82% of draws
+        c = self.right(set(range(61, 80)))
+        res = compare.compare(a, c, self.groups, self.bm, rounds=4000, seed=2)
+        self.assertEqual(res["places-mini"][3], 0.0)
+        self.assertAlmostEqual(res["places-mini"][5], 1 - 0.5 * (39 / 40) ** 40, delta=0.02)
+
+    def test_categories_are_drawn_whole(self):
+        # B flags every photo of cat0 that A misses: drawn by photo, 60 draws
+        # of independent photos; drawn by category, 6 units, so B is not
+        # above A in the draws without cat0 (about (5/6)^6 of them).
+        a = self.right(set(range(100, 110)))
+        b = self.right(set())
+        units = [r["path"].split("/")[2] if r["y"] == NEITHER else r["path"] for r in self.rows]
+        by_photo = compare.compare(a, b, self.groups, self.bm, rounds=4000, seed=3)
+        by_cat = compare.compare(a, b, self.groups, self.bm, units, rounds=4000, seed=3)
+        g = "neither:places-mini"
+        self.assertEqual(by_photo[g][5], 1.0)
+        self.assertAlmostEqual(by_cat[g][5], 1 - 0.5 * (5 / 6) ** 6, delta=0.03)
+        self.assertLess(by_photo[g][4] - by_photo[g][3], by_cat[g][4] - by_cat[g][3])
+
+    def test_probs_files_round_trip_and_align(self):
+        with tempfile.TemporaryDirectory(prefix="mvb-compare-") as tmp:
+            pa, pb = os.path.join(tmp, "a.npz"), os.path.join(tmp, "b.npz")
+            evaluate.save_probs(pa, self.rows, RULES, {"float": probs_for(self.rows, {60, 61})})
+            order = list(reversed(range(len(self.rows))))
+            evaluate.save_probs(pb, [self.rows[i] for i in order], RULES,
+                                {"float": probs_for(self.rows, set(range(60, 70)))[order],
+                                 "float_grey": probs_for(self.rows, set())[order]})
+            a = compare.load(pa)
+            self.assertEqual(a[0], [r["path"] for r in self.rows])
+            self.assertEqual(list(a[1]), list(self.groups))
+            b = compare.aligned(a, compare.load(pb))
+            self.assertEqual(b[0], a[0])
+            np.testing.assert_array_equal(b[3], probs_for(self.rows, set(range(60, 70))))
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                compare.main([pa, pb, "--rounds", "200"])
+            line = [x for x in out.getvalue().splitlines() if x.startswith("places-mini")][0]
+            self.assertEqual(line.split()[1:4], ["95.00", "75.00", "-20.00"])
+            with contextlib.redirect_stdout(io.StringIO()):
+                compare.main([pa, pb, "--b-as", "float_grey", "--rounds", "200"])
+            with self.assertRaises(SystemExit):
+                compare.load(pa, "engine")
+            evaluate.save_probs(pb, self.rows[1:], RULES, {"float": probs_for(self.rows[1:], set())})
+            with self.assertRaises(SystemExit):
+                compare.aligned(a, compare.load(pb))
+
+
+if __name__ == "__main__":
+    unittest.main()
