@@ -4,6 +4,7 @@ draw of the photos? A paired bootstrap over the photos both were run on.
     /usr/bin/python3 train/evaluate.py --checkpoint A/final.pt --weight-levels 64 --probs a.npz
     /usr/bin/python3 train/evaluate.py --checkpoint B/final.pt --weight-levels 64 --probs b.npz
     /usr/bin/python3 train/compare.py a.npz b.npz [--as float] [--rounds 10000] [--seed 1]
+    /usr/bin/python3 train/compare.py a.npz          # one model: each figure's spread
 
 Each figure is the one evaluate.py prints: a source's beach/mountain
 accuracy, their mean over sources ("source mean", each source counting the
@@ -15,7 +16,9 @@ Places "neither" photos are drawn by category, all of a category's photos
 at once: the held-out categories stand for kinds of photos never seen, and
 17 categories vary more than 850 independent photos would.
 Printed: A, B, B - A, the central 95% of the drawn B - A, and the share of
-draws in which B is above A (ties count half).
+draws in which B is above A (ties count half). Given one file, each figure
+with the central 95% of its own draws: how far another draw of as many
+photos of the same kinds could put it.
 
 On 172 places-mini photos one photo is 0.58 points and on sun-scenes' 79
 one is 1.27 (0.32 on the source mean): read a rule such as "source mean
@@ -65,56 +68,77 @@ def figures(means, sizes, sources):
     return out
 
 
-def compare(right_a, right_b, groups, bm, units=None, rounds=10000, seed=1):
-    """{figure: (A, B, B - A, low, high, share of draws with B above A)}.
-    Each round draws every group's own units with replacement, the same for
-    A and for B; a unit is a photo, or all photos sharing a `units` label
-    (a held-out Places category: new photos come in new categories, and
-    photos of one category are not independent)."""
+def resample(rights, groups, bm, units=None, rounds=10000, seed=1):
+    """[(figures, drawn figures)] for each model's per-photo right/wrong in
+    `rights`. Each round draws every group's own units with replacement, the
+    same units for every model; a unit is a photo, or all photos sharing a
+    `units` label (a held-out Places category: new photos come in new
+    categories, and photos of one category are not independent)."""
     units = np.arange(len(groups)) if units is None else np.asarray(units)
     rng = np.random.default_rng(seed)
     names = sorted(set(groups[bm])) + sorted(set(groups[~bm]))
     sources = [g for g in names if bm[groups == g][0]]
     sizes = {g: int(np.sum(groups == g)) for g in names}
-    point = ({}, {})
-    drawn = ({}, {})
+    point, drawn = [{} for _ in rights], [{} for _ in rights]
     for g in names:
         m = groups == g
         _, unit = np.unique(units[m], return_inverse=True)
         count = np.bincount(unit)
         idx = rng.integers(0, len(count), size=(rounds, len(count)))
-        for right, p, d in zip((right_a, right_b), point, drawn):
+        for right, p, d in zip(rights, point, drawn):
             hits = np.bincount(unit, weights=right[m].astype(float), minlength=len(count))
             p[g] = hits.sum() / count.sum()
             d[g] = hits[idx].sum(-1) / count[idx].sum(-1)
-    fa, fb = (figures(p, sizes, sources) for p in point)
-    da, db = (figures(d, sizes, sources) for d in drawn)
+    return [(figures(p, sizes, sources), figures(d, sizes, sources)) for p, d in zip(point, drawn)]
+
+
+def interval(draws):
+    lo, hi = np.percentile(draws, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def compare(right_a, right_b, groups, bm, units=None, rounds=10000, seed=1):
+    """{figure: (A, B, B - A, low, high, share of draws with B above A)}:
+    the difference's central 95% over paired draws (resample)."""
+    (fa, da), (fb, db) = resample((right_a, right_b), groups, bm, units, rounds, seed)
     out = {}
     for k in fa:
         d = db[k] - da[k]
-        lo, hi = np.percentile(d, [2.5, 97.5])
-        out[k] = (float(fa[k]), float(fb[k]), float(fb[k] - fa[k]), float(lo), float(hi),
-                  float(np.mean(d > 0) + 0.5 * np.mean(d == 0)))
+        out[k] = (float(fa[k]), float(fb[k]), float(fb[k] - fa[k])) + interval(d) + (
+            float(np.mean(d > 0) + 0.5 * np.mean(d == 0)),)
     return out
+
+
+def spread(right, groups, bm, units=None, rounds=10000, seed=1):
+    """{figure: (value, low, high)}: one model's figures and their central
+    95% over draws of the photos (how far another draw of as many photos
+    of the same kinds could put them)."""
+    [(f, d)] = resample((right,), groups, bm, units, rounds, seed)
+    return {k: (float(f[k]),) + interval(d[k]) for k in f}
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("a", help="evaluate.py --probs file of the model to beat")
-    p.add_argument("b", help="evaluate.py --probs file of the candidate")
+    p.add_argument("a", help="evaluate.py --probs file of the model to beat (alone: its figures' spread)")
+    p.add_argument("b", nargs="?", help="evaluate.py --probs file of the candidate")
     p.add_argument("--as", dest="name", help="which probabilities of both files (default: each file's first)")
     p.add_argument("--b-as", help="which of B's, when it differs from A's")
     p.add_argument("--rounds", type=int, default=10000)
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     a = load(args.a, args.name)
+    bm = a[2] != evaluate.NEITHER
+    units = [data.category_of(p) or p for p in a[0]]
+    right_a = evaluate.right_of(a[3], a[2], a[4])
+    if args.b is None:
+        print("%-22s %7s   %s" % ("figure (%)", "value", "95% of draws"))
+        for k, (f, lo, hi) in spread(right_a, a[1], bm, units, args.rounds, args.seed).items():
+            print("%-22s %7.2f   [%6.2f, %6.2f]" % (k, 100 * f, 100 * lo, 100 * hi))
+        return 0
     b = aligned(a, load(args.b, args.b_as or args.name))
     if (a[1] != b[1]).any() or (a[2] != b[2]).any():
         raise SystemExit("the two files give the same photos different groups or classes")
-    bm = a[2] != evaluate.NEITHER
-    right_a = evaluate.right_of(a[3], a[2], a[4])
     right_b = evaluate.right_of(b[3], b[2], b[4])
-    units = [data.category_of(p) or p for p in a[0]]
     res = compare(right_a, right_b, a[1], bm, units, args.rounds, args.seed)
     print("%-22s %7s %7s %7s   %-17s %s" % ("figure (%)", "A", "B", "B - A", "95% of draws", "B above A"))
     for k, (fa, fb, d, lo, hi, up) in res.items():

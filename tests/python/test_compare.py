@@ -118,6 +118,18 @@ class CompareTest(unittest.TestCase):
         self.assertAlmostEqual(by_cat[g][5], 1 - 0.5 * (5 / 6) ** 6, delta=0.03)
         self.assertLess(by_photo[g][4] - by_photo[g][3], by_cat[g][4] - by_cat[g][3])
 
+    def test_one_models_spread(self):
+        # places-mini 30 of 40 right: about 1.96 binomial standard errors
+        # either side; intel, all right, cannot move.
+        right = self.right(set(range(60, 70)))
+        res = compare.spread(right, self.groups, self.bm, rounds=4000, seed=4)
+        value, lo, hi = res["places-mini"]
+        se = (0.75 * 0.25 / 40) ** 0.5
+        self.assertEqual(value, 0.75)
+        self.assertAlmostEqual(lo, 0.75 - 1.96 * se, delta=0.03)
+        self.assertAlmostEqual(hi, 0.75 + 1.96 * se, delta=0.03)
+        self.assertEqual(res["intel"], (1.0, 1.0, 1.0))
+
     def test_probs_files_round_trip_and_align(self):
         with tempfile.TemporaryDirectory(prefix="mvb-compare-") as tmp:
             pa, pb = os.path.join(tmp, "a.npz"), os.path.join(tmp, "b.npz")
@@ -139,6 +151,11 @@ class CompareTest(unittest.TestCase):
             self.assertEqual(line.split()[1:4], ["95.00", "75.00", "-20.00"])
             with contextlib.redirect_stdout(io.StringIO()):
                 compare.main([pa, pb, "--b-as", "float_grey", "--rounds", "200"])
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                compare.main([pb, "--rounds", "200"])
+            line = [x for x in out.getvalue().splitlines() if x.startswith("places-mini")][0]
+            self.assertEqual(line.split()[1], "75.00")
             with self.assertRaises(SystemExit):
                 compare.load(pa, "engine")
             evaluate.save_probs(pb, self.rows[1:], RULES, {"float": probs_for(self.rows[1:], set())})
