@@ -14,7 +14,7 @@ the same draw for A and for B (so what both get right or both get wrong
 cancels out), `--rounds` times; each figure's B - A is read off every draw.
 Places "neither" photos are drawn by category, all of a category's photos
 at once: the held-out categories stand for kinds of photos never seen, and
-17 categories vary more than 850 independent photos would.
+the photos of one category are not independent of each other.
 Printed: A, B, B - A, the central 95% of the drawn B - A, and the share of
 draws in which B is above A (ties count half). Given one file, each figure
 with the central 95% of its own draws: how far another draw of as many
@@ -25,6 +25,7 @@ one is 1.27 (0.32 on the source mean): read a rule such as "source mean
 +0.3" against the interval printed here.
 """
 import argparse
+import collections
 import json
 import sys
 
@@ -35,27 +36,36 @@ import evaluate
 
 SOURCE_MEAN, OVERALL = "source mean", "overall"
 
+# One evaluate.py --probs file, one way of running the model: per photo its
+# path, reporting group, class and (beach, mountain, neither) probabilities;
+# and the verdict rules they were judged by.
+Run = collections.namedtuple("Run", "paths groups y probs rules")
+# A figure of two models: A's, B's, B - A, the central 95% of the drawn
+# B - A, and the share of draws in which B is above A (ties count half).
+Difference = collections.namedtuple("Difference", "a b diff low high b_above")
+
 
 def load(path, name=None):
-    """(paths, groups, y, probs, rules) from evaluate.py --probs; `name` picks
-    which run of the model (engine, engine_int8, graph, float, float_grey...),
-    by default the only one or the first."""
+    """The Run in an evaluate.py --probs file; `name` picks which way of
+    running the model (engine, engine_int8, graph, float, float_grey...), by
+    default the only one or the first."""
     f = np.load(path)
     names = [k[len("probs_"):] for k in f.files if k.startswith("probs_")]
-    if name is None:
+    if name is None and names:
         name = names[0]
     if name not in names:
-        raise SystemExit("%s has no probabilities %r (it has: %s)" % (path, name, ", ".join(names)))
-    return (list(f["paths"]), f["groups"], f["y"], f["probs_" + name], json.loads(str(f["rules"])))
+        raise SystemExit("%s has no probabilities %r (it has: %s)" % (path, name, ", ".join(names) or "none"))
+    return Run(list(f["paths"]), f["groups"], f["y"], f["probs_" + name], json.loads(str(f["rules"])))
 
 
 def aligned(a, b):
     """B's rows put in A's order; refuses two files not of the same photos."""
-    pos = {p: i for i, p in enumerate(b[0])}
-    if len(pos) != len(b[0]) or sorted(a[0]) != sorted(b[0]):
-        raise SystemExit("the two files are not of the same photos (%d and %d rows)" % (len(a[0]), len(b[0])))
-    order = np.array([pos[p] for p in a[0]])
-    return (a[0], b[1][order], b[2][order], b[3][order], b[4])
+    pos = {p: i for i, p in enumerate(b.paths)}
+    if len(pos) != len(b.paths) or sorted(a.paths) != sorted(b.paths):
+        raise SystemExit("the two files are not of the same photos (%d and %d rows)"
+                         % (len(a.paths), len(b.paths)))
+    order = np.array([pos[p] for p in a.paths])
+    return Run(a.paths, b.groups[order], b.y[order], b.probs[order], b.rules)
 
 
 def figures(means, sizes, sources):
@@ -98,14 +108,13 @@ def interval(draws):
 
 
 def compare(right_a, right_b, groups, bm, units=None, rounds=10000, seed=1):
-    """{figure: (A, B, B - A, low, high, share of draws with B above A)}:
-    the difference's central 95% over paired draws (resample)."""
+    """{figure: Difference}, over paired draws (resample)."""
     (fa, da), (fb, db) = resample((right_a, right_b), groups, bm, units, rounds, seed)
     out = {}
     for k in fa:
         d = db[k] - da[k]
-        out[k] = (float(fa[k]), float(fb[k]), float(fb[k] - fa[k])) + interval(d) + (
-            float(np.mean(d > 0) + 0.5 * np.mean(d == 0)),)
+        out[k] = Difference(float(fa[k]), float(fb[k]), float(fb[k] - fa[k]), *interval(d),
+                            float(np.mean(d > 0) + 0.5 * np.mean(d == 0)))
     return out
 
 
@@ -127,19 +136,19 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     a = load(args.a, args.name)
-    bm = a[2] != evaluate.NEITHER
-    units = [data.category_of(p) or p for p in a[0]]
-    right_a = evaluate.right_of(a[3], a[2], a[4])
+    bm = a.y != evaluate.NEITHER
+    units = [data.category_of(p) or p for p in a.paths]
+    right_a = evaluate.right_of(a.probs, a.y, a.rules)
     if args.b is None:
         print("%-22s %7s   %s" % ("figure (%)", "value", "95% of draws"))
-        for k, (f, lo, hi) in spread(right_a, a[1], bm, units, args.rounds, args.seed).items():
+        for k, (f, lo, hi) in spread(right_a, a.groups, bm, units, args.rounds, args.seed).items():
             print("%-22s %7.2f   [%6.2f, %6.2f]" % (k, 100 * f, 100 * lo, 100 * hi))
         return 0
     b = aligned(a, load(args.b, args.b_as or args.name))
-    if (a[1] != b[1]).any() or (a[2] != b[2]).any():
+    if (a.groups != b.groups).any() or (a.y != b.y).any():
         raise SystemExit("the two files give the same photos different groups or classes")
-    right_b = evaluate.right_of(b[3], b[2], b[4])
-    res = compare(right_a, right_b, a[1], bm, units, args.rounds, args.seed)
+    right_b = evaluate.right_of(b.probs, b.y, b.rules)
+    res = compare(right_a, right_b, a.groups, bm, units, args.rounds, args.seed)
     print("%-22s %7s %7s %7s   %-17s %s" % ("figure (%)", "A", "B", "B - A", "95% of draws", "B above A"))
     for k, (fa, fb, d, lo, hi, up) in res.items():
         print("%-22s %7.2f %7.2f %+7.2f   [%+6.2f, %+6.2f]  %5.1f%%" % (

@@ -75,34 +75,34 @@ class CompareTest(unittest.TestCase):
     def test_same_model_differs_by_nothing(self):
         right = self.right({3, 65, 120})
         res = compare.compare(right, right, self.groups, self.bm, rounds=500)
-        for k, (a, b, d, lo, hi, up) in res.items():
-            self.assertEqual((a, d, lo, hi, up), (b, 0.0, 0.0, 0.0, 0.5), k)
+        for k, r in res.items():
+            self.assertEqual((r.a, r.diff, r.low, r.high, r.b_above), (r.b, 0.0, 0.0, 0.0, 0.5), k)
 
     def test_figures_as_evaluate_prints_them(self):
         # intel (60 photos) all right, places-mini 30 of 40: the source mean
         # counts each source the same, overall counts photos.
         right = self.right(set(range(60, 70)))
         res = compare.compare(right, right, self.groups, self.bm, rounds=10)
-        self.assertAlmostEqual(res["intel"][0], 1.0)
-        self.assertAlmostEqual(res["places-mini"][0], 0.75)
-        self.assertAlmostEqual(res[compare.SOURCE_MEAN][0], 0.875)
-        self.assertAlmostEqual(res[compare.OVERALL][0], 0.9)
+        self.assertAlmostEqual(res["intel"].a, 1.0)
+        self.assertAlmostEqual(res["places-mini"].a, 0.75)
+        self.assertAlmostEqual(res[compare.SOURCE_MEAN].a, 0.875)
+        self.assertAlmostEqual(res[compare.OVERALL].a, 0.9)
 
     def test_a_clear_gain_is_told_from_a_draw(self):
         a = self.right(set(range(60, 80)))  # A misses 20 of places-mini's 40
         b = self.right(set(range(60, 62)))  # B misses 2 of them
         res = compare.compare(a, b, self.groups, self.bm, rounds=2000, seed=2)
-        d, lo, up = res["places-mini"][2], res["places-mini"][3], res["places-mini"][5]
-        self.assertAlmostEqual(d, 0.45)
-        self.assertGreater(lo, 0.2)
-        self.assertEqual(up, 1.0)
+        pm = res["places-mini"]
+        self.assertAlmostEqual(pm.diff, 0.45)
+        self.assertGreater(pm.low, 0.2)
+        self.assertEqual(pm.b_above, 1.0)
         self.assertEqual(res["intel"][2:], (0.0, 0.0, 0.0, 0.5))
         # one photo apart: a draw without it (39/40 each time, 40 times) ties,
         # so the interval reaches zero and B is above A in about 82% of draws
         c = self.right(set(range(61, 80)))
         res = compare.compare(a, c, self.groups, self.bm, rounds=4000, seed=2)
-        self.assertEqual(res["places-mini"][3], 0.0)
-        self.assertAlmostEqual(res["places-mini"][5], 1 - 0.5 * (39 / 40) ** 40, delta=0.02)
+        self.assertEqual(res["places-mini"].low, 0.0)
+        self.assertAlmostEqual(res["places-mini"].b_above, 1 - 0.5 * (39 / 40) ** 40, delta=0.02)
 
     def test_categories_are_drawn_whole(self):
         # B flags every photo of cat0 that A misses: drawn by photo, 60 draws
@@ -114,9 +114,9 @@ class CompareTest(unittest.TestCase):
         by_photo = compare.compare(a, b, self.groups, self.bm, rounds=4000, seed=3)
         by_cat = compare.compare(a, b, self.groups, self.bm, units, rounds=4000, seed=3)
         g = "neither:places-mini"
-        self.assertEqual(by_photo[g][5], 1.0)
-        self.assertAlmostEqual(by_cat[g][5], 1 - 0.5 * (5 / 6) ** 6, delta=0.03)
-        self.assertLess(by_photo[g][4] - by_photo[g][3], by_cat[g][4] - by_cat[g][3])
+        self.assertEqual(by_photo[g].b_above, 1.0)
+        self.assertAlmostEqual(by_cat[g].b_above, 1 - 0.5 * (5 / 6) ** 6, delta=0.03)
+        self.assertLess(by_photo[g].high - by_photo[g].low, by_cat[g].high - by_cat[g].low)
 
     def test_one_models_spread(self):
         # places-mini 30 of 40 right: about 1.96 binomial standard errors
@@ -139,11 +139,13 @@ class CompareTest(unittest.TestCase):
                                 {"float": probs_for(self.rows, set(range(60, 70)))[order],
                                  "float_grey": probs_for(self.rows, set())[order]})
             a = compare.load(pa)
-            self.assertEqual(a[0], [r["path"] for r in self.rows])
-            self.assertEqual(list(a[1]), list(self.groups))
+            self.assertEqual(a.paths, [r["path"] for r in self.rows])
+            self.assertEqual(list(a.groups), list(self.groups))
+            self.assertEqual(a.rules, RULES)
             b = compare.aligned(a, compare.load(pb))
-            self.assertEqual(b[0], a[0])
-            np.testing.assert_array_equal(b[3], probs_for(self.rows, set(range(60, 70))))
+            self.assertEqual(b.paths, a.paths)
+            np.testing.assert_array_equal(b.y, self.y)
+            np.testing.assert_array_equal(b.probs, probs_for(self.rows, set(range(60, 70))))
             out = io.StringIO()
             with contextlib.redirect_stdout(out):
                 compare.main([pa, pb, "--rounds", "200"])
