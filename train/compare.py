@@ -86,8 +86,8 @@ def resample(rights, groups, bm, units=None, rounds=10000, seed=1):
     categories, and photos of one category are not independent)."""
     units = np.arange(len(groups)) if units is None else np.asarray(units)
     rng = np.random.default_rng(seed)
-    names = sorted(set(groups[bm])) + sorted(set(groups[~bm]))
-    sources = [g for g in names if bm[groups == g][0]]
+    sources = sorted(set(groups[bm]))
+    names = sources + sorted(set(groups[~bm]))
     sizes = {g: int(np.sum(groups == g)) for g in names}
     point, drawn = [{} for _ in rights], [{} for _ in rights]
     for g in names:
@@ -100,6 +100,12 @@ def resample(rights, groups, bm, units=None, rounds=10000, seed=1):
             p[g] = hits.sum() / count.sum()
             d[g] = hits[idx].sum(-1) / count[idx].sum(-1)
     return [(figures(p, sizes, sources), figures(d, sizes, sources)) for p, d in zip(point, drawn)]
+
+
+def units_of(paths):
+    """resample()'s units for these photos: a Places "neither" photo's is its
+    category, any other photo is its own."""
+    return [data.category_of(p) or p for p in paths]
 
 
 def interval(draws):
@@ -137,7 +143,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     a = load(args.a, args.name)
     bm = a.y != evaluate.NEITHER
-    units = [data.category_of(p) or p for p in a.paths]
+    units = units_of(a.paths)
     right_a = evaluate.right_of(a.probs, a.y, a.rules)
     if args.b is None:
         print("%-22s %7s   %s" % ("figure (%)", "value", "95% of draws"))

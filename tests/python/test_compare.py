@@ -110,7 +110,8 @@ class CompareTest(unittest.TestCase):
         # above A in the draws without cat0 (about (5/6)^6 of them).
         a = self.right(set(range(100, 110)))
         b = self.right(set())
-        units = [r["path"].split("/")[2] if r["y"] == NEITHER else r["path"] for r in self.rows]
+        units = compare.units_of([r["path"] for r in self.rows])
+        self.assertEqual(len(set(units)), 100 + 6)
         by_photo = compare.compare(a, b, self.groups, self.bm, rounds=4000, seed=3)
         by_cat = compare.compare(a, b, self.groups, self.bm, units, rounds=4000, seed=3)
         g = "neither:places-mini"
