@@ -708,6 +708,15 @@ static mvb_status read_conv(builder *b, const mvb_node *n, bool fused,
   return s;
 }
 
+/* A filter whose input channels (`expects` of them) do not fit its input. */
+static mvb_status filter_mismatch(builder *b, const mvb_node *n,
+                                  const conv_setup *c, size_t expects) {
+  return mvb_fail(b->err, MVB_ERR_SHAPE,
+                  "node %s (%s): filter %s expects %zu input channels, the "
+                  "input has %zu",
+                  n->name, n->op, c->filter->name, expects, c->x->dims[3]);
+}
+
 /* The bias (input 2 when fused, zeros otherwise) and the output tensor
  * (batch, out_h, out_w, channels). */
 static mvb_status conv_operands(builder *b, const mvb_node *n, bool fused,
@@ -735,10 +744,7 @@ static mvb_status conv2d(builder *b, const mvb_node *n, value *out,
   size_t group_in = (size_t)filter->shape[2], cout = (size_t)filter->shape[3];
   size_t cin = c.x->dims[3];
   if (group_in == 0 || cin % group_in != 0 || cout % (cin / group_in) != 0)
-    return mvb_fail(b->err, MVB_ERR_SHAPE,
-                    "node %s (%s): filter %s expects %zu input channels, the "
-                    "input has %zu",
-                    n->name, n->op, filter->name, group_in, cin);
+    return filter_mismatch(b, n, &c, group_in);
   size_t groups = cin / group_in;
 
   const spatial *p = &c.p;
@@ -791,11 +797,7 @@ static mvb_status depthwise(builder *b, const mvb_node *n, value *out,
   const mvb_const *filter = c.filter;
   size_t kh = (size_t)filter->shape[0], kw = (size_t)filter->shape[1];
   size_t cin = (size_t)filter->shape[2], mult = (size_t)filter->shape[3];
-  if (cin != c.x->dims[3] || mult == 0)
-    return mvb_fail(b->err, MVB_ERR_SHAPE,
-                    "node %s (%s): filter %s expects %zu input channels, the "
-                    "input has %zu",
-                    n->name, n->op, filter->name, cin, c.x->dims[3]);
+  if (cin != c.x->dims[3] || mult == 0) return filter_mismatch(b, n, &c, cin);
   uint32_t filter_id, bias_id;
   size_t fdims[4] = {1, kh, kw, cin * mult};
   const float *w = NULL;

@@ -80,6 +80,7 @@ export async function generateOpModels(outDir = defaultOutDir, { only } = {}) {
     const desc = {
       name: c.name,
       expect: c.expect,
+      status: c.status,
       mentions: c.mentions ?? [],
       mentionsAny: c.mentionsAny ?? [],
       int8: c.int8 ?? 'match',

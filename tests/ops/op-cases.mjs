@@ -6,6 +6,8 @@
 //                             `mentions` and at least one of `mentionsAny`
 //           'match-or-refuse' either agree with TensorFlow.js or refuse as above (for
 //                             features the issue allows the engine to reject)
+//   status: how the wasm API says it refuses (a key of web/meta.js's Status):
+//           'UNSUPPORTED' (default), or 'SHAPE' for tensors that do not fit together
 //   int8:   'match' (default) in int8 precision too, within the int8 tolerance where a
 //           convolution or matmul is involved (tests/node/ops.test.mjs says how much)
 //           'refuse'          int8 must refuse to load, naming every `int8Mentions`
@@ -275,10 +277,28 @@ export const cases = [
     mentionsAny: ['Gelu', 'fused_ops'],
     build: (g, x) => fusedConv(g, 'model/conv', x, { cin: 2, cout: 3, ops: ['BiasAdd', 'Gelu'] }),
   },
+  // A filter made for another number of input channels than its input has.
+  {
+    name: 'refuse_conv_filter_for_4_channels_on_3',
+    input: [1, 5, 5, 3],
+    expect: 'refuse',
+    status: 'SHAPE',
+    mentions: ['model/conv/Conv2D', 'model/conv/kernel', 'expects 4 input channels', 'the input has 3'],
+    build: (g, x) => conv2d(g, 'model/conv', x, { cin: 4, cout: 2 }),
+  },
+  {
+    name: 'refuse_depthwise_filter_for_4_channels_on_3',
+    input: [1, 5, 5, 3],
+    expect: 'refuse',
+    status: 'SHAPE',
+    mentions: ['model/dw/depthwise', 'model/dw/depthwise_kernel', 'expects 4 input channels', 'the input has 3'],
+    build: (g, x) => depthwise(g, 'model/dw', x, { c: 4 }),
+  },
 ];
 
 for (const c of cases) {
   c.expect ??= c.name.startsWith('maybe_') ? 'match-or-refuse' : 'match';
+  c.status ??= 'UNSUPPORTED';
   if (c.expect === 'match-or-refuse') c.mentions ??= [];
 }
 
