@@ -28,7 +28,7 @@ function makeInput(c) {
 }
 
 // The convolutions and matmuls that run int8 in int8 precision: those whose dot products
-// read at least 64 input channels (INT8_MIN_CHANNELS in src/graph.c); the rest stay f32.
+// read at least 64 input channels (INT8_MIN_CHANNELS in src/graph_weights.c); the rest stay f32.
 const INT8_MIN_CHANNELS = 64;
 
 function int8Layers(g) {
