@@ -163,9 +163,11 @@ mvb_status mvb_model_load_dir(mvb_model *model, const char *dir) {
 static mvb_status check_buffers(mvb_model *m, const char *json,
                                 size_t json_size, size_t shard_count,
                                 bool have_shards, bool have_sizes) {
-  if (!json || json_size == 0 || (shard_count > 0 && (!have_shards || !have_sizes)))
-    return mvb_fail(&m->error, MVB_ERR_INVALID_ARGUMENT,
-                    "model.json text and shard arrays must not be NULL or empty");
+  if (!json || json_size == 0 ||
+      (shard_count > 0 && (!have_shards || !have_sizes)))
+    return mvb_fail(
+        &m->error, MVB_ERR_INVALID_ARGUMENT,
+        "model.json text and shard arrays must not be NULL or empty");
   return MVB_OK;
 }
 
@@ -245,12 +247,8 @@ static mvb_status read_probabilities(mvb_model *m, mvb_result *res) {
   const mvb_rules *r = &m->file.rules;
   memset(res, 0, sizeof *res);
   if (r->probabilities < 0) {
+    /* One value: require_classifier checked before the graph ran. */
     float score = mvb_graph_output(m->graph, 0)[0];
-    if (mvb_graph_output_size(m->graph, 0) != 1)
-      return mvb_fail(&m->error, MVB_ERR_SHAPE,
-                      "the model outputs %zu values; a classifier without "
-                      "mvb.outputs must output one score",
-                      mvb_graph_output_size(m->graph, 0));
     if (!(score >= 0.0f && score <= 1.0f))
       return mvb_fail(&m->error, MVB_ERR_BACKEND,
                       "the model's score %g is not a probability in [0, 1]",
@@ -287,23 +285,32 @@ static mvb_status score_input(mvb_model *m, mvb_result *result) {
 }
 
 /* Any graph model loads (the op tests feed raw tensors), but only one whose
- * input is an image of the preprocessing's size can classify photos. */
-static mvb_status check_image_input(mvb_model *m) {
+ * input is an image of the preprocessing's size, and whose verdict can be
+ * read (described outputs are checked at load; without mvb.outputs the first
+ * output must be one score), can classify photos. Checked before a photo is
+ * decoded or the graph run: a model that cannot classify costs nothing. */
+static mvb_status require_classifier(mvb_model *m) {
+  mvb_status s = require_loaded(m);
+  if (s != MVB_OK) return s;
   const mvb_preprocess *pp = &m->file.preprocess;
   if (mvb_graph_input_count(m->graph) != (size_t)pp->height * pp->width * 3)
     return mvb_fail(&m->error, MVB_ERR_SHAPE,
                     "the model's input has %zu values, not an image of "
                     "%d x %d x 3",
                     mvb_graph_input_count(m->graph), pp->height, pp->width);
+  size_t first = mvb_graph_output_size(m->graph, 0);
+  if (m->file.rules.probabilities < 0 && first != 1)
+    return mvb_fail(&m->error, MVB_ERR_SHAPE,
+                    "the model outputs %zu values; a classifier without "
+                    "mvb.outputs must output one score",
+                    first);
   return MVB_OK;
 }
 
 static mvb_status classify_image(mvb_model *m, mvb_image *image,
                                  mvb_result *result) {
-  mvb_status s = check_image_input(m);
-  if (s == MVB_OK)
-    s = mvb_image_to_tensor(image, &m->file.preprocess,
-                            mvb_graph_input(m->graph), &m->error);
+  mvb_status s = mvb_image_to_tensor(image, &m->file.preprocess,
+                                     mvb_graph_input(m->graph), &m->error);
   mvb_image_free(image);
   if (s != MVB_OK) return s;
   return score_input(m, result);
@@ -316,7 +323,7 @@ mvb_status mvb_classify_encoded(mvb_model *model, const uint8_t *bytes,
   if (!result || (!bytes && size > 0))
     return mvb_fail(&model->error, MVB_ERR_INVALID_ARGUMENT,
                     "image bytes and result must not be NULL");
-  mvb_status s = require_loaded(model);
+  mvb_status s = require_classifier(model);
   mvb_image image = {0};
   if (s == MVB_OK)
     s = mvb_image_decode(bytes, size, model->options.max_image_pixels, &image,
@@ -332,7 +339,7 @@ mvb_status mvb_classify_rgba(mvb_model *model, const uint8_t *rgba, int width,
   if (!result || !rgba)
     return mvb_fail(&model->error, MVB_ERR_INVALID_ARGUMENT,
                     "pixels and result must not be NULL");
-  mvb_status s = require_loaded(model);
+  mvb_status s = require_classifier(model);
   mvb_image image = {0};
   if (s == MVB_OK)
     s = mvb_image_from_rgba(rgba, width, height,

@@ -291,6 +291,13 @@ static void one_score_models_keep_todays_rules(void) {
   EXPECT(s == MVB_ERR_SHAPE &&
              test_contains(mvb_model_error(m), "must output one score"),
          "status %d: %s", s, mvb_model_error(m));
+  /* Said before any photo is decoded (so before the graph runs): bytes that
+   * are no image get the model's refusal, not a decoding error. */
+  const uint8_t junk[] = "not an image";
+  s = m ? mvb_classify_encoded(m, junk, sizeof junk, &r) : MVB_ERR_STATE;
+  EXPECT(s == MVB_ERR_SHAPE &&
+             test_contains(mvb_model_error(m), "must output one score"),
+         "before decoding: status %d: %s", s, mvb_model_error(m));
   mvb_model_free(m);
 }
 
