@@ -619,6 +619,13 @@ static mvb_status op_pad(builder *b, const mvb_node *n, value *out) {
                       "node %s (Pad): padding %d/%d on axis %d is not "
                       "supported",
                       n->name, before, after, a);
+    /* Images of zeros added to the batch are work for nothing: a fuzzed
+     * model added 16,384 to one 17x17 photo (0.8 s and 650 MB natively). */
+    if (a == 0 && (before > 0 || after > 0))
+      return mvb_fail(b->err, MVB_ERR_UNSUPPORTED,
+                      "node %s (Pad): padding %d/%d on the batch axis is not "
+                      "supported (the engine runs one image at a time)",
+                      n->name, before, after);
     pre[a] = (size_t)before;
     post[a] = (size_t)after;
     dims[a] = x->dims[a] + pre[a] + post[a];

@@ -201,6 +201,16 @@ export const cases = [
       return g.node('Pad', 'model/pad/Pad', [x, p], { Tpaddings: attr.type('DT_INT32') });
     },
   },
+  {
+    name: 'refuse_pad_on_the_batch_axis',
+    input: [1, 4, 5, 3],
+    expect: 'refuse',
+    mentions: ['model/pad/Pad', '2/0 on the batch axis', 'one image at a time'],
+    build: (g, x) => {
+      const p = g.int32Const('model/pad/paddings', [4, 2], [2, 0, 1, 1, 1, 1, 0, 0]);
+      return g.node('Pad', 'model/pad/Pad', [x, p], { Tpaddings: attr.type('DT_INT32') });
+    },
+  },
   { name: 'reshape_flatten_int32_shape', input: [1, 3, 4, 5], build: (g, x) => reshape(g, 'model/flatten', x, [-1, 60]) },
   {
     name: 'squeeze_hw',
