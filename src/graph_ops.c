@@ -194,7 +194,8 @@ static mvb_status op_identity(builder *b, const mvb_node *n, value *out) {
 
 /* What every convolution reads first: the input, the filter constant
  * (kh, kw, ., .), the fused activation and the window. The batch is
- * usually 1 but need not be (a Pad or Reshape can change it). */
+ * usually 1 but need not be (a Reshape or a ConcatV2 on axis 0 can change
+ * it; a Pad cannot, op_pad refuses that). */
 typedef struct conv_setup {
   value *x;
   const mvb_const *filter;
