@@ -5,6 +5,7 @@ draw of the photos? A paired bootstrap over the photos both were run on.
     /usr/bin/python3 train/evaluate.py --checkpoint B/final.pt --weight-levels 64 --probs b.npz
     /usr/bin/python3 train/compare.py a.npz b.npz [--as float] [--rounds 10000] [--seed 1]
     /usr/bin/python3 train/compare.py a.npz          # one model: each figure's spread
+    /usr/bin/python3 train/compare.py a.npz b.npz --categories   # and where it differs
 
 Each figure is the one evaluate.py prints: a source's beach/mountain
 accuracy, their mean over sources ("source mean", each source counting the
@@ -19,6 +20,10 @@ Printed: A, B, B - A, the central 95% of the drawn B - A, and the share of
 draws in which B is above A (ties count half). Given one file, each figure
 with the central 95% of its own draws: how far another draw of as many
 photos of the same kinds could put it.
+
+--categories adds, for each Places "neither" category, how many of its
+photos each model flags, B's largest losses first: a "neither" figure drawn
+by whole categories can move on one of them.
 
 On 172 places-mini photos one photo is 0.58 points and on sun-scenes' 79
 one is 1.27 (0.32 on the source mean): read a rule such as "source mean
@@ -132,6 +137,21 @@ def spread(right, groups, bm, units=None, rounds=10000, seed=1):
     return {k: (float(f[k]),) + interval(d[k]) for k in f}
 
 
+def by_category(right_a, right_b, groups, units):
+    """[(group, category, photos, A right, B right)] for every unit shared
+    by several photos (a Places "neither" category), group by group, B's
+    largest losses against A first and its largest gains last."""
+    units = np.asarray(units)
+    rows = []
+    for g in sorted(set(groups)):
+        m = groups == g
+        for c in sorted(set(units[m])):
+            k = m & (units == c)
+            if k.sum() > 1:
+                rows.append((g, c, int(k.sum()), int(right_a[k].sum()), int(right_b[k].sum())))
+    return sorted(rows, key=lambda r: (r[0], r[4] - r[3], r[1]))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("a", help="evaluate.py --probs file of the model to beat (alone: its figures' spread)")
@@ -140,6 +160,8 @@ def main(argv=None):
     p.add_argument("--b-as", help="which of B's, when it differs from A's")
     p.add_argument("--rounds", type=int, default=10000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--categories", action="store_true",
+                   help="also each Places neither category's flagged photos, A against B")
     args = p.parse_args(argv)
     a = load(args.a, args.name)
     bm = a.y != evaluate.NEITHER
@@ -159,6 +181,10 @@ def main(argv=None):
     for k, (fa, fb, d, lo, hi, up) in res.items():
         print("%-22s %7.2f %7.2f %+7.2f   [%+6.2f, %+6.2f]  %5.1f%%" % (
             k, 100 * fa, 100 * fb, 100 * d, 100 * lo, 100 * hi, 100 * up))
+    if args.categories:
+        print("\n%-22s %-22s %6s %5s %5s %6s" % ("group", "category", "photos", "A", "B", "B - A"))
+        for g, c, n, ra, rb in by_category(right_a, right_b, a.groups, units):
+            print("%-22s %-22s %6d %5d %5d %+6d" % (g, c, n, ra, rb, rb - ra))
     return 0
 
 

@@ -119,6 +119,30 @@ class CompareTest(unittest.TestCase):
         self.assertAlmostEqual(by_cat[g].b_above, 1 - 0.5 * (5 / 6) ** 6, delta=0.03)
         self.assertLess(by_photo[g].high - by_photo[g].low, by_cat[g].high - by_cat[g].low)
 
+    def test_categories_listed_losses_first(self):
+        # A misses 3 photos of cat0 and 1 of cat1; B misses 5 of cat1 and 1
+        # of cat2. cat1 and cat4 are among the held-out ("unseen") categories.
+        wrong_a, wrong_b = {100, 101, 102, 110}, {110, 111, 112, 113, 114, 120}
+        units = compare.units_of([r["path"] for r in self.rows])
+        rows = compare.by_category(self.right(wrong_a), self.right(wrong_b), self.groups, units)
+        self.assertEqual(rows, [("neither:places-mini", "cat2", 10, 10, 9),
+                                ("neither:places-mini", "cat3", 10, 10, 10),
+                                ("neither:places-mini", "cat5", 10, 10, 10),
+                                ("neither:places-mini", "cat0", 10, 7, 10),
+                                ("neither:unseen", "cat1", 10, 9, 5),
+                                ("neither:unseen", "cat4", 10, 10, 10)])
+        with tempfile.TemporaryDirectory(prefix="mvb-compare-") as tmp:
+            pa, pb = os.path.join(tmp, "a.npz"), os.path.join(tmp, "b.npz")
+            evaluate.save_probs(pa, self.rows, RULES, {"float": probs_for(self.rows, wrong_a)})
+            evaluate.save_probs(pb, self.rows, RULES, {"float": probs_for(self.rows, wrong_b)})
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                compare.main([pa, pb, "--rounds", "20", "--categories"])
+            lines = out.getvalue().splitlines()
+            table = [x.split() for x in lines[lines.index("") + 2:]]
+            self.assertEqual(table[4], ["neither:unseen", "cat1", "10", "9", "5", "-4"])
+            self.assertEqual(len(table), 6)
+
     def test_one_models_spread(self):
         # places-mini 30 of 40 right: about 1.96 binomial standard errors
         # either side; intel, all right, cannot move.
