@@ -21,6 +21,11 @@ shows them), each with the answer a person gives:
             food, animals, flowers, an astronaut, a plane's wing over
             clouds, lightning; 96 to 512 px), without its mountain, its
             palm beach at sunset and its surfer on a wave
+  everyday  neither: the sample photos of opencv-doc, python3-skimage and
+            python-matplotlib-data (26: animals, fruit, coffee, people, a
+            football match, streets, a car, a motorcycle, a rocket on its
+            pad, things on a desk), without their aerial views, drawings,
+            textures and pictures of space
   es-beach, es-mountain, es-city, es-indoor: endless-sky-data's landing
             pictures, photographs from Unsplash, morgueFile, Wikimedia
             Commons and the game's contributors: beach* (13 shores, sandy
@@ -57,8 +62,12 @@ import evaluate  # noqa: E402
 import verdict  # noqa: E402
 
 REPO = os.path.dirname(HERE)
-PACKAGES = ("gcompris-qt-data", "palapeli-data", "endless-sky-data", "gnome-control-center-data")
+PACKAGES = ("gcompris-qt-data", "palapeli-data", "endless-sky-data", "gnome-control-center-data",
+            "opencv-doc", "python3-skimage", "python-matplotlib-data")
 LANDING = "usr/share/games/endless-sky/images/land/"
+OPENCV_SAMPLES = ("apple", "baboon", "basketball1", "board", "building", "butterfly", "chicky_512",
+                  "ela_original", "fruits", "home", "leuvenA", "licenseplate_motion", "messi5",
+                  "orange", "smarties", "squirrel_cls", "stuff", "rubberwhale1", "aloeL")
 # set -> (expected answer, [(package, Qt resource bundle or None, path inside it / the
 # package, the pictures' name prefixes or None for all; "!prefix" leaves those out)])
 SETS = {
@@ -69,6 +78,11 @@ SETS = {
     "jigsaw": ("neither", [("palapeli-data", None, "usr/share/palapeli/collection/", None)]),
     "avatars": ("neither", [("gnome-control-center-data", None, "usr/share/pixmaps/faces/",
                              ("!mountain", "!sunset", "!surfer"))]),
+    "everyday": ("neither", [
+        ("opencv-doc", None, "usr/share/doc/opencv-doc/examples/data/", OPENCV_SAMPLES),
+        ("python3-skimage", None, "usr/lib/python3/dist-packages/skimage/data/",
+         ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "camera")),
+        ("python-matplotlib-data", None, "usr/share/matplotlib/mpl-data/sample_data/", ("grace_hopper",))]),
     "es-beach": ("beach", [("endless-sky-data", None, LANDING, ("beach",))]),
     "es-mountain": ("mountain", [("endless-sky-data", None, LANDING, ("mountain",))]),
     "es-city": ("neither", [("endless-sky-data", None, LANDING, ("city",))]),
