@@ -2,11 +2,13 @@
 
     /usr/bin/python3 train/export.py --checkpoint train/runs/NAME/final.pt
         [--out weights] [--temperature T | --calibrate] [--data ../shared/data]
+        [--checkpoint OTHER.pt ...]   # an ensemble in one graph: the mean of the logits
 
 The graph (NHWC) uses only: Placeholder, Const, _FusedConv2D (batch norm
 folded in; fused BiasAdd or BiasAdd+Relu; padding SAME, which is what the
 network computes, see model.py), AddV2, Relu, Mean (axes [1,2]),
-_FusedMatMul, Softmax, Identity. The head keeps the exported classes' rows
+_FusedMatMul, Softmax, Identity, and for an ensemble ConcatV2 (the members'
+last feature maps, side by side, under one head). The head keeps the exported classes' rows
 (beach, mountain, neither; the auxiliary glacier row is dropped), divided by
 the calibration temperature, so the output is the calibrated softmax.
 model.json's "mvb" key says so ("outputs") and carries the verdict rules
@@ -30,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import data  # noqa: E402
 import verdict  # noqa: E402
-from model import BEACH, EXPORTED, MOUNTAIN, NEITHER, BasicBlock, Net, quantization_grid  # noqa: E402
+from model import BEACH, EXPORTED, MOUNTAIN, NEITHER, BasicBlock, Ensemble, Net, quantization_grid  # noqa: E402
 
 SHARD_BYTES = 4194304
 OUTPUT = "Identity:0"
@@ -118,42 +120,73 @@ class GraphBuilder:
         return name
 
 
-def conv_names(net):
+def conv_names(net, prefix=""):
     """[(graph node name, ConvBN)] of every convolution, in graph order: the
-    names build_graph gives them (and unfold.py reads them back by)."""
-    out = [("stem/conv%d" % i, cb) for i, cb in enumerate(net.stem)]
+    names build_graph gives them (and unfold.py reads them back by).
+    prefix: "" for a single network, "mK/" for member K of an ensemble."""
+    out = [(prefix + "stem/conv%d" % i, cb) for i, cb in enumerate(net.stem)]
     for i, block in enumerate(net.layers):
-        out += [("block%d/conv1" % i, block.conv1), ("block%d/conv2" % i, block.conv2)]
+        p = prefix + "block%d" % i
+        out += [(p + "/conv1", block.conv1), (p + "/conv2", block.conv2)]
         if block.shortcut is not None:
-            out.append(("block%d/shortcut" % i, block.shortcut))
+            out.append((p + "/shortcut", block.shortcut))
     return out
 
 
-def build_graph(net, size, temperature):
-    g = GraphBuilder()
-    name = {id(cb): n for n, cb in conv_names(net)}
-    g.nodes.append({"name": "input", "op": "Placeholder", "attr": {
-        "dtype": {"type": "DT_FLOAT"},
-        "shape": {"shape": {"dim": [{"size": "-1"}, {"size": str(size)}, {"size": str(size)}, {"size": "3"}]}}}})
-    x = "input"
+def member_prefixes(nets):
+    """Graph name prefixes of an ensemble's members ("" for a single network,
+    so that its graph is exactly the one-network export)."""
+    return [""] if len(nets) == 1 else ["m%d/" % k for k in range(len(nets))]
+
+
+F32 = {"T": {"type": "DT_FLOAT"}}
+
+
+def build_trunk(g, net, x, prefix):
+    """The network up to its last feature map (stem and blocks); returns
+    that node's name."""
+    name = {id(cb): n for n, cb in conv_names(net, prefix)}
     for cb in net.stem:
         x = g.conv(name[id(cb)], x, cb)
-    f32 = {"T": {"type": "DT_FLOAT"}}
     for i, block in enumerate(net.layers):
         assert isinstance(block, BasicBlock)
-        p = "block%d" % i
+        p = prefix + "block%d" % i
         y = g.conv(name[id(block.conv1)], x, block.conv1)
         y = g.conv(name[id(block.conv2)], y, block.conv2)
         skip = x if block.shortcut is None else g.conv(name[id(block.shortcut)], x, block.shortcut)
-        y = g.op(p + "/add", "AddV2", [y, skip], f32)
-        x = g.op(p + "/relu", "Relu", [y], f32)
+        y = g.op(p + "/add", "AddV2", [y, skip], F32)
+        x = g.op(p + "/relu", "Relu", [y], F32)
+    return x
+
+
+def ensemble_head(nets):
+    """(weight (classes, features), bias) of one linear head over the members'
+    concatenated features that gives the mean of their logits."""
+    k = len(EXPORTED)
+    w = torch.cat([n.fc.weight.detach().double()[:k] for n in nets], dim=1) / len(nets)
+    b = torch.stack([n.fc.bias.detach().double()[:k] for n in nets]).mean(dim=0)
+    return w, b
+
+
+def build_graph(nets, size, temperature):
+    """nets: one network, or an ensemble's members (each its own trunk on the
+    same input, the last feature maps concatenated, one head: the mean of
+    the members' logits)."""
+    g = GraphBuilder()
+    g.nodes.append({"name": "input", "op": "Placeholder", "attr": {
+        "dtype": {"type": "DT_FLOAT"},
+        "shape": {"shape": {"dim": [{"size": "-1"}, {"size": str(size)}, {"size": str(size)}, {"size": "3"}]}}}})
+    maps = [build_trunk(g, net, "input", p) for net, p in zip(nets, member_prefixes(nets))]
+    x = maps[0]
+    if len(maps) > 1:
+        x = g.op("ensemble/concat", "ConcatV2",
+                 maps + [g.const("ensemble/axis", np.array(3, dtype=np.int32))],
+                 {"T": {"type": "DT_FLOAT"}, "Tidx": {"type": "DT_INT32"}, "N": {"i": str(len(maps))}})
     features = x
     axes = g.const("pool/axes", np.array([1, 2], dtype=np.int32))
     x = g.op("pool/mean", "Mean", [x, axes],
              {"T": {"type": "DT_FLOAT"}, "Tidx": {"type": "DT_INT32"}, "keep_dims": {"b": False}})
-    k = len(EXPORTED)
-    w = net.fc.weight.detach().double()[:k]
-    b = net.fc.bias.detach().double()[:k]
+    w, b = ensemble_head(nets)
     head_w = (w / temperature).t().numpy().astype(np.float32)
     head_b = (b / temperature).numpy().astype(np.float32)
     x = g.op("head/logits", "_FusedMatMul",
@@ -161,8 +194,8 @@ def build_graph(net, size, temperature):
              {"T": {"type": "DT_FLOAT"}, "transpose_a": {"b": False}, "transpose_b": {"b": False},
               "num_args": {"i": "1"}, "epsilon": {"f": 0},
               "fused_ops": {"list": {"s": [b64("BiasAdd")]}}})
-    x = g.op("head/softmax", "Softmax", [x], f32)
-    g.op("Identity", "Identity", [x], f32)
+    x = g.op("head/softmax", "Softmax", [x], F32)
+    g.op("Identity", "Identity", [x], F32)
     # Class activation maps: the head applied at every cell of the last
     # feature map (a 1x1 convolution with the head's weights, no bias), so
     # that the logits are the maps' means plus the bias: the map shows
@@ -174,7 +207,7 @@ def build_graph(net, size, temperature):
         "dilations": {"list": {"i": ["1", "1", "1", "1"]}},
         "padding": {"s": b64("VALID")}, "explicit_paddings": {"list": {}},
         "use_cudnn_on_gpu": {"b": True}})
-    g.op("heatmap", "Identity", ["cam/conv"], f32)
+    g.op("heatmap", "Identity", ["cam/conv"], F32)
     return g
 
 
@@ -281,7 +314,9 @@ def calibration_rows(data_dir):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--checkpoint", action="append", required=True,
+                   help="a trained network; given more than once, an ensemble: one graph that "
+                        "runs each and outputs the mean of their logits")
     p.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "weights"))
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--calibrate", action="store_true",
@@ -310,7 +345,12 @@ def main(argv=None):
                         "training this quantizes after the fact: measure it (evaluate.py)")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
-    net, ck = load_net(args.checkpoint, args.weight_levels)
+    loaded = [load_net(c, args.weight_levels) for c in args.checkpoint]
+    nets, ck = [n for n, _ in loaded], loaded[0][1]
+    for c, (_, other) in zip(args.checkpoint, loaded):
+        if (other["size"], list(other["mean"]), list(other["std"])) != (ck["size"], list(ck["mean"]), list(ck["std"])):
+            p.error("%s: input size or normalization differs from %s's" % (c, args.checkpoint[0]))
+    net = nets[0] if len(nets) == 1 else Ensemble(nets)
     size = ck["size"]
     t = args.temperature if args.temperature is not None else 1.0
     extra = {}
@@ -322,7 +362,7 @@ def main(argv=None):
         if args.unsure_above is None:
             args.unsure_above = fit_unsure_above(z, rows, t, args.neither_above, args.unsure_budget)
     extra["temperature"] = t
-    grid = heatmap_grid(net, size)
+    grid = heatmap_grid(nets[0], size)
     extra["outputs"] = {OUTPUT: {"kind": "probabilities", "classes": list(EXPORTED)},
                         HEATMAP: {"kind": "heatmap", "classes": list(EXPORTED),
                                   "grid": [grid, grid]}}
@@ -333,7 +373,7 @@ def main(argv=None):
     extra["verdict"] = rules
     if args.precision:
         extra["precision"] = args.precision
-    g = build_graph(net, size, t)
+    g = build_graph(nets, size, t)
     paths = write_model(g, args.out, size, ck["mean"], ck["std"], extra, quantize=not args.float,
                         float_bias=args.float_bias, outputs=len(EXPORTED), grid=grid)
     total = sum(os.path.getsize(x) for x in paths)

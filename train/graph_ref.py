@@ -123,6 +123,8 @@ def run_all(model_dir, x, dtype=torch.float64):
         elif op == "Mean":
             axes = [int(a) for a in np.asarray(ins[1]).reshape(-1)]
             values[name] = ins[0].mean(dim=axes, keepdim=attr.get("keep_dims", {}).get("b", False))
+        elif op == "ConcatV2":
+            values[name] = torch.cat(ins[:-1], dim=int(np.asarray(ins[-1])))
         elif op == "Conv2D":
             values[name] = _conv(ins[0], ins[1], None, attr, dtype)
         elif op == "_FusedMatMul":

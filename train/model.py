@@ -9,6 +9,7 @@ small and the two implementations identical by construction.
 """
 import math
 
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -135,6 +136,17 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.fc(self.features(x))
+
+
+class Ensemble(nn.Module):
+    """The mean of its members' logits (what export.py's ensemble graph computes)."""
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x):
+        return torch.stack([m(x) for m in self.members]).mean(dim=0)
 
 
 def mountain_logit(logits):

@@ -37,7 +37,7 @@ class UnfoldTest(unittest.TestCase):
         cls.temperature = 0.8
         cls.tmp = tempfile.TemporaryDirectory(prefix="mvb-unfold-")
         with open(os.devnull, "w") as devnull:
-            export.write_model(export.build_graph(cls.net, 32, cls.temperature), cls.tmp.name, 32,
+            export.write_model(export.build_graph([cls.net], 32, cls.temperature), cls.tmp.name, 32,
                                (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), {"temperature": cls.temperature},
                                quantize=False)
         cls.x = torch.randn(48, 3, 32, 32)
@@ -141,7 +141,7 @@ class ShippedRoundTripTest(unittest.TestCase):
         net = unfold.unfold(WEIGHTS, torch.randn(16, 3, size, size))
         net.quantize_weights(conv_weight_levels(model, graph_ref.read_weights(WEIGHTS, model)))
         with tempfile.TemporaryDirectory(prefix="mvb-roundtrip-") as out:
-            export.write_model(export.build_graph(net, size, model["mvb"]["temperature"]), out, size,
+            export.write_model(export.build_graph([net], size, model["mvb"]["temperature"]), out, size,
                                pp["mean"], pp["std"])
             got = shard_bytes(out, graph_ref.load_model_json(out))
         self.assertEqual(len(got), len(want))
