@@ -110,12 +110,15 @@ def training_stages(checkpoint, targs):
     """[(train.py command, one-sentence summary)] that made this checkpoint (trained with
     train.py's arguments targs), the run its weights started from (--init) first."""
     if targs.get("unfolded_from"):
-        return [("/usr/bin/python3 train/unfold.py --model %s --out %s --photos %d --seed %d"
-                 % (targs["unfolded_from"], checkpoint, targs["photos"], targs["seed"]),
+        member = targs.get("member")
+        return [("/usr/bin/python3 train/unfold.py --model %s --out %s --photos %d --seed %d%s"
+                 % (targs["unfolded_from"], checkpoint, targs["photos"], targs["seed"],
+                    "" if member is None else " --member %d" % member),
                  "The model shipped at commit %s (model.json sha256 %s; how it was trained: its own "
-                 "weights/PROVENANCE.md at that commit), unfolded into a checkpoint by train/unfold.py "
+                 "weights/PROVENANCE.md at that commit)%s, unfolded into a checkpoint by train/unfold.py "
                  "(batch norm statistics of %d augmented training photos)."
-                 % (targs["commit"][:12], targs["model_sha256"][:12], targs["photos"]))]
+                 % (targs["commit"][:12], targs["model_sha256"][:12],
+                    "" if member is None else ", its network %d" % member, targs["photos"]))]
     cmd = "/usr/bin/python3 train/train.py --out train/runs/%s" % os.path.basename(os.path.dirname(
         os.path.abspath(checkpoint)))
     if targs.get("init"):

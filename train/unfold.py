@@ -2,7 +2,12 @@
 run that made weights/ is not on this machine (runs are not committed).
 
     /usr/bin/python3 train/unfold.py --model weights --out train/runs/NAME/final.pt
-        [--data ../shared/data] [--photos 1024]
+        [--data ../shared/data] [--photos 1024] [--member K]
+
+An ensemble's export (export.py with several checkpoints) unfolds one member
+at a time (--member K): its trunk, and its columns of the shared head, times
+the number of members, with the shared bias; exported together again, the
+members give back the ensemble.
 
 The export folded each batch norm into its convolution (export.fold) and
 divided the head by the calibration temperature. Unfolding puts the folded
@@ -41,26 +46,41 @@ from model import CLASSES, EXPORTED, Net  # noqa: E402
 AUX_BIAS_BELOW = 2.0
 
 
-def architecture(weights):
+def member_prefixes(weights):
+    """The exported networks' name prefixes (export.member_prefixes): [""] for
+    one network, ["m0/", "m1/", ...] for an ensemble."""
+    if "stem/conv0/weights" in weights:
+        return [""]
+    out = []
+    while "m%d/stem/conv0/weights" % len(out) in weights:
+        out.append("m%d/" % len(out))
+    if not out:
+        raise ValueError("no stem/conv0/weights: not a network export.py wrote")
+    return out
+
+
+def architecture(weights, prefix=""):
     """(stem width, widths per stage, blocks per stage) of an exported Net,
     from its weight shapes: a stage starts at block 0 and at every block with
     a projection shortcut (Net strides and widens only there)."""
-    stem = weights["stem/conv0/weights"].shape[3]
+    stem = weights[prefix + "stem/conv0/weights"].shape[3]
     widths, blocks, i = [], [], 0
-    while "block%d/conv1/weights" % i in weights:
-        if i == 0 or "block%d/shortcut/weights" % i in weights:
-            widths.append(weights["block%d/conv1/weights" % i].shape[3])
+    while prefix + "block%d/conv1/weights" % i in weights:
+        if i == 0 or prefix + "block%d/shortcut/weights" % i in weights:
+            widths.append(weights[prefix + "block%d/conv1/weights" % i].shape[3])
             blocks.append(0)
         blocks[-1] += 1
         i += 1
     return stem, widths, blocks
 
 
-def load_folded(net, weights, temperature):
+def load_folded(net, weights, temperature, prefix="", first=0, members=1):
     """The exported function in net: folded weights in the convolutions, each
-    batch norm the identity plus the bias (eval mode), the head times T."""
+    batch norm the identity plus the bias (eval mode), the head times T. For
+    an ensemble's member: the head's rows from `first` on (its features'),
+    times the number of members, and the shared bias."""
     with torch.no_grad():
-        for name, cb in export.conv_names(net):
+        for name, cb in export.conv_names(net, prefix):
             w = torch.from_numpy(weights[name + "/weights"]).permute(3, 2, 0, 1)
             cb.conv.weight.copy_(w)
             bn = cb.bn
@@ -69,7 +89,8 @@ def load_folded(net, weights, temperature):
             bn.weight.fill_(1.0)
             bn.bias.copy_(torch.from_numpy(weights[name + "/bias"]))
         k = len(EXPORTED)
-        head_w = torch.from_numpy(weights["head/weights"]).double() * temperature
+        rows = weights["head/weights"][first:first + net.fc.in_features]
+        head_w = torch.from_numpy(rows).double() * temperature * members
         head_b = torch.from_numpy(weights["head/bias"]).double() * temperature
         net.fc.weight.zero_()
         net.fc.weight[:k] = head_w.t().float()
@@ -112,28 +133,40 @@ def unfold_batch_norms(net, x, batch=128):
         bn.bias.copy_((bias + mean).float())
 
 
-def unfold(model_dir, x):
-    """The Net of an exported model; x: the network's inputs (N, 3, H, W)
-    that the batch norms' statistics are measured on."""
+def members(model_dir):
+    """How many networks an exported model runs (more than one: an ensemble)."""
+    model = graph_ref.load_model_json(model_dir)
+    return len(member_prefixes(graph_ref.read_weights(model_dir, model)))
+
+
+def unfold(model_dir, x, member=0):
+    """The Net of an exported model (of its member `member`, for an
+    ensemble); x: the network's inputs (N, 3, H, W) that the batch norms'
+    statistics are measured on."""
     model = graph_ref.load_model_json(model_dir)
     weights = graph_ref.read_weights(model_dir, model)
-    stem, widths, blocks = architecture(weights)
+    prefixes = member_prefixes(weights)
+    first = sum(architecture(weights, p)[1][-1] for p in prefixes[:member])
+    stem, widths, blocks = architecture(weights, prefixes[member])
     net = Net(widths, blocks, classes=len(CLASSES), stem=stem)
-    load_folded(net, weights, model["mvb"].get("temperature", 1.0))
+    load_folded(net, weights, model["mvb"].get("temperature", 1.0), prefixes[member], first, len(prefixes))
     unfold_batch_norms(net, x)
     return net
 
 
-def checkpoint(net, model_dir, photos, seed):
+def checkpoint(net, model_dir, photos, seed, member=None):
     """The checkpoint train.py --init and export.load_net read; its "args"
     say where it came from (provenance.training_stages names it by them)."""
     size = graph_ref.load_model_json(model_dir)["mvb"]["preprocess"]["size"][0]
-    return {"model": net.state_dict(), "classes": CLASSES, "widths": net.widths, "blocks": net.blocks,
+    ck = {"model": net.state_dict(), "classes": CLASSES, "widths": net.widths, "blocks": net.blocks,
             "stem": net.stem[0].conv.out_channels, "size": size, "mean": data.MEAN, "std": data.STD,
             "args": {"unfolded_from": os.path.relpath(os.path.abspath(model_dir), REPO),
                      "model_sha256": provenance.sha256(os.path.join(model_dir, "model.json")),
                      "commit": provenance.git("rev-parse", "HEAD"), "photos": photos, "seed": seed,
                      "weight_levels": 0, "size": size}}
+    if member is not None:
+        ck["args"]["member"] = member
+    return ck
 
 
 def main(argv=None):
@@ -144,7 +177,12 @@ def main(argv=None):
     p.add_argument("--photos", type=int, default=1024, help="training photos for the statistics")
     p.add_argument("--store", type=int, default=144, help="size the photos are kept at (train.py's)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--member", type=int, help="which network of an ensemble (0, 1, ...)")
     args = p.parse_args(argv)
+    count = members(args.model)
+    if (count > 1) != (args.member is not None) or not 0 <= (args.member or 0) < count:
+        p.error("%s runs %d network(s): %s" % (args.model, count, "choose one with --member 0..%d"
+                                               % (count - 1) if count > 1 else "leave out --member"))
     torch.set_num_threads(2)
     rows = [r for r in data.read_manifest(args.data) if r["part"] == "train"]
     gen = torch.Generator().manual_seed(args.seed)
@@ -157,9 +195,9 @@ def main(argv=None):
                          "with %s, %s" % (pp["mean"], pp["std"], data.MEAN, data.STD))
     size = pp["size"][0]
     # Augmented as training augments them: the statistics train mode will see.
-    net = unfold(args.model, data.augment(torch.from_numpy(photos), size, gen))
+    net = unfold(args.model, data.augment(torch.from_numpy(photos), size, gen), args.member or 0)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    torch.save(checkpoint(net, args.model, len(photos), args.seed), args.out)
+    torch.save(checkpoint(net, args.model, len(photos), args.seed, args.member), args.out)
     print("wrote %s: widths %s, blocks %s, batch norm statistics from %d training photos"
           % (args.out, list(net.widths), list(net.blocks), len(photos)))
     return 0

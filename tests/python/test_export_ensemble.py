@@ -3,7 +3,7 @@ on the same input and outputs the softmax of the mean of their logits (one
 head over the members' concatenated features), and a heatmap whose cell means
 plus the head's bias are those logits. A single network's graph keeps its
 member-free node names (the shipped model re-exports byte for byte,
-test_unfold.py). Needs no data set: small random networks, exported in
+test_unfold.py), and train/unfold.py takes an ensemble apart again. Needs no data set: small random networks, exported in
 float32 and read back by the Python reference (train/graph_ref.py).
 
 Run: /usr/bin/python3 -m unittest discover -s tests/python -v
@@ -87,6 +87,29 @@ class EnsembleExportTest(unittest.TestCase):
         single = [n["name"] for n in export.build_graph(self.members[:1], 32, 1.0).nodes]
         self.assertIn("stem/conv0", single)
         self.assertFalse([n for n in single if n.startswith(("m0/", "ensemble/"))])
+
+    def test_unfolding_each_member_and_exporting_them_again_gives_the_same_bytes(self):
+        import torch
+        import export
+        import graph_ref
+        import unfold
+
+        def shard(d):
+            out = b""
+            for p in graph_ref.load_model_json(d)["weightsManifest"][0]["paths"]:
+                with open(os.path.join(d, p), "rb") as f:
+                    out += f.read()
+            return out
+
+        with tempfile.TemporaryDirectory(prefix="mvb-ensemble-q-") as first, \
+                tempfile.TemporaryDirectory(prefix="mvb-ensemble-again-") as again:
+            export.write_model(self.graph, first, 32, [0.5] * 3, [0.25] * 3, outputs=3, grid=2)
+            self.assertEqual(unfold.members(first), 2)
+            nets = [unfold.unfold(first, torch.randn(8, 3, 32, 32), k) for k in range(2)]
+            self.assertEqual([n.widths for n in nets], [(8, 16, 24), (6, 12, 20)])
+            export.write_model(export.build_graph(nets, 32, self.temperature), again, 32, [0.5] * 3,
+                               [0.25] * 3, outputs=3, grid=2)
+            self.assertTrue(shard(first) == shard(again))
 
 
 if __name__ == "__main__":

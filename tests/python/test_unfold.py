@@ -117,7 +117,7 @@ def conv_weight_levels(model, weights):
     from the dequantized weights (graph_ref.read_weights) and their grid."""
     top = 0
     for w in model["weightsManifest"][0]["weights"]:
-        if w["name"].startswith(("stem/", "block")) and w["name"].endswith("/weights"):
+        if w["name"].endswith("/weights") and w["name"].split("/")[-2].startswith(("conv", "shortcut")):
             q = w["quantization"]
             top = max(top, round((float(weights[w["name"]].max()) - q["min"]) / q["scale"]))
     return top + 1
@@ -138,10 +138,12 @@ class ShippedRoundTripTest(unittest.TestCase):
         pp = model["mvb"]["preprocess"]
         size = pp["size"][0]
         torch.manual_seed(0)
-        net = unfold.unfold(WEIGHTS, torch.randn(16, 3, size, size))
-        net.quantize_weights(conv_weight_levels(model, graph_ref.read_weights(WEIGHTS, model)))
+        x = torch.randn(16, 3, size, size)
+        nets = [unfold.unfold(WEIGHTS, x, k) for k in range(unfold.members(WEIGHTS))]
+        for net in nets:
+            net.quantize_weights(conv_weight_levels(model, graph_ref.read_weights(WEIGHTS, model)))
         with tempfile.TemporaryDirectory(prefix="mvb-roundtrip-") as out:
-            export.write_model(export.build_graph([net], size, model["mvb"]["temperature"]), out, size,
+            export.write_model(export.build_graph(nets, size, model["mvb"]["temperature"]), out, size,
                                pp["mean"], pp["std"])
             got = shard_bytes(out, graph_ref.load_model_json(out))
         self.assertEqual(len(got), len(want))
