@@ -133,10 +133,10 @@ def conv_names(net, prefix=""):
     return out
 
 
-def member_prefixes(nets):
-    """Graph name prefixes of an ensemble's members ("" for a single network,
-    so that its graph is exactly the one-network export)."""
-    return [""] if len(nets) == 1 else ["m%d/" % k for k in range(len(nets))]
+def member_prefixes(count):
+    """Graph name prefixes of an ensemble's `count` members ("" for a single
+    network, so that its graph is exactly the one-network export)."""
+    return [""] if count == 1 else ["m%d/" % k for k in range(count)]
 
 
 F32 = {"T": {"type": "DT_FLOAT"}}
@@ -176,7 +176,7 @@ def build_graph(nets, size, temperature):
     g.nodes.append({"name": "input", "op": "Placeholder", "attr": {
         "dtype": {"type": "DT_FLOAT"},
         "shape": {"shape": {"dim": [{"size": "-1"}, {"size": str(size)}, {"size": str(size)}, {"size": "3"}]}}}})
-    maps = [build_trunk(g, net, "input", p) for net, p in zip(nets, member_prefixes(nets))]
+    maps = [build_trunk(g, net, "input", p) for net, p in zip(nets, member_prefixes(len(nets)))]
     x = maps[0]
     if len(maps) > 1:
         x = g.op("ensemble/concat", "ConcatV2",
@@ -350,13 +350,12 @@ def main(argv=None):
     for c, (_, other) in zip(args.checkpoint, loaded):
         if (other["size"], list(other["mean"]), list(other["std"])) != (ck["size"], list(ck["mean"]), list(ck["std"])):
             p.error("%s: input size or normalization differs from %s's" % (c, args.checkpoint[0]))
-    net = nets[0] if len(nets) == 1 else Ensemble(nets)
     size = ck["size"]
     t = args.temperature if args.temperature is not None else 1.0
     extra = {}
     if args.calibrate:
         rows = calibration_rows(args.data)
-        z = logits_of(net, data.decode_all(args.data, rows, size))
+        z = logits_of(Ensemble(nets), data.decode_all(args.data, rows, size))  # of one: its own
         t = fit_temperature(z, [r["y"] for r in rows])
         print("temperature %.4f fitted on %d calib images" % (t, len(rows)))
         if args.unsure_above is None:

@@ -46,17 +46,14 @@ from model import CLASSES, EXPORTED, Net  # noqa: E402
 AUX_BIAS_BELOW = 2.0
 
 
-def member_prefixes(weights):
-    """The exported networks' name prefixes (export.member_prefixes): [""] for
-    one network, ["m0/", "m1/", ...] for an ensemble."""
-    if "stem/conv0/weights" in weights:
-        return [""]
-    out = []
-    while "m%d/stem/conv0/weights" % len(out) in weights:
-        out.append("m%d/" % len(out))
-    if not out:
-        raise ValueError("no stem/conv0/weights: not a network export.py wrote")
-    return out
+def member_prefixes(names):
+    """The exported networks' name prefixes (export.member_prefixes), from the
+    weights' names: [""] for one network, ["m0/", "m1/", ...] for an ensemble."""
+    stems = [n for n in names if n.endswith("stem/conv0/weights")]
+    prefixes = export.member_prefixes(len(stems)) if stems else []
+    if not prefixes or sorted(p + "stem/conv0/weights" for p in prefixes) != sorted(stems):
+        raise ValueError("stem weights %s: not networks export.py wrote" % stems)
+    return prefixes
 
 
 def architecture(weights, prefix=""):
@@ -134,9 +131,10 @@ def unfold_batch_norms(net, x, batch=128):
 
 
 def members(model_dir):
-    """How many networks an exported model runs (more than one: an ensemble)."""
+    """How many networks an exported model runs (more than one: an ensemble);
+    read from model.json alone."""
     model = graph_ref.load_model_json(model_dir)
-    return len(member_prefixes(graph_ref.read_weights(model_dir, model)))
+    return len(member_prefixes([w["name"] for g in model["weightsManifest"] for w in g["weights"]]))
 
 
 def unfold(model_dir, x, member=0):

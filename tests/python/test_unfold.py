@@ -140,8 +140,9 @@ class ShippedRoundTripTest(unittest.TestCase):
         torch.manual_seed(0)
         x = torch.randn(16, 3, size, size)
         nets = [unfold.unfold(WEIGHTS, x, k) for k in range(unfold.members(WEIGHTS))]
+        levels = conv_weight_levels(model, graph_ref.read_weights(WEIGHTS, model))
         for net in nets:
-            net.quantize_weights(conv_weight_levels(model, graph_ref.read_weights(WEIGHTS, model)))
+            net.quantize_weights(levels)
         with tempfile.TemporaryDirectory(prefix="mvb-roundtrip-") as out:
             export.write_model(export.build_graph(nets, size, model["mvb"]["temperature"]), out, size,
                                pp["mean"], pp["std"])
