@@ -23,6 +23,7 @@ could honestly be either, so no label is right.
 import csv
 import hashlib
 import os
+import tempfile
 from multiprocessing import Pool
 
 import numpy as np
@@ -145,7 +146,9 @@ def decode_all(data_dir, rows, size, workers=2):
 
 
 def cached_images(data_dir, rows, size, cache_dir):
-    """decode_all, cached on disk by (paths, size) so reruns start at once."""
+    """decode_all, cached on disk by (paths, size) so reruns start at once.
+    Runs started side by side may both write the cache: each writes a
+    temporary file of its own and renames it into place, so either copy is whole."""
     key = hashlib.sha1(("%d\n" % size + "\n".join(r["path"] for r in rows)).encode()).hexdigest()[:16]
     path = os.path.join(cache_dir, "images-%d-%s.npy" % (size, key)) if cache_dir else None
     if path and os.path.exists(path):
@@ -153,8 +156,9 @@ def cached_images(data_dir, rows, size, cache_dir):
     images = decode_all(data_dir, rows, size)
     if path:
         os.makedirs(cache_dir, exist_ok=True)
-        np.save(path + ".tmp.npy", images)
-        os.replace(path + ".tmp.npy", path)
+        with tempfile.NamedTemporaryFile(dir=cache_dir, suffix=".tmp.npy", delete=False) as f:
+            np.save(f, images)
+        os.replace(f.name, path)
     return images
 
 
