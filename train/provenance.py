@@ -77,7 +77,8 @@ def table(section):
 
 TRAIN_DEFAULTS = {"epochs": 30, "batch": 64, "lr": 0.1, "wd": 5e-4, "smoothing": 0.1, "size": 128, "store": 144,
                   "widths": "32,64,128,256", "blocks": "1,1,2,2", "sun_repeat": 3, "places_repeat": 2, "seed": 1,
-                  "warmup": 2.0, "aux": 0.0, "weight_levels": 0, "plain": 0.0, "cutmix": 0.0, "grey": 0.1,
+                  "warmup": 2.0, "aux": 0.0, "weight_levels": 0, "plain": 0.0, "cutmix": 0.0,
+                  "min_scale": 0.25, "grey": 0.1,
                   "cast": 0.0, "teacher": [], "kd": 0.0, "kd_temp": 2.0, "kd_unlabelled": False}
 
 
@@ -128,11 +129,13 @@ def training_stages(checkpoint, targs):
             cmd += option_text(k, targs[k])
     summary = ("%d epochs%s, batch %d, SGD (Nesterov, momentum 0.9), lr %g with %g warm-up epochs and "
                "cosine decay, weight decay %g, label smoothing %g, seed %d, input %d px (random resized "
-               "crops of %d px copies, flips, colour jitter, %d%% black-and-white, 15%% blurred), "
+               "crops of at least %g of %d px copies' area, flips, colour jitter, %d%% black-and-white, "
+               "15%% blurred), "
                "sun-scenes x%d and places-mini beach/mountain x%d per epoch%s%s%s."
                % (targs["epochs"], " from those weights (a warm restart)" if targs.get("init") else "",
                   targs["batch"], targs["lr"], targs.get("warmup", 2.0), targs["wd"], targs["smoothing"],
-                  targs["seed"], targs["size"], targs["store"], round(100 * targs.get("grey", 0.1)),
+                  targs["seed"], targs["size"], targs.get("min_scale", 0.25), targs["store"],
+                  round(100 * targs.get("grey", 0.1)),
                   targs["sun_repeat"],
                   targs.get("places_repeat", 1),
                   ", with an auxiliary head naming each photo's fine category (every Places category, "

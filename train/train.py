@@ -82,6 +82,9 @@ def parse_args(argv=None):
     p.add_argument("--plain", type=float, default=0.0,
                    help="share of the \"neither\" photos in each batch shown shrunk onto a "
                         "plain or two-colour background (data.on_plain_background); 0 = off")
+    p.add_argument("--min-scale", type=float, default=0.25,
+                   help="smallest random crop, as a share of the stored photo's area (up to 1: "
+                        "larger crops zoom in less, nearer what the engine sees)")
     p.add_argument("--grey", type=float, default=0.1,
                    help="share of training photos shown in black and white")
     p.add_argument("--cast", type=float, default=0.0,
@@ -260,7 +263,7 @@ def main(argv=None):
         loss_sum = 0.0
         for s in range(steps_per_epoch):
             idx = order[s * args.batch:(s + 1) * args.batch]
-            x = data.augment(train_x[idx], args.size, gen, grey_p=args.grey,
+            x = data.augment(train_x[idx], args.size, gen, min_scale=args.min_scale, grey_p=args.grey,
                              plain=train_y[idx] == NEITHER, plain_p=args.plain,
                              cast_p=args.cast)
             for g in opt.param_groups:
