@@ -22,6 +22,7 @@ could honestly be either, so no label is right.
 """
 import csv
 import hashlib
+import io
 import os
 import tempfile
 from multiprocessing import Pool
@@ -176,11 +177,12 @@ def to_input(images_u8):
 
 
 def augment(images_u8, out_size, gen, min_scale=0.25, grey_p=0.1, blur_p=0.15,
-            plain=None, plain_p=0.0, cast_p=0.0):
+            plain=None, plain_p=0.0, cast_p=0.0, jpeg_p=0.0):
     """Random resized crop (area min_scale..1, aspect 3/4..4/3), horizontal
     flip, brightness/contrast/saturation jitter, a colour cast (cast_p, see
-    colour_cast), black-and-white (grey_p) and
-    a blur (blur_p, as of a small or soft photo scaled up); one affine
+    colour_cast), black-and-white (grey_p),
+    a blur (blur_p, as of a small or soft photo scaled up) and JPEG
+    artefacts (jpeg_p, see recompress); one affine
     grid_sample for the whole batch. images_u8: uint8 (N,H,W,3) tensor.
     plain: bool (N,), the photos that may become a plain-background
     composite (plain_p of them): see on_plain_background."""
@@ -228,7 +230,40 @@ def augment(images_u8, out_size, gen, min_scale=0.25, grey_p=0.1, blur_p=0.15,
         pick = plain & (torch.rand(n, generator=gen) < plain_p)
         if pick.any():
             x[pick] = on_plain_background(x[pick], gen)
-    return normalize(x.clamp(0.0, 1.0))
+    x = x.clamp(0.0, 1.0)
+    if jpeg_p > 0:
+        x = recompress(x, jpeg_p, gen)
+    return normalize(x)
+
+
+# Qualities recompress draws from: from a heavily compressed web thumbnail
+# to a photo saved by an ordinary camera app.
+JPEG_QUALITIES = (10, 75)
+
+
+def jpeg_copy(image_u8, quality):
+    """uint8 (H,W,3) array -> the same picture saved as a JPEG of that
+    quality and decoded again (PIL's libjpeg, 4:2:0 as most files are)."""
+    buf = io.BytesIO()
+    Image.fromarray(image_u8).save(buf, "JPEG", quality=int(quality))
+    buf.seek(0)
+    with Image.open(buf) as im:
+        return np.array(im.convert("RGB"))
+
+
+def recompress(x, p, gen):
+    """A share p of the images (float (N,3,S,S) in 0..1) saved as JPEGs of
+    a quality drawn from JPEG_QUALITIES and decoded again: the blocks and
+    ringing of a compressed upload or a photo found on the web, which the
+    stored training copies barely show."""
+    n = x.shape[0]
+    pick = torch.rand(n, generator=gen) < p
+    quality = torch.randint(JPEG_QUALITIES[0], JPEG_QUALITIES[1] + 1, (n,), generator=gen)
+    out = x.clone()
+    for i in torch.nonzero(pick).flatten().tolist():
+        u8 = (x[i].permute(1, 2, 0) * 255.0).round().to(torch.uint8).numpy()
+        out[i] = torch.from_numpy(jpeg_copy(u8, quality[i])).permute(2, 0, 1).float() / 255.0
+    return out
 
 
 def colour_cast(x, p, gen):

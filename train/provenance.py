@@ -79,7 +79,7 @@ TRAIN_DEFAULTS = {"epochs": 30, "batch": 64, "lr": 0.1, "wd": 5e-4, "smoothing":
                   "widths": "32,64,128,256", "blocks": "1,1,2,2", "sun_repeat": 3, "places_repeat": 2, "seed": 1,
                   "warmup": 2.0, "aux": 0.0, "weight_levels": 0, "plain": 0.0, "cutmix": 0.0,
                   "min_scale": 0.25, "grey": 0.1,
-                  "cast": 0.0, "teacher": [], "kd": 0.0, "kd_temp": 2.0, "kd_unlabelled": False}
+                  "cast": 0.0, "jpeg": 0.0, "teacher": [], "kd": 0.0, "kd_temp": 2.0, "kd_unlabelled": False}
 
 
 def gzipped_size(path):
@@ -147,7 +147,10 @@ def training_stages(checkpoint, targs):
                   "".join(text % targs[k] for k, text in (
                       ("plain", ", %g of the \"neither\" photos shrunk onto plain grounds"),
                       ("cutmix", ", CutMix on %g of each batch"),
-                      ("cast", ", a colour cast on %g of the photos")) if targs.get(k))
+                      ("cast", ", a colour cast on %g of the photos"),
+                      ("jpeg", ", %%g of the photos recompressed as JPEGs of quality %d..%d"
+                       % data.JPEG_QUALITIES))
+                      if targs.get(k))
                   + (", distilled from %s (loss weight %g, T %g%s)" % (
                       " + ".join(targs["teacher"]), targs["kd"], targs.get("kd_temp", 2.0),
                       "; the left-out near: photos trained on through this loss alone"

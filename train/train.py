@@ -90,6 +90,9 @@ def parse_args(argv=None):
     p.add_argument("--cast", type=float, default=0.0,
                    help="share of training photos given a colour cast (data.colour_cast); "
                         "0 = off")
+    p.add_argument("--jpeg", type=float, default=0.0,
+                   help="share of training photos saved as a JPEG of low to ordinary quality "
+                        "and decoded again (data.recompress); 0 = off")
     p.add_argument("--teacher", action="append", default=[],
                    help="checkpoint to distil from (repeat for an ensemble: the mean of their "
                         "logits); with --kd")
@@ -265,7 +268,7 @@ def main(argv=None):
             idx = order[s * args.batch:(s + 1) * args.batch]
             x = data.augment(train_x[idx], args.size, gen, min_scale=args.min_scale, grey_p=args.grey,
                              plain=train_y[idx] == NEITHER, plain_p=args.plain,
-                             cast_p=args.cast)
+                             cast_p=args.cast, jpeg_p=args.jpeg)
             for g in opt.param_groups:
                 g["lr"] = lr_at(epoch * steps_per_epoch + s, total, warmup, args.lr)
             y = train_y[idx]

@@ -3,7 +3,9 @@ photos. The plain-background composite must leave the photos it does not
 pick untouched, and the ones it picks must show the photo, shrunk, on a
 ground that is one colour per row (a plain colour or a vertical gradient).
 CutMix must mix each target by the area it pasted. A colour cast must tint
-only the photos it picks, keeping each pixel's channel mean.
+only the photos it picks, keeping each pixel's channel mean. JPEG
+recompression must change only the photos it picks, each into a JPEG copy
+of itself at a quality in range.
 
 Run: /usr/bin/python3 -m unittest discover -s tests/python -v
 """
@@ -36,6 +38,28 @@ class ColourCastTest(unittest.TestCase):
             self.assertTrue(bool(((gains > 0.7 / 1.3 - 1e-6) & (gains < 1.3 / 0.7 + 1e-6)).all()))
             self.assertTrue(torch.equal(out[i], out[i, :, :1, :1].expand(3, 4, 4)), "one gain per channel")
         self.assertTrue(torch.equal(data.colour_cast(x, 0.0, torch.Generator().manual_seed(3)), x))
+
+
+class RecompressTest(unittest.TestCase):
+    def test_it_changes_only_the_photos_it_picks_into_jpeg_copies_of_themselves(self):
+        # Smooth pictures (gradients), as photos are, at 8-bit levels.
+        ramp = torch.linspace(0, 1, 32)
+        x = torch.stack([torch.stack([ramp.view(1, 32).expand(32, 32) * (i + 1) / 40,
+                                      ramp.view(32, 1).expand(32, 32),
+                                      torch.full((32, 32), i / 40)]) for i in range(40)])
+        x = (x * 255).round() / 255
+        out = data.recompress(x, 0.5, torch.Generator().manual_seed(4))
+        changed = [i for i in range(40) if not torch.equal(out[i], x[i])]
+        self.assertTrue(8 <= len(changed) <= 32, "%d of 40 recompressed at p 0.5" % len(changed))
+        lo, hi = data.JPEG_QUALITIES
+        for i in changed:
+            u8 = (x[i].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
+            copies = {q: torch.from_numpy(data.jpeg_copy(u8, q)).permute(2, 0, 1).float() / 255
+                      for q in range(lo, hi + 1)}
+            self.assertTrue(any(torch.equal(out[i], c) for c in copies.values()),
+                            "image %d is no JPEG copy of itself at quality %d..%d" % (i, lo, hi))
+            self.assertLess(float((out[i] - x[i]).abs().mean()), 0.05, "image %d" % i)
+        self.assertTrue(torch.equal(data.recompress(x, 0.0, torch.Generator().manual_seed(4)), x))
 
 
 class PlainBackgroundTest(unittest.TestCase):
