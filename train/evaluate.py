@@ -4,7 +4,8 @@
     /usr/bin/python3 train/evaluate.py --graph weights          # exported files, Python reference
     /usr/bin/python3 train/evaluate.py --checkpoint RUN/final.pt [--temperature T]
     /usr/bin/python3 train/evaluate.py --graph weights --checkpoint RUN/final.pt  # + agreement
-    options: --grey (also black-and-white copies), --sizes (engine: 100..4000 px copies),
+    options: --grey (also black-and-white copies), --jpeg Q (also copies saved as JPEGs of
+             quality Q), --sizes (engine: 100..4000 px copies),
              --weight-levels K (checkpoint: weights on K levels, as export.py --weight-levels),
              --precision f32|int8|both (engine: mvb --precision; both = f32 and int8, compared),
              --near (how the left-out Places near: categories are called), --json FILE,
@@ -186,6 +187,10 @@ def checkpoint_logits(checkpoint, images_u8, levels=None):
     return export.logits_of(net, images_u8)
 
 
+def jpeg(images_u8, quality):
+    return np.stack([data.jpeg_copy(x, quality) for x in images_u8]) if len(images_u8) else images_u8
+
+
 def grey(images_u8):
     g = (0.299 * images_u8[..., 0] + 0.587 * images_u8[..., 1] + 0.114 * images_u8[..., 2])
     return np.repeat(np.clip(np.rint(g), 0, 255).astype(np.uint8)[..., None], 3, axis=3)
@@ -232,6 +237,9 @@ def main(argv=None):
                    help="also judge every beach/mountain photo of this source (default: the "
                         "checkpoint's own --exclude)")
     p.add_argument("--grey", action="store_true", help="also black-and-white copies (graph/checkpoint)")
+    p.add_argument("--jpeg", type=int, metavar="Q",
+                   help="also copies saved as JPEGs of quality Q, as a compressed upload or a photo "
+                        "from the web (graph/checkpoint)")
     p.add_argument("--sizes", action="store_true",
                    help="engine: 300 beach/mountain photos resized to 100 and 4000 px")
     p.add_argument("--near", action="store_true", help="how the left-out near: categories are called")
@@ -254,7 +262,7 @@ def main(argv=None):
     if args.graph:
         size = mvb["preprocess"]["size"][0]
     rows = eval_rows(args.data, excluded)
-    results, probs, grey_probs = {"rules": rules, "excluded": excluded}, {}, {}
+    results, probs, copy_probs = {"rules": rules, "excluded": excluded}, {}, {}
     paths = [os.path.join(args.data, r["path"]) for r in rows]
     # --sizes, --near: the precision a user gets (the model's own when both are compared)
     one_precision = (mvb.get("precision", "f32") if args.precision == "both" else args.precision)
@@ -273,15 +281,19 @@ def main(argv=None):
         probs["float"] = torch.softmax(z / t, dim=1).numpy()
         results["float"] = report(probs["float"], rows, rules, "PyTorch float checkpoint (T=%.4f):" % t)
         results["calibration"] = calibration(lambda tt: torch.softmax(z / tt, dim=1).numpy(), rows, t)
-        if args.grey:
-            zg = checkpoint_logits(args.checkpoint, grey(images), args.weight_levels)
-            grey_probs["float_grey"] = torch.softmax(zg / t, dim=1).numpy()
-            results["float_grey"] = report(grey_probs["float_grey"], rows, rules,
-                                           "black-and-white copies, PyTorch float (T=%.4f):" % t)
-    elif args.graph and args.grey:
-        grey_probs["graph_grey"] = graph_probs(args.graph, grey(images))
-        results["graph_grey"] = report(grey_probs["graph_grey"], rows, rules,
-                                       "black-and-white copies, exported graph:")
+    copies = ([("grey", "black-and-white copies", grey)] if args.grey else []) + (
+        [("jpeg", "copies saved as JPEGs of quality %d" % args.jpeg, lambda im: jpeg(im, args.jpeg))]
+        if args.jpeg else [])
+    for key, what, make in copies:
+        if args.checkpoint:
+            zc = checkpoint_logits(args.checkpoint, make(images), args.weight_levels)
+            copy_probs["float_" + key] = torch.softmax(zc / t, dim=1).numpy()
+            results["float_" + key] = report(copy_probs["float_" + key], rows, rules,
+                                             "%s, PyTorch float (T=%.4f):" % (what, t))
+        elif args.graph:
+            copy_probs["graph_" + key] = graph_probs(args.graph, make(images))
+            results["graph_" + key] = report(copy_probs["graph_" + key], rows, rules,
+                                             "%s, exported graph:" % what)
     for name, pr in probs.items():
         v = verdict.verdicts(pr, rules)
         results.setdefault("verdict_share", {})[name] = verdict.shares(v)
@@ -325,7 +337,7 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
     if args.probs:
-        save_probs(args.probs, rows, rules, {**probs, **grey_probs})
+        save_probs(args.probs, rows, rules, {**probs, **copy_probs})
     return 0
 
 
