@@ -284,6 +284,8 @@ def main(argv=None):
     copies = ([("grey", "black-and-white copies", grey)] if args.grey else []) + (
         [("jpeg", "copies saved as JPEGs of quality %d" % args.jpeg, lambda im: jpeg(im, args.jpeg))]
         if args.jpeg else [])
+    if args.jpeg:
+        results["jpeg_quality"] = args.jpeg
     for key, what, make in copies:
         if args.checkpoint:
             zc = checkpoint_logits(args.checkpoint, make(images), args.weight_levels)

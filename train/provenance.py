@@ -260,6 +260,11 @@ def main(argv=None):
         if key in metrics:
             out += ["Black-and-white copies of the validation photos (%s):" % key.split("_")[0], "",
                     table(metrics[key]), ""]
+    for key in ("float_jpeg", "graph_jpeg"):
+        if key in metrics:
+            out += ["Copies of the validation photos saved as JPEGs of quality %d, as a compressed upload "
+                    "or a photo from the web (%s):" % (metrics["jpeg_quality"], key.split("_")[0]), "",
+                    table(metrics[key]), ""]
     for key in ("engine_100px", "engine_4000px"):
         if key in metrics:
             out += ["C engine on copies of every 5th beach/mountain validation photo (about 350) resized to a short side of %s:" %
