@@ -281,11 +281,12 @@ def main(argv=None):
         probs["float"] = torch.softmax(z / t, dim=1).numpy()
         results["float"] = report(probs["float"], rows, rules, "PyTorch float checkpoint (T=%.4f):" % t)
         results["calibration"] = calibration(lambda tt: torch.softmax(z / tt, dim=1).numpy(), rows, t)
-    copies = ([("grey", "black-and-white copies", grey)] if args.grey else []) + (
-        [("jpeg", "copies saved as JPEGs of quality %d" % args.jpeg, lambda im: jpeg(im, args.jpeg))]
-        if args.jpeg else [])
+    copies = []  # (key, title, how the copies are made)
+    if args.grey:
+        copies.append(("grey", "black-and-white copies", grey))
     if args.jpeg:
         results["jpeg_quality"] = args.jpeg
+        copies.append(("jpeg", "copies saved as JPEGs of quality %d" % args.jpeg, lambda im: jpeg(im, args.jpeg)))
     for key, what, make in copies:
         if args.checkpoint:
             zc = checkpoint_logits(args.checkpoint, make(images), args.weight_levels)

@@ -256,15 +256,13 @@ def main(argv=None):
         out += ["How often each verdict is shown (C engine, all %d validation photos, beach, mountain "
                 "and neither alike): %s." % (total, ", ".join("%s %s" % (k, pct(v)) for k, v in share.items())),
                 ""]
-    for key in ("float_grey", "graph_grey"):
-        if key in metrics:
-            out += ["Black-and-white copies of the validation photos (%s):" % key.split("_")[0], "",
-                    table(metrics[key]), ""]
-    for key in ("float_jpeg", "graph_jpeg"):
-        if key in metrics:
-            out += ["Copies of the validation photos saved as JPEGs of quality %d, as a compressed upload "
-                    "or a photo from the web (%s):" % (metrics["jpeg_quality"], key.split("_")[0]), "",
-                    table(metrics[key]), ""]
+    copies = (("grey", "Black-and-white copies of the validation photos"),
+              ("jpeg", "Copies of the validation photos saved as JPEGs of quality %s, as a compressed "
+                       "upload or a photo from the web" % metrics.get("jpeg_quality")))
+    for kind, title in copies:
+        for key in ("float_" + kind, "graph_" + kind):
+            if key in metrics:
+                out += ["%s (%s):" % (title, key.split("_")[0]), "", table(metrics[key]), ""]
     for key in ("engine_100px", "engine_4000px"):
         if key in metrics:
             out += ["C engine on copies of every 5th beach/mountain validation photo (about 350) resized to a short side of %s:" %
