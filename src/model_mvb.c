@@ -193,6 +193,14 @@ static mvb_status read_output_entry(const mvb_json *j, int key,
     return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, key,
                         "mvb.outputs names an output the signature does not "
                         "have");
+  /* Every entry that reads sets a kind: one already set is a second entry,
+   * whose description would mix with the first's (its classes, and
+   * rules.probabilities), so the load check would pass an output of the
+   * wrong shape. */
+  if (out->outputs[which].kind != MVB_OUTPUT_OTHER)
+    return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, key,
+                        "mvb.outputs describes output \"%.200s\" twice",
+                        out->outputs[which].name);
   mvb_status status =
       mvb_expect(j, v, MVB_JSON_OBJECT, "mvb.outputs", "entry", err);
   if (status != MVB_OK) return status;

@@ -301,6 +301,27 @@ static void one_score_models_keep_todays_rules(void) {
   mvb_model_free(m);
 }
 
+/* An output described twice once kept both descriptions' leftovers: here a
+ * one-value output, first "probabilities" of three classes then "score",
+ * passed the load check as a score while the verdict read three values
+ * from it. */
+static void an_output_described_twice_is_refused_naming_it(void) {
+  const float zero[1] = {0.0f};
+  mvb_model *m = NULL;
+  mvb_status s = load_k(1, "Sigmoid",
+                        "\"outputs\": {\"Identity:0\": {\"kind\": "
+                        "\"probabilities\", \"classes\": [\"beach\", "
+                        "\"mountain\", \"neither\"]}, \"Identity:0\": "
+                        "{\"kind\": \"score\"}}",
+                        zero, NULL, &m);
+  EXPECT(s == MVB_ERR_MODEL_FORMAT &&
+             test_contains(mvb_model_error(m),
+                           "mvb.outputs describes output \"Identity:0\" "
+                           "twice"),
+         "status %d: %s", s, mvb_model_error(m));
+  mvb_model_free(m);
+}
+
 int main(void) {
   int failed = 0;
   failed +=
@@ -316,5 +337,7 @@ int main(void) {
                      probabilities_that_do_not_add_up_are_refused);
   failed += test_run("one_score_models_keep_todays_rules",
                      one_score_models_keep_todays_rules);
+  failed += test_run("an_output_described_twice_is_refused_naming_it",
+                     an_output_described_twice_is_refused_naming_it);
   return failed ? 1 : 0;
 }
