@@ -377,7 +377,15 @@ static mvb_status op_add(builder *b, const mvb_node *n, value *out) {
   int rank;
   size_t dims[MVB_MAX_RANK];
   s = broadcast(b, n, x, y, &rank, dims);
-  if (s == MVB_OK && strcmp(n->op, "BiasAdd") == 0 &&
+  bool bias_add = strcmp(n->op, "BiasAdd") == 0;
+  /* The bias goes along x's last dimension, which a scalar lacks. */
+  if (s == MVB_OK && bias_add && x->rank < 1)
+    s = mvb_fail(b->err, MVB_ERR_SHAPE,
+                 "node %s (BiasAdd): input %s has rank 0; a bias needs a "
+                 "tensor of rank 1 or more (it is added along the last "
+                 "dimension)",
+                 n->name, n->inputs[0].node);
+  if (s == MVB_OK && bias_add &&
       (!y->c || y->rank != 1 || y->dims[0] != x->dims[x->rank - 1]))
     s = mvb_fail(b->err, MVB_ERR_SHAPE,
                  "node %s (BiasAdd): bias %s must be a constant with one value "

@@ -248,7 +248,8 @@ mvb_status mvb_bias_value(builder *b, const mvb_node *n, size_t i,
 
 /* fused_ops of _FusedConv2D / _FusedMatMul / FusedDepthwiseConv2dNative:
  * ["BiasAdd"] optionally followed by "Relu" or "Relu6", folded into the
- * output clamp. */
+ * output clamp. The BiasAdd's bias is input 2, which must be there: without
+ * it mvb_bias_value would add zeros in its place. */
 mvb_status mvb_fused_activation(builder *b, const mvb_node *n, float *lo,
                                 float *hi) {
   *lo = -INFINITY;
@@ -262,6 +263,12 @@ mvb_status mvb_fused_activation(builder *b, const mvb_node *n, float *lo,
                     "%s)",
                     n->name, n->op,
                     ops && ops->n_strs ? ops->strs[0] : "nothing");
+  if (n->n_inputs < 3)
+    return mvb_fail(b->err, MVB_ERR_MODEL_FORMAT,
+                    "node %s (%s): fused_ops asks for BiasAdd but there is no "
+                    "bias input (the node has %zu inputs; the bias would be "
+                    "the third)",
+                    n->name, n->op, n->n_inputs);
   if (num_args && num_args->i != 1)
     return mvb_fail(b->err, MVB_ERR_UNSUPPORTED,
                     "node %s (%s): num_args %lld is not supported (only 1)",

@@ -439,10 +439,16 @@ int mvb_output_class(const mvb_model *model, size_t i, size_t channel) {
 
 void mvb_model_input_shape(const mvb_model *model, int *height, int *width,
                            int *channels) {
-  bool loaded = model && model->graph;
-  if (height) *height = loaded ? model->file.preprocess.height : 0;
-  if (width) *width = loaded ? model->file.preprocess.width : 0;
-  if (channels) *channels = loaded ? 3 : 0;
+  const mvb_model_file *f = model && model->graph ? &model->file : NULL;
+  /* The preprocessing's size is 0 x 0 when the input is no image
+   * (model_mvb.c); an NHWC input's channels are its signature's. */
+  int h = f ? f->preprocess.height : 0, c = 0;
+  if (h > 0)
+    c = f->input_rank == 4 && f->input_shape[3] > 0 ? (int)f->input_shape[3]
+                                                    : 3;
+  if (height) *height = h;
+  if (width) *width = h > 0 ? f->preprocess.width : 0;
+  if (channels) *channels = c;
 }
 
 size_t mvb_model_input_size(const mvb_model *model) {

@@ -216,7 +216,9 @@ mvb_output_kind mvb_output_kind_of(const mvb_model *model, size_t i);
 int mvb_output_class(const mvb_model *model, size_t i, size_t channel);
 #define MVB_MAX_RANK 6 /* of any tensor, outputs included */
 
-/* The loaded model's input as (height, width, channels); 0s before load. */
+/* The loaded model's input as (height, width, channels): channels as its
+ * signature gives them (1 for a grey model); 0s before load and when the
+ * input is not an image (e.g. a [-1, 10] tensor). */
 void mvb_model_input_shape(const mvb_model *model, int *height, int *width,
                            int *channels);
 size_t mvb_model_input_size(const mvb_model *model);

@@ -456,6 +456,119 @@ static void batch_changed_by_reshape_is_sized_right(void) {
   mvb_model_free(m);
 }
 
+/* ---- small graphs, loaded from buffers ---------------------------------- */
+
+/* A graph model with input x of the given dims ("{\"size\": \"1\"}, ...",
+ * or NULL for no shape), the given nodes after the Placeholder, output
+ * out:0, and (when weights is not NULL) one shard w.bin holding them. */
+static mvb_status load_graph(const char *dims, const char *nodes,
+                             const char *weights, const float *shard,
+                             size_t shard_bytes, mvb_model **m) {
+  char json[4096], shape[512] = "";
+  if (dims)
+    snprintf(shape, sizeof shape, ", \"tensorShape\": {\"dim\": [%s]}", dims);
+  char manifest[1024] = "";
+  if (weights)
+    snprintf(manifest, sizeof manifest,
+             ", \"weightsManifest\": [{\"paths\": [\"w.bin\"], \"weights\": "
+             "[%s]}]",
+             weights);
+  int n = snprintf(json, sizeof json,
+                   "{\"signature\": {\"inputs\": {\"x:0\": {\"name\": "
+                   "\"x:0\"%s}}, \"outputs\": {\"out:0\": {\"name\": "
+                   "\"out:0\"}}}, \"modelTopology\": {\"node\": [{\"name\": "
+                   "\"x\", \"op\": \"Placeholder\"}, %s]}%s}",
+                   shape, nodes, manifest);
+  const uint8_t *shards[1] = {(const uint8_t *)shard};
+  size_t sizes[1] = {shard_bytes};
+  *m = mvb_model_create(NULL);
+  if (!*m) return MVB_ERR_OUT_OF_MEMORY;
+  return mvb_model_load_buffers(*m, json, (size_t)n, weights ? shards : NULL,
+                                weights ? sizes : NULL, weights ? 1 : 0);
+}
+
+#define FUSED_BIAS_ADD                                                     \
+  "\"fused_ops\": {\"list\": {\"s\": [\"Qmlhc0FkZA==\"]}}, \"num_args\": " \
+  "{\"i\": \"1\"}"
+
+/* fused_ops ["BiasAdd"] with no bias input once ran with a zero bias. */
+static void fused_bias_add_without_a_bias_is_refused_naming_the_node(void) {
+  const float one[1] = {1.0f};
+  mvb_model *m = NULL;
+  mvb_status s = load_graph(
+      "{\"size\": \"1\"}, {\"size\": \"1\"}",
+      "{\"name\": \"w\", \"op\": \"Const\"}, {\"name\": \"out\", \"op\": "
+      "\"_FusedMatMul\", \"input\": [\"x\", \"w\"], \"attr\": {" FUSED_BIAS_ADD
+      "}}",
+      "{\"name\": \"w\", \"shape\": [1, 1], \"dtype\": \"float32\"}", one,
+      sizeof one, &m);
+  EXPECT(s == MVB_ERR_MODEL_FORMAT &&
+             test_contains(mvb_model_error(m),
+                           "node out (_FusedMatMul): fused_ops asks for "
+                           "BiasAdd but there is no bias input"),
+         "matmul: status %d: %s", s, mvb_model_error(m));
+  mvb_model_free(m);
+  s = load_graph(
+      "{\"size\": \"1\"}, {\"size\": \"2\"}, {\"size\": \"2\"}, {\"size\": "
+      "\"1\"}",
+      "{\"name\": \"w\", \"op\": \"Const\"}, {\"name\": \"out\", \"op\": "
+      "\"_FusedConv2D\", \"input\": [\"x\", \"w\"], \"attr\": {\"padding\": "
+      "{\"s\": \"VkFMSUQ=\"}, \"strides\": {\"list\": {\"i\": [\"1\", \"1\", "
+      "\"1\", \"1\"]}}, " FUSED_BIAS_ADD "}}",
+      "{\"name\": \"w\", \"shape\": [1, 1, 1, 1], \"dtype\": \"float32\"}", one,
+      sizeof one, &m);
+  EXPECT(s == MVB_ERR_MODEL_FORMAT &&
+             test_contains(mvb_model_error(m),
+                           "node out (_FusedConv2D): fused_ops asks for "
+                           "BiasAdd but there is no bias input"),
+         "conv: status %d: %s", s, mvb_model_error(m));
+  mvb_model_free(m);
+}
+
+/* BiasAdd adds along the last dimension, which a scalar does not have: it
+ * once read dims[-1]. */
+static void bias_add_on_a_scalar_is_refused_naming_the_node(void) {
+  const float one[1] = {1.0f};
+  mvb_model *m = NULL;
+  mvb_status s = load_graph(
+      NULL,
+      "{\"name\": \"b\", \"op\": \"Const\"}, {\"name\": \"out\", \"op\": "
+      "\"BiasAdd\", \"input\": [\"x\", \"b\"]}",
+      "{\"name\": \"b\", \"shape\": [1], \"dtype\": \"float32\"}", one,
+      sizeof one, &m);
+  EXPECT(s == MVB_ERR_SHAPE &&
+             test_contains(mvb_model_error(m),
+                           "node out (BiasAdd): input x has rank 0"),
+         "status %d: %s", s, mvb_model_error(m));
+  mvb_model_free(m);
+}
+
+/* The input shape is the signature's: a one-channel model says 1 (it once
+ * said 3 for every model), and an input that is no image says 0s. */
+static void input_shape_reports_the_signatures_channels(void) {
+  mvb_model *m = NULL;
+  int h = -1, w = -1, c = -1;
+  mvb_status s = load_graph(
+      "{\"size\": \"-1\"}, {\"size\": \"4\"}, {\"size\": \"5\"}, {\"size\": "
+      "\"1\"}",
+      "{\"name\": \"out\", \"op\": \"Relu\", \"input\": [\"x\"]}", NULL, NULL,
+      0, &m);
+  REQUIRE(s == MVB_OK, "one channel: load: %s", mvb_model_error(m));
+  mvb_model_input_shape(m, &h, &w, &c);
+  EXPECT(h == 4 && w == 5 && c == 1, "one channel: input shape %d %d %d", h, w,
+         c);
+  EXPECT(mvb_model_input_size(m) == 20, "one channel: input size %zu",
+         mvb_model_input_size(m));
+  mvb_model_free(m);
+  s = load_graph("{\"size\": \"1\"}, {\"size\": \"10\"}",
+                 "{\"name\": \"out\", \"op\": \"Relu\", \"input\": [\"x\"]}",
+                 NULL, NULL, 0, &m);
+  REQUIRE(s == MVB_OK, "no image: load: %s", mvb_model_error(m));
+  mvb_model_input_shape(m, &h, &w, &c);
+  EXPECT(h == 0 && w == 0 && c == 0, "no image: input shape %d %d %d", h, w, c);
+  mvb_model_free(m);
+}
+
 static void misuse_is_reported_not_crashed(void) {
   mvb_model *m = mvb_model_create(NULL);
   REQUIRE(m, "create");
@@ -506,6 +619,12 @@ int main(void) {
                      bad_images_are_refused_with_reasons);
   failed += test_run("batch_changed_by_reshape_is_sized_right",
                      batch_changed_by_reshape_is_sized_right);
+  failed += test_run("fused_bias_add_without_a_bias_is_refused_naming_the_node",
+                     fused_bias_add_without_a_bias_is_refused_naming_the_node);
+  failed += test_run("bias_add_on_a_scalar_is_refused_naming_the_node",
+                     bias_add_on_a_scalar_is_refused_naming_the_node);
+  failed += test_run("input_shape_reports_the_signatures_channels",
+                     input_shape_reports_the_signatures_channels);
   failed += test_run("misuse_is_reported_not_crashed",
                      misuse_is_reported_not_crashed);
   return failed ? 1 : 0;
