@@ -503,8 +503,14 @@ static int run_tensor(mvb_model *model, const args *a) {
     return 1;
   }
   int rc = 1;
-  if (mvb_run_tensor(model, (const float *)bytes, size / sizeof(float),
-                     /*output=*/NULL, /*capacity=*/0, &count) != MVB_OK)
+  /* Stray bytes after the last whole value would otherwise be dropped
+   * unseen, and a file of the right count plus them would run. */
+  if (size % sizeof(float) != 0)
+    say("input tensor \"%s\" is %zu bytes, not a whole number of float32 "
+        "values (%zu bytes each)",
+        a->input, size, sizeof(float));
+  else if (mvb_run_tensor(model, (const float *)bytes, size / sizeof(float),
+                          /*output=*/NULL, /*capacity=*/0, &count) != MVB_OK)
     say("%s", mvb_model_error(model));
   else if (write_outputs(a->output, model) == 0)
     rc = 0;

@@ -201,6 +201,21 @@ test('run --input above its 1 GiB cap is refused from its size', { skip }, () =>
   });
 });
 
+test('run --input that is not a whole number of float32 values is refused, naming the file and its size', { skip }, () => {
+  inTmpDir((dir) => {
+    // One value's worth of bytes too few would be refused as the wrong size; 1 to 3 stray bytes
+    // after the right count were once dropped without a word.
+    const dims = modelJson().signature.inputs['input:0'].tensorShape.dim.map((d) => Math.max(1, Number(d.size)));
+    const input = join(dir, 'in.f32');
+    const size = 4 * dims.reduce((a, b) => a * b) + 3;
+    writeFileSync(input, Buffer.alloc(size));
+    const r = mvbRaw(['run', '--model', weights, '--input', input, '--output', join(dir, 'out.f32')]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr, `mvb: input tensor "${input}" is ${size} bytes, not a whole number of float32 values (4 bytes each)\n`);
+    assert.equal(existsSync(join(dir, 'out.f32')), false, 'an output was written');
+  });
+});
+
 test('classify > /dev/full exits 1 and says the results could not be written', { skip }, () => {
   for (const args of [['classify', mountain], ['classify', '--json', mountain, mountain]]) {
     const full = openSync('/dev/full', 'w');
