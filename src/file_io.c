@@ -47,6 +47,43 @@ static int read_up_to(int fd, uint8_t *buf, size_t want, size_t *got) {
   return 0;
 }
 
+/* A file fit to be read whole: a regular file of at most max_bytes (and at
+ * most SIZE_MAX - 1, so its length + 1 fits a size_t; wasm's is 32 bits).
+ * Its length goes to *length. */
+static mvb_status check_file(const struct stat *st, const char *path,
+                             const char *what, uint64_t max_bytes,
+                             uint64_t *length, mvb_error *err) {
+  if (S_ISDIR(st->st_mode))
+    return mvb_fail(err, MVB_ERR_IO, "%s \"%.300s\" is a directory", what,
+                    path);
+  if (!S_ISREG(st->st_mode))
+    return mvb_fail(err, MVB_ERR_IO, "%s \"%.300s\" is not a regular file (%s)",
+                    what, path, file_kind(st->st_mode));
+  *length = (uint64_t)st->st_size;
+  uint64_t limit =
+      max_bytes < (uint64_t)SIZE_MAX - 1 ? max_bytes : (uint64_t)SIZE_MAX - 1;
+  if (*length > limit)
+    return mvb_fail(err, MVB_ERR_IO,
+                    "%s \"%.300s\" is %llu bytes, more than the limit of "
+                    "%llu bytes",
+                    what, path, (unsigned long long)*length,
+                    (unsigned long long)limit);
+  return MVB_OK;
+}
+
+mvb_status mvb_file_size(const char *path, const char *what, uint64_t max_bytes,
+                         size_t *size, mvb_error *err) {
+  struct stat st;
+  uint64_t length = 0;
+  *size = 0;
+  if (stat(path, &st) != 0)
+    return mvb_fail(err, MVB_ERR_IO, "cannot open %s \"%.300s\": %s", what,
+                    path, strerror(errno));
+  mvb_status status = check_file(&st, path, what, max_bytes, &length, err);
+  if (status == MVB_OK) *size = (size_t)length;
+  return status;
+}
+
 mvb_status mvb_read_file(const char *path, const char *what, uint64_t max_bytes,
                          uint8_t **data, size_t *size, mvb_error *err) {
   mvb_status status = MVB_OK;
@@ -60,35 +97,15 @@ mvb_status mvb_read_file(const char *path, const char *what, uint64_t max_bytes,
     return mvb_fail(err, MVB_ERR_IO, "cannot open %s \"%.300s\": %s", what,
                     path, strerror(errno));
   struct stat st;
+  uint64_t length = 0;
   if (fstat(fd, &st) != 0) {
     status = mvb_fail(err, MVB_ERR_IO, "cannot read %s \"%.300s\": %s", what,
                       path, strerror(errno));
     goto done;
   }
-  if (S_ISDIR(st.st_mode)) {
-    status =
-        mvb_fail(err, MVB_ERR_IO, "%s \"%.300s\" is a directory", what, path);
-    goto done;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    status =
-        mvb_fail(err, MVB_ERR_IO, "%s \"%.300s\" is not a regular file (%s)",
-                 what, path, file_kind(st.st_mode));
-    goto done;
-  }
-  /* Judged by fstat's size, before a byte is read or allocated; the + 1 below
-   * must fit a size_t too (wasm's is 32 bits). */
-  uint64_t length = (uint64_t)st.st_size;
-  uint64_t limit =
-      max_bytes < (uint64_t)SIZE_MAX - 1 ? max_bytes : (uint64_t)SIZE_MAX - 1;
-  if (length > limit) {
-    status = mvb_fail(err, MVB_ERR_IO,
-                      "%s \"%.300s\" is %llu bytes, more than the limit of "
-                      "%llu bytes",
-                      what, path, (unsigned long long)length,
-                      (unsigned long long)limit);
-    goto done;
-  }
+  /* Judged by fstat's size, before a byte is read or allocated. */
+  status = check_file(&st, path, what, max_bytes, &length, err);
+  if (status != MVB_OK) goto done;
   buf = malloc((size_t)length + 1);
   if (!buf) {
     status = mvb_fail(err, MVB_ERR_OUT_OF_MEMORY,

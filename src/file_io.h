@@ -27,6 +27,12 @@
 mvb_status mvb_read_file(const char *path, const char *what, uint64_t max_bytes,
                          uint8_t **data, size_t *size, mvb_error *err);
 
+/* The length of a file mvb_read_file would read, into *size, from stat
+ * alone: refused as mvb_read_file refuses it, without opening it. A loader
+ * checks sizes with this before it reads any file. */
+mvb_status mvb_file_size(const char *path, const char *what, uint64_t max_bytes,
+                         size_t *size, mvb_error *err);
+
 /* dir + "/" + name, malloc'd; NULL if out of memory. */
 char *mvb_join_path(const char *dir, const char *name);
 

@@ -224,9 +224,16 @@ mvb_status mvb_model_file_read_dir(const char *dir, mvb_model_file *out,
     status = mvb_out_of_memory(err, json_path);
     goto done;
   }
+  /* Sizes before bytes: shards the weights do not need (one file listed many
+   * times, say) are refused before any is read. */
   for (size_t k = 0; k < n && status == MVB_OK; k++)
-    status = mvb_read_file(paths[k], "weight shard", MVB_MAX_SHARD_BYTES,
-                           &shards[k], &sizes[k], err);
+    status = mvb_file_size(paths[k], "weight shard", MVB_MAX_SHARD_BYTES,
+                           &sizes[k], err);
+  if (status == MVB_OK) status = mvb_check_shard_sizes(&j, sizes, n, err);
+  /* No more than was checked: a shard that has grown since is refused. */
+  for (size_t k = 0; k < n && status == MVB_OK; k++)
+    status = mvb_read_file(paths[k], "weight shard", sizes[k], &shards[k],
+                           &sizes[k], err);
   /* Back to back in one block, read in place, as a browser loads them. */
   if (status == MVB_OK) status = concatenate(shards, sizes, n, &block, err);
   if (status == MVB_OK) {

@@ -31,6 +31,11 @@ mvb_status mvb_read_mvb_key(const mvb_json *j, mvb_model_file *out,
 mvb_status mvb_read_weights(const mvb_json *j, const uint8_t *const *shards,
                             const size_t *shard_sizes, size_t shard_count,
                             bool in_place, mvb_model_file *out, mvb_error *err);
+/* mvb_read_weights' size check alone, from the shards' sizes (one per
+ * manifest path, in order) without their bytes: a loader that reads files
+ * refuses wrong sizes before it reads or allocates any. Same messages. */
+mvb_status mvb_check_shard_sizes(const mvb_json *j, const size_t *shard_sizes,
+                                 size_t shard_count, mvb_error *err);
 /* The weightsManifest, checked for shape: groups with "paths" and "weights"
  * arrays. Missing (*manifest = -1) means no weights. */
 mvb_status mvb_read_manifest(const mvb_json *j, int *manifest, size_t *n_paths,

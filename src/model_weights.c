@@ -121,11 +121,11 @@ static mvb_status check_quantization(const mvb_json *j, int q, const char *ctx,
 
 /* Reads one manifest entry: name, dtype, shape, quantization, byte size.
  * Checks sizes for overflow; allocates only the name. */
-static mvb_status plan_weight(const mvb_json *j, int tok, int group,
+static mvb_status plan_weight(const mvb_json *j, int tok, int group, int index,
                               mvb_const *c, weight_plan *plan, mvb_error *err) {
   char ctx[360], buf[48];
   mvb_status status;
-  snprintf(ctx, sizeof ctx, "weightsManifest[%d].weights entry", group);
+  snprintf(ctx, sizeof ctx, "weightsManifest[%d].weights[%d]", group, index);
   if (!mvb_json_is(j, tok, MVB_JSON_OBJECT))
     return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, tok,
                         "%s must be an object", ctx);
@@ -502,21 +502,88 @@ static mvb_status check_digests(const mvb_json *j, int manifest,
   return status;
 }
 
+/* The weightsManifest, which must name shard_count shards. */
+static mvb_status open_manifest(const mvb_json *j, size_t shard_count,
+                                int *manifest, size_t *n_weights,
+                                mvb_error *err) {
+  size_t n_paths;
+  mvb_status status = mvb_read_manifest(j, manifest, &n_paths, n_weights, err);
+  if (status == MVB_OK && n_paths != shard_count)
+    status = mvb_fail(err, MVB_ERR_MODEL_FORMAT,
+                      "model.json's weightsManifest names %zu shard files but "
+                      "%zu shards were given",
+                      n_paths, shard_count);
+  return status;
+}
+
+/* Plans every weight into consts and plans (one each per manifest entry;
+ * names are allocated) and checks each group's bytes against its shards'
+ * sizes, naming the shard that differs. Needs the sizes only. */
+static mvb_status plan_weights(const mvb_json *j, int manifest,
+                               const size_t *shard_sizes, mvb_const *consts,
+                               weight_plan *plans, mvb_error *err) {
+  size_t w = 0, first_shard = 0;
+  int g = mvb_json_first(manifest);
+  for (int group = 0; group < mvb_json_children(j, manifest);
+       group++, g = mvb_json_next(j, g)) {
+    int paths = mvb_json_find(j, g, "paths");
+    int weights = mvb_json_find(j, g, "weights");
+    size_t n = (size_t)mvb_json_children(j, paths);
+    uint64_t need = 0, have = 0;
+    int t = mvb_json_first(weights);
+    for (int k = 0; k < mvb_json_children(j, weights);
+         k++, t = mvb_json_next(j, t), w++) {
+      mvb_status status =
+          plan_weight(j, t, group, k, &consts[w], &plans[w], err);
+      if (status != MVB_OK) return status;
+      if (need > UINT64_MAX - plans[w].bytes)
+        return mvb_fail(err, MVB_ERR_MODEL_FORMAT,
+                        "weight group %d: byte count overflows", group);
+      need += plans[w].bytes;
+    }
+    for (size_t k = 0; k < n; k++) have += shard_sizes[first_shard + k];
+    if (need != have && n == 0)
+      return mvb_fail(err, MVB_ERR_MODEL_FORMAT,
+                      "weight group %d has no shard paths but its weights "
+                      "need %llu bytes",
+                      group, (unsigned long long)need);
+    if (need != have)
+      return shard_mismatch(j, paths, group, shard_sizes + first_shard, n, need,
+                            have, err);
+    first_shard += n;
+  }
+  return MVB_OK;
+}
+
+mvb_status mvb_check_shard_sizes(const mvb_json *j, const size_t *shard_sizes,
+                                 size_t shard_count, mvb_error *err) {
+  int manifest;
+  size_t n_weights;
+  mvb_status status = open_manifest(j, shard_count, &manifest, &n_weights, err);
+  if (status != MVB_OK || manifest < 0) return status;
+  /* One spare element: calloc(0) may return NULL. */
+  mvb_const *consts = calloc(n_weights + 1, sizeof *consts);
+  weight_plan *plans = calloc(n_weights + 1, sizeof *plans);
+  if (consts && plans)
+    status = plan_weights(j, manifest, shard_sizes, consts, plans, err);
+  else
+    status = mvb_out_of_memory(err, "the weightsManifest");
+  for (size_t k = 0; consts && k < n_weights; k++) free(consts[k].name);
+  free(consts);
+  free(plans);
+  return status;
+}
+
 mvb_status mvb_read_weights(const mvb_json *j, const uint8_t *const *shards,
                             const size_t *shard_sizes, size_t shard_count,
-                            bool in_place, mvb_model_file *out, mvb_error *err) {
+                            bool in_place, mvb_model_file *out,
+                            mvb_error *err) {
   int manifest;
-  size_t n_paths, n_weights;
+  size_t n_weights;
   weight_plan *plans = NULL;
   const char **names = NULL;
-  mvb_status status =
-      mvb_read_manifest(j, &manifest, &n_paths, &n_weights, err);
+  mvb_status status = open_manifest(j, shard_count, &manifest, &n_weights, err);
   if (status != MVB_OK) return status;
-  if (n_paths != shard_count)
-    return mvb_fail(err, MVB_ERR_MODEL_FORMAT,
-                    "model.json's weightsManifest names %zu shard files but "
-                    "%zu shards were given",
-                    n_paths, shard_count);
   for (size_t k = 0; k < shard_count; k++)
     if (!shards[k] && shard_sizes[k])
       return mvb_fail(err, MVB_ERR_INVALID_ARGUMENT, "shard %zu is NULL", k);
@@ -533,59 +600,25 @@ mvb_status mvb_read_weights(const mvb_json *j, const uint8_t *const *shards,
   out->n_consts = n_weights;
 
   /* First every size, against the shards, before any weight's data. */
-  size_t w = 0, first_shard = 0;
-  int g = mvb_json_first(manifest);
-  for (int group = 0; group < mvb_json_children(j, manifest);
-       group++, g = mvb_json_next(j, g)) {
-    int paths = mvb_json_find(j, g, "paths");
-    int weights = mvb_json_find(j, g, "weights");
-    size_t n = (size_t)mvb_json_children(j, paths);
-    uint64_t need = 0, have = 0;
-    int t = mvb_json_first(weights);
-    for (int k = 0; k < mvb_json_children(j, weights);
-         k++, t = mvb_json_next(j, t), w++) {
-      status = plan_weight(j, t, group, &out->consts[w], &plans[w], err);
-      if (status != MVB_OK) goto done;
-      names[w] = out->consts[w].name;
-      if (need > UINT64_MAX - plans[w].bytes) {
-        status = mvb_fail(err, MVB_ERR_MODEL_FORMAT,
-                          "weight group %d: byte count overflows", group);
-        goto done;
-      }
-      need += plans[w].bytes;
-    }
-    for (size_t k = 0; k < n; k++) have += shard_sizes[first_shard + k];
-    if (need != have) {
-      if (n == 0) {
-        status = mvb_fail(err, MVB_ERR_MODEL_FORMAT,
-                          "weight group %d has no shard paths but its "
-                          "weights need %llu bytes",
-                          group, (unsigned long long)need);
-      } else {
-        status = shard_mismatch(j, paths, group, shard_sizes + first_shard, n,
-                                need, have, err);
-      }
-      goto done;
-    }
-    first_shard += n;
-  }
+  status = plan_weights(j, manifest, shard_sizes, out->consts, plans, err);
+  if (status != MVB_OK) goto done;
+  for (size_t k = 0; k < n_weights; k++) names[k] = out->consts[k].name;
   status =
       mvb_name_index_build(&out->const_index, names, n_weights, "weights", err);
   if (status == MVB_OK)
     status = check_digests(j, manifest, shards, shard_sizes, out, err);
   if (status != MVB_OK) goto done;
 
-  w = 0;
-  first_shard = 0;
-  g = mvb_json_first(manifest);
+  size_t w = 0, first_shard = 0;
+  int g = mvb_json_first(manifest);
   for (int group = 0; group < mvb_json_children(j, manifest);
        group++, g = mvb_json_next(j, g)) {
     int weights = mvb_json_find(j, g, "weights");
     shard_cursor cursor = {shards + first_shard, shard_sizes + first_shard, 0,
                            0};
     for (int k = 0; k < mvb_json_children(j, weights); k++, w++)
-      if ((status = load_weight(&cursor, &out->consts[w], &plans[w], in_place,
-                                err)))
+      if ((status =
+               load_weight(&cursor, &out->consts[w], &plans[w], in_place, err)))
         goto done;
     first_shard += (size_t)mvb_json_children(j, mvb_json_find(j, g, "paths"));
   }

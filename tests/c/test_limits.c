@@ -18,16 +18,6 @@
 #include "model_file.h"
 #include "mvb.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
 #define SLOWDOWN (SANITIZED ? 10.0 : 1.0)
 
 /* CPU time of this process, not wall time: the bounds below are about the

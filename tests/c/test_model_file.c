@@ -6,11 +6,14 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "json.h"
 #include "model_file.h"
 #include "sha256.h"
+
 
 /* ---- a tiny model with every weight encoding ------------------------------
  */
@@ -470,6 +473,9 @@ static void rejects_wrong_types(void) {
                  "weight \"w8\"", "\"min\"");
   EXPECT_FAILURE(edit("\"name\": \"x\", \"op\"", "\"name\": \"\", \"op\""),
                  MVB_ERR_MODEL_FORMAT, "node[0]", "empty name");
+  /* A weight without a name is named by its place in the manifest. */
+  EXPECT_FAILURE(edit("{\"name\": \"wf\", ", "{"), MVB_ERR_MODEL_FORMAT,
+                 "weightsManifest[0].weights[3] has no \"name\"", NULL);
 }
 
 static void reads_outputs_as_a_list_within_limits(void) {
@@ -644,6 +650,56 @@ static void rejects_paths_leaving_the_directory(void) {
          err.message);
   mvb_model_file_free(&f);
   test_remove_dir(dir);
+}
+
+/* One shard file listed many times, far larger than the weights need: it
+ * was once read in full, every time it was listed, and copied into one
+ * block before any size was checked (here 4 x 64 MiB read, 256 MiB copied).
+ * Now the files' sizes are checked first and nothing is read: the load
+ * runs in a child, whose peak memory must stay far below one shard. */
+static void refuses_oversized_shards_before_reading_them(void) {
+  enum { BIG = 64 << 20 };
+  char dir[512], path[600];
+  REQUIRE(test_make_dir(dir, sizeof dir), "cannot make a temp dir");
+  const char *json = edit("[\"a1.bin\", \"a2.bin\"]",
+                          "[\"big.bin\", \"big.bin\", \"big.bin\", "
+                          "\"big.bin\"]");
+  snprintf(path, sizeof path, "%s/big.bin", dir);
+  bool written = write_model_dir(dir, json) &&
+                 test_write_file(dir, "big.bin", "", 0) &&
+                 truncate(path, BIG) == 0; /* sparse: no disk, all zeros */
+  if (!written) test_remove_dir(dir);
+  REQUIRE(written, "cannot write the model");
+
+  mvb_model_file f;
+  mvb_error err = {{0}};
+  mvb_status s = mvb_model_file_read_dir(dir, &f, &err);
+  EXPECT(s == MVB_ERR_MODEL_FORMAT &&
+             test_contains(err.message,
+                           "weight group 0: shards are too long: the group's "
+                           "weights need 30 bytes but its 4 shards hold "
+                           "268435456 (last shard \"big.bin\""),
+         "status %d: %s", s, err.message);
+  mvb_model_file_free(&f);
+
+  pid_t child = fork();
+  if (child == 0) {
+    mvb_model_file g;
+    mvb_error e;
+    _exit(mvb_model_file_read_dir(dir, &g, &e) == MVB_ERR_MODEL_FORMAT ? 0 : 1);
+  }
+  int wstatus = 0;
+  bool waited = child > 0 && waitpid(child, &wstatus, 0) == child;
+  struct rusage use;
+  getrusage(RUSAGE_CHILDREN, &use);
+  test_remove_dir(dir);
+  REQUIRE(waited && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0,
+          "the child's load did not refuse the model (wait status %d)",
+          wstatus);
+  /* AddressSanitizer's shadow memory is not ours to measure. */
+  double peak_mib = (double)use.ru_maxrss / 1024.0; /* Linux: KiB */
+  EXPECT(SANITIZED || peak_mib < 32.0,
+         "the child peaked at %.0f MiB: the shards were read", peak_mib);
 }
 
 /* ---- the JSON reader itself
@@ -978,6 +1034,8 @@ int main(void) {
   failed +=
       test_run("rejects_rank_and_huge_shapes", rejects_rank_and_huge_shapes);
   failed += test_run("reads_a_model_directory", reads_a_model_directory);
+  failed += test_run("refuses_oversized_shards_before_reading_them",
+                     refuses_oversized_shards_before_reading_them);
   failed += test_run("rejects_paths_leaving_the_directory",
                      rejects_paths_leaving_the_directory);
   failed += test_run("json_reader_decodes_values", json_reader_decodes_values);

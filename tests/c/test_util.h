@@ -31,6 +31,19 @@
 #include <string.h>
 #include <unistd.h>
 
+/* 1 under AddressSanitizer (gcc or clang), whose shadow memory and slowdown
+ * are not the code's: memory and time limits are not checked then. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
 static char test_why[1024];  /* first failed expectation of the running case */
 static char test_skip[1200]; /* set by SKIP */
 
