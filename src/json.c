@@ -1,8 +1,8 @@
 #include "json.h"
 
 #include <limits.h>
-#include <locale.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -441,8 +441,12 @@ bool mvb_json_double(const mvb_json *json, int i, double *out) {
     return false;
   memcpy(buf, s, (size_t)n);
   buf[n] = '\0';
-  /* strtod reads the locale's decimal point; JSON's is always '.'. */
-  char point = localeconv()->decimal_point[0];
+  /* strtod reads the locale's decimal point; JSON's is always '.'. The
+   * point is read off a formatted number, not localeconv(), whose shared
+   * buffer two threads loading two models would race on. */
+  char probe[8];
+  snprintf(probe, sizeof probe, "%.1f", 0.5);
+  char point = probe[1];
   char *dot = point && point != '.' ? strchr(buf, '.') : NULL;
   if (dot) *dot = point;
   *out = strtod(buf, NULL);
