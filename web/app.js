@@ -9,6 +9,7 @@ import { registerServiceWorker } from './updates.js';
 import { offerCamera } from './camera.js';
 import {
   ERROR_TITLES, ERROR_TITLE, verdictInfo, verdictTitle, spokenResult, toneStyles, BATCH_MIN_FILES,
+  formatBytes,
 } from './meta.js';
 import {
   probabilitiesDetails, reasonItems, drawOnCanvas, clearCanvas, overlayHeatmap, offerHeatmapToggle,
@@ -30,12 +31,6 @@ if ('adoptedStyleSheets' in document) {
   const tones = new CSSStyleSheet();
   tones.replaceSync(toneStyles(':root'));
   document.adoptedStyleSheets = [...document.adoptedStyleSheets, tones];
-}
-
-function formatBytes(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
 }
 
 // ---- Loading the classifier ----------------------------------------------------------
@@ -234,6 +229,8 @@ function urlErrorTitle(e) {
   if (e.kind === 'http') return e.status === 404 ? 'No image at this address (404)' : `The server answered ${e.status}`;
   if (e.kind === 'not-image') return 'Not an image';
   if (e.kind === 'offline') return 'You are offline';
+  if (e.kind === 'too-large') return 'File too large';
+  if (e.kind === 'stalled') return 'The site stopped answering';
   return 'This address cannot be used';
 }
 

@@ -47,10 +47,14 @@ function messageFor(e) {
 // elements, {offer (shown when offered), start, message (why the mode ended), panel (the
 // live view, hidden outside the mode), video, verdict, verdictText, rate, freeze, stop, live
 // (a polite live region)}; onFreeze(frame, name): frame is an ImageBitmap of the current
-// frame, the callee's to close.
+// frame, the callee's to close. Returns {release()}, which leaves the mode, hides the offer
+// and removes every listener this added (an element taken out of its page calls it), or
+// undefined where there is no camera to offer.
 export function offerCamera(classifier, ui, onFreeze) {
-  if (!(navigator.mediaDevices && typeof navigator.mediaDevices.getUserMedia === 'function')) return;
+  if (!(navigator.mediaDevices && typeof navigator.mediaDevices.getUserMedia === 'function')) return undefined;
   let session = null; // {stream, active} while the mode is on
+  const listening = new AbortController();
+  const { signal } = listening;
 
   function say(message) {
     ui.message.textContent = message || '';
@@ -131,11 +135,11 @@ export function offerCamera(classifier, ui, onFreeze) {
     classifyFrames(s);
   }
 
-  ui.start.addEventListener('click', start);
+  ui.start.addEventListener('click', start, { signal });
   ui.stop.addEventListener('click', () => {
     stop();
     ui.start.focus();
-  });
+  }, { signal });
   ui.freeze.addEventListener('click', async () => {
     if (!session || ui.video.readyState < 2) return;
     let frame;
@@ -145,10 +149,17 @@ export function offerCamera(classifier, ui, onFreeze) {
       return; // no frame to take (the camera was just stopped)
     }
     onFreeze(frame, `Camera, ${new Date().toLocaleTimeString()}`);
-  });
-  addEventListener('pagehide', () => stop());
+  }, { signal });
+  addEventListener('pagehide', () => stop(), { signal });
   document.addEventListener('visibilitychange', () => {
     if (document.hidden && session) stop(CAMERA.messages.hidden);
-  });
+  }, { signal });
   ui.offer.hidden = false;
+  return {
+    release() {
+      stop();
+      listening.abort();
+      ui.offer.hidden = true;
+    },
+  };
 }

@@ -2,7 +2,7 @@
 // It runs in a page, in a (module) Web Worker and under Node 20. Everything else in
 // web/ goes through this API; see docs/design.md "web/engine.js".
 
-import { Status, STATUS_NAMES, MAX_THREADS } from './meta.js';
+import { Status, STATUS_NAMES, MAX_THREADS, BROWSERS_NEEDED } from './meta.js';
 
 export { Status };
 
@@ -74,7 +74,7 @@ export function chooseVariant(requested) {
   }
   const f = detectFeatures();
   if (!f.simd) {
-    throw new MvbError(Status.UNSUPPORTED, 'this browser has no WebAssembly SIMD (needs Chrome 91+, Firefox 89+ or Safari 16.4+)');
+    throw new MvbError(Status.UNSUPPORTED, `this browser has no WebAssembly SIMD (needs ${BROWSERS_NEEDED})`);
   }
   return Object.keys(VARIANTS).find((v) => (!VARIANTS[v].relaxed || f.relaxed) && (!VARIANTS[v].threads || f.threads));
 }

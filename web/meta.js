@@ -15,6 +15,11 @@ export const STATUS_NAMES = Object.freeze([
   'shape', 'image', 'image too large', 'backend', 'state',
 ]);
 
+// The browsers the site runs in, as the errors that refuse the others name them: WebAssembly
+// SIMD (Chrome 91, Firefox 89, Safari 16.4) and DecompressionStream for the gzipped model
+// and wasm files (Chrome 80, Firefox 113, Safari 16.4).
+export const BROWSERS_NEEDED = 'Chrome 91+, Firefox 113+ or Safari 16.4+';
+
 // The threaded engine uses at most this many threads: past two, this model runs no faster
 // and a phone runs hotter.
 export const MAX_THREADS = 2;
@@ -113,6 +118,11 @@ export function verdictInfo(verdict) {
 export const percent = (p) => `${Math.round(p * 100)}%`;
 // 1,234: counts of photos and pages.
 export const count = (n) => n.toLocaleString('en');
+export function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
 
 // "Neither · 87%", "Not sure".
 export function verdictTitle(r) {
@@ -133,6 +143,15 @@ export function spokenResult(name, r) {
     .map(({ label, p }) => `${label.toLowerCase()} ${Math.round(p * 100)} percent`).join(', ');
   return `${name}: ${v.spoken}; ${odds}.`;
 }
+
+// The largest file read at all, chosen, dropped or fetched from an address: a photo within
+// the engine's default pixel limit (50 megapixels) takes at most 200 MB even as an
+// uncompressed 32-bit BMP, so a larger file is something else (a video dropped by mistake),
+// and reading it whole could take the tab down before anything said why.
+export const MAX_INPUT_BYTES = 256 * 1024 * 1024;
+// How long an image address may send nothing (no answer, or no further bytes) before it is
+// given up on, so that its card does not say "Classifying" for ever.
+export const FETCH_STALL_MS = 30000;
 
 // A whole folder at once (batch.js). A folder, or at least BATCH_MIN_FILES photos chosen,
 // dropped or pasted together, go to the batch queue instead of one card each.

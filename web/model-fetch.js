@@ -2,6 +2,7 @@
 // from the fetch streams (the total comes from each shard's Content-Length: bytes over the
 // network, compressed ones for a .gz shard).
 import { MvbError, Status } from './engine.js';
+import { BROWSERS_NEEDED } from './meta.js';
 
 async function get(url) {
   let res;
@@ -30,6 +31,9 @@ function shardUrls(json, modelUrl) {
 // unless the host sent it with a Content-Encoding (then the browser already did).
 async function readShard(res, url, onChunk) {
   const gz = new URL(url).pathname.endsWith('.gz') && !res.headers.get('content-encoding');
+  if (gz && typeof DecompressionStream !== 'function') {
+    throw new MvbError(Status.UNSUPPORTED, `this browser cannot unpack the model's compressed files (no DecompressionStream; needs ${BROWSERS_NEEDED})`);
+  }
   if (!res.body || !res.body.getReader) {
     const buf = await res.arrayBuffer();
     onChunk(buf.byteLength);

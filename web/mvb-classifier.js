@@ -163,7 +163,20 @@ class MvbClassifierElement extends HTMLElement {
   }
 
   connectedCallback() {
-    if (this.ready) return;
+    if (!this.ready) this.startLoading();
+    if (!this.hasAttribute('no-camera') && !this.cameraOffer) {
+      this.cameraOffer = offerCamera(this.ready, this.camera, (frame, name) => this.run(frame, name).finally(() => frame.close()));
+    }
+  }
+
+  // Taken out of the page (or moved: connectedCallback offers the camera again): the camera
+  // goes off, its light with it, and its page-wide listeners go.
+  disconnectedCallback() {
+    this.cameraOffer?.release();
+    this.cameraOffer = undefined;
+  }
+
+  startLoading() {
     const opts = {
       base: this.getAttribute('base') || undefined,
       modelUrl: this.getAttribute('model') || undefined,
@@ -175,9 +188,6 @@ class MvbClassifierElement extends HTMLElement {
       },
     };
     this.ready = load(opts);
-    if (!this.hasAttribute('no-camera')) {
-      offerCamera(this.ready, this.camera, (frame, name) => this.run(frame, name).finally(() => frame.close()));
-    }
     this.ready.then(() => {
       this.progress.hidden = true;
       this.status.textContent = 'Ready: choose or drop a photo of a mountain or a beach.';
@@ -230,7 +240,10 @@ class MvbClassifierElement extends HTMLElement {
     this.heatmap = box;
   }
 
+  // Shows what `input` is; of runs that overlap (a slow address, then a file), the last one
+  // started is shown, and every one still fires its event.
   async run(input, name) {
+    const turn = (this.runTurn = (this.runTurn || 0) + 1);
     this.status.hidden = false;
     this.status.textContent = `Classifying ${name}…`;
     this.preview(null);
@@ -241,8 +254,17 @@ class MvbClassifierElement extends HTMLElement {
     this.reasons.hidden = true;
     this.probabilities.hidden = true;
     this.heatmap.hidden = true;
+    let r;
     try {
-      const r = await this.classify(input);
+      r = await (await this.ready).classify(input, { preview: true });
+    } catch (e) {
+      const message = e instanceof UrlError ? e.message : `Could not classify ${name}: ${e.message}`;
+      if (turn === this.runTurn) this.showError(message);
+      else this.emitError(message);
+      return;
+    }
+    if (turn === this.runTurn) {
+      this.preview(r.preview);
       this.status.hidden = true;
       this.show('verdict', verdictInfo(r.verdict).tone, verdictTitle(r));
       this.line.textContent = verdictInfo(r.verdict).line;
@@ -255,10 +277,8 @@ class MvbClassifierElement extends HTMLElement {
       this.probabilities.replaceWith(details);
       this.probabilities = details;
       if (r.heatmap && r.preview) this.offerHeatmap(r);
-      this.dispatchEvent(new CustomEvent('mvb-result', { detail: { ...r, name }, bubbles: true, composed: true }));
-    } catch (e) {
-      this.showError(e instanceof UrlError ? e.message : `Could not classify ${name}: ${e.message}`);
     }
+    this.dispatchEvent(new CustomEvent('mvb-result', { detail: { ...r, name }, bubbles: true, composed: true }));
   }
 
   show(className, tone, text) {
@@ -271,6 +291,10 @@ class MvbClassifierElement extends HTMLElement {
   showError(message) {
     this.status.hidden = true;
     this.show('verdict error', 'error', message);
+    this.emitError(message);
+  }
+
+  emitError(message) {
     this.dispatchEvent(new CustomEvent('mvb-error', { detail: { message }, bubbles: true, composed: true }));
   }
 }

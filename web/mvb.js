@@ -7,12 +7,13 @@
 //
 // Inference runs in a module Web Worker that owns the wasm engine (worker.js).
 import { MvbError, Status, VARIANTS, chooseVariant, detectFeatures } from './engine.js';
-import { NOT_SURE_REASONS, verdictInfo } from './meta.js';
+import { FETCH_STALL_MS, MAX_INPUT_BYTES, NOT_SURE_REASONS, formatBytes, verdictInfo } from './meta.js';
 
 export { MvbError, Status, detectFeatures, NOT_SURE_REASONS };
 
 // Why a URL could not be read; `kind` is one of invalid, scheme, mixed-content, offline,
-// network (CORS or unreachable), http (with `status`), not-image.
+// network (CORS or unreachable), http (with `status`), not-image, too-large (over
+// MAX_INPUT_BYTES), stalled (nothing for FETCH_STALL_MS).
 export class UrlError extends Error {
   constructor(kind, message, extra = {}) {
     super(message);
@@ -32,8 +33,66 @@ function isLocalHost(host) {
   return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.localhost');
 }
 
+// The last segment of an address's path, as a name to show: decoded where it decodes (a
+// lone "%" in "100%.jpg" does not), as it is where not.
+function nameOf(u) {
+  const last = u.pathname.split('/').pop();
+  if (!last) return u.host;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}
+
+// A response's body, refused as soon as it is known to pass maxBytes (from Content-Length,
+// or by counting as it arrives) and given up on after stallMs without a byte.
+async function readBody(res, { maxBytes, stallMs, abort }) {
+  const tooLarge = (n, counted) => new UrlError('too-large', `This address sends ${formatBytes(n)}${counted ? ' or more' : ''}: more than the ${formatBytes(maxBytes)} any photo here can take. Is it a video or an archive?`, { bytes: n });
+  const declared = Number(res.headers.get('content-length'));
+  if (declared > maxBytes) {
+    abort();
+    throw tooLarge(declared, false);
+  }
+  if (!res.body) return res.arrayBuffer(); // data: and blob: answers in older browsers
+  const reader = res.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await withStallTimer(reader.read(), stallMs, abort);
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      abort();
+      throw tooLarge(total, true);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return bytes.buffer;
+}
+
+// `promise`, or a "stalled" UrlError (and the request aborted) if it takes longer than ms.
+function withStallTimer(promise, ms, abort) {
+  let timer;
+  const stalled = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      // Rejected before the abort, whose own rejection of `promise` would win the race.
+      reject(new UrlError('stalled', `The site sent nothing for ${Math.round(ms / 1000)} seconds, so the image was given up on. Try again later, or download the image and upload it here.`));
+      abort();
+    }, ms);
+  });
+  return Promise.race([promise, stalled]).finally(() => clearTimeout(timer));
+}
+
 // Fetches an image URL (http, https, data:, blob:) and says precisely why when it cannot.
-export async function fetchImage(url) {
+// options: maxBytes (default MAX_INPUT_BYTES), stallMs (default FETCH_STALL_MS).
+export async function fetchImage(url, { maxBytes = MAX_INPUT_BYTES, stallMs = FETCH_STALL_MS } = {}) {
   let u;
   try {
     u = new URL(String(url).trim(), pageUrl());
@@ -48,10 +107,14 @@ export async function fetchImage(url) {
     throw new UrlError('mixed-content', 'This page is served over https, so the browser blocks http:// images. Try the https:// address of the image, or download it and upload it here.');
   }
   const isData = u.protocol === 'data:';
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  const limits = { maxBytes, stallMs, abort };
   let res;
   try {
-    res = await fetch(u.href, { mode: 'cors', credentials: 'omit', referrerPolicy: 'no-referrer' });
-  } catch {
+    res = await withStallTimer(fetch(u.href, { mode: 'cors', credentials: 'omit', referrerPolicy: 'no-referrer', signal: controller.signal }), stallMs, abort);
+  } catch (e) {
+    if (e instanceof UrlError) throw e;
     if (isData) throw new UrlError('invalid', 'This data: URL is malformed (it could not be decoded).');
     if (globalThis.navigator && navigator.onLine === false) {
       throw new UrlError('offline', 'You are offline, so images from other sites cannot be fetched. Upload a photo from your device instead.');
@@ -59,6 +122,7 @@ export async function fetchImage(url) {
     throw new UrlError('network', `The site ${u.host} does not allow other pages to read its images (no CORS permission), or it could not be reached. ${DOWNLOAD_HINT}`, { host: u.host });
   }
   if (!res.ok) {
+    abort();
     const text = res.statusText ? ` ${res.statusText}` : '';
     const hint = res.status === 404 || res.status === 410 ? 'Check the address: there is no image there.'
       : res.status === 401 || res.status === 403 ? `The site refuses to share this image. ${DOWNLOAD_HINT}`
@@ -68,11 +132,18 @@ export async function fetchImage(url) {
   const type = (res.headers.get('content-type') || '').split(';')[0].trim().toLowerCase();
   // Some servers label images as octet-stream: let the decoder judge those.
   if (type && !type.startsWith('image/') && type !== 'application/octet-stream' && type !== 'binary/octet-stream') {
+    abort();
     throw new UrlError('not-image', `This address points to ${type === 'text/html' ? 'a web page' : `a ${type} file`}, not an image. Open it, right-click the photo and choose "Copy image address", then paste that here.`, { contentType: type });
   }
-  const bytes = await res.arrayBuffer();
+  let bytes;
+  try {
+    bytes = await readBody(res, limits);
+  } catch (e) {
+    if (e instanceof UrlError) throw e;
+    throw new UrlError('network', `The connection to ${u.host} broke before the whole image arrived. Try again, or download the image and upload it here.`, { host: u.host });
+  }
   if (bytes.byteLength === 0) throw new UrlError('not-image', 'The address returned an empty file, not an image.');
-  const name = isData ? 'pasted data: URL' : decodeURIComponent(u.pathname.split('/').pop() || u.host);
+  const name = isData ? 'pasted data: URL' : nameOf(u);
   return { bytes, type, name };
 }
 
@@ -240,24 +311,29 @@ export class Classifier {
     return this.request({ type: 'memory' });
   }
 
+  // Ends the worker. A classifier that load() shares is forgotten by it too, so the next
+  // load() starts a fresh one instead of handing this one out.
   dispose() {
     if (!this.worker) return;
     this.failAll(new MvbError(Status.STATE, 'the classifier was disposed'));
     this.worker.terminate();
     this.worker = null;
+    this.onDispose?.();
   }
 }
 
 const loaded = new Map();
 
-// One shared classifier per configuration; a failed load can be retried.
+// One shared classifier per configuration; a failed load can be retried, and a disposed
+// one is replaced.
 export function load(options = {}) {
   const key = JSON.stringify(resolveOptions(options));
   let p = loaded.get(key);
   if (!p) {
     p = Classifier.create(options);
     loaded.set(key, p);
-    p.catch(() => loaded.delete(key));
+    const forget = () => { if (loaded.get(key) === p) loaded.delete(key); };
+    p.then((c) => { c.onDispose = forget; }, forget);
   }
   return p;
 }

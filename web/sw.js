@@ -12,7 +12,7 @@
 //   from blob: URLs.
 //
 // build-manifest.mjs replaces the next line in dist/sw.js with the version and file list.
-const PRECACHE = null; // {version, files: [{url, sha256, size, feature?}], features: {name: probe}}
+const PRECACHE = null; // {version, files: [{url, sha256, size, inflated?, feature?}], features: {name: probe}}
 
 const PREFIX = `mvb:${new URL(self.registration.scope).pathname}:`;
 const CACHE = PRECACHE ? PREFIX + PRECACHE.version : null;
@@ -62,11 +62,15 @@ async function precache() {
     const res = await fetch(url, { cache: 'no-cache', signal: abort.signal });
     if (!res.ok) throw new Error(`${f.url} answered HTTP ${res.status}`);
     const body = await res.arrayBuffer();
+    // A .gz file sent with Content-Encoding arrives inflated (`inflated`: its hash). Its copy
+    // keeps the header, which tells engine.js and model-fetch.js not to inflate it again;
+    // any other file's copy is plain bytes and says so.
+    const inflated = f.inflated && res.headers.get('Content-Encoding');
     const hash = await sha256Hex(body);
-    if (hash !== f.sha256) throw new Error(`${f.url} does not match version ${PRECACHE.version}`);
+    if (hash !== (inflated ? f.inflated : f.sha256)) throw new Error(`${f.url} does not match version ${PRECACHE.version}`);
     const headers = new Headers(res.headers);
     headers.set('Content-Length', String(body.byteLength));
-    headers.delete('Content-Encoding');
+    if (!inflated) headers.delete('Content-Encoding');
     return [url, new Response(body, { status: 200, statusText: 'OK', headers })];
   })).catch((e) => {
     abort.abort();

@@ -16,7 +16,7 @@
 import { loadEngine, chooseVariant, VARIANTS, MvbError, Status, ENGINE_FORMATS } from './engine.js';
 import { fetchModel } from './model-fetch.js';
 import { imageHeader } from './image-header.js';
-import { PREVIEW_BOX } from './meta.js';
+import { MAX_INPUT_BYTES, PREVIEW_BOX, formatBytes } from './meta.js';
 import { pickHeatmap } from './heatmap.js';
 
 let engine = null;
@@ -124,7 +124,10 @@ async function previewOf(source) {
     const ctx = canvas.getContext('2d');
     ctx.imageSmoothingQuality = 'high';
     ctx.drawImage(bitmap, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
-    const blob = await canvas.convertToBlob({ type: 'image/webp', quality: 0.85 });
+    let blob = await canvas.convertToBlob({ type: 'image/webp', quality: 0.85 });
+    // A browser that cannot write WebP (Safari) gives a PNG instead, ten times larger per
+    // card: a folder of photos keeps thousands of them.
+    if (blob.type !== 'image/webp') blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 });
     canvas.width = canvas.height = 0; // its pixels go now, not at the next GC
     return { blob, photo: { width: w, height: h } };
   } finally {
@@ -185,7 +188,11 @@ async function handle(msg) {
   let bytes = null;
   let run;
   if (msg.type === 'classify') {
-    // A Blob (a File the page was given) is read here, off the page's thread.
+    // A Blob (a File the page was given) is read here, off the page's thread, unless it is
+    // too large to be a photo: reading a video dropped by mistake could take the tab down.
+    if (msg.bytes instanceof Blob && msg.bytes.size > MAX_INPUT_BYTES) {
+      throw new MvbError(Status.IMAGE_TOO_LARGE, `this file has ${formatBytes(msg.bytes.size)}, more than the ${formatBytes(MAX_INPUT_BYTES)} any photo here can take: is it a video or an archive?`);
+    }
     bytes = new Uint8Array(msg.bytes instanceof Blob ? await msg.bytes.arrayBuffer() : msg.bytes);
     run = () => classifyEncoded(bytes);
   } else if (msg.type === 'classify-bitmap') {
@@ -201,7 +208,8 @@ async function handle(msg) {
     const heatmap = pickHeatmap(engine.meta, engine.outputs(), done.result);
     if (heatmap) done.result.heatmap = heatmap;
     if (msg.preview) {
-      const preview = await previewOf(done.bitmap || bytes);
+      // The verdict stands without its preview (the card then says it has none).
+      const preview = await previewOf(done.bitmap || bytes).catch(() => undefined);
       if (preview) Object.assign(done.result, { preview: preview.blob, previewPhoto: preview.photo });
     }
     return done.result;
@@ -210,17 +218,33 @@ async function handle(msg) {
   }
 }
 
-// A fresh engine in place of one that has grown (see TRIM_IDLE_MS). If it cannot start, the
-// grown one stays.
+// A fresh engine in place of one that has grown (see TRIM_IDLE_MS). If it cannot start, or
+// has not within TRIM_GIVE_UP_MS, the grown one stays: the trim runs in the request queue,
+// and a threaded engine whose pthread workers never report (their script gone with an
+// update accepted in another tab) would otherwise hold every later request for ever.
+const TRIM_GIVE_UP_MS = 10000;
 async function trim() {
   if (!engine || !loaded || engine.memoryBytes <= loaded.wasmBytes + TRIM_SLACK) return;
+  const starting = loadEngine({ ...loaded.options, variant: engine.variant, wasmModule: engine.wasmModule })
+    .then((e) => {
+      try {
+        e.loadModel(loaded.model.jsonText, loaded.model.shards);
+        return e;
+      } catch (err) {
+        e.dispose();
+        throw err;
+      }
+    });
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('too slow')), TRIM_GIVE_UP_MS); });
   let fresh;
   try {
-    fresh = await loadEngine({ ...loaded.options, variant: engine.variant, wasmModule: engine.wasmModule });
-    fresh.loadModel(loaded.model.jsonText, loaded.model.shards);
+    fresh = await Promise.race([starting, late]);
   } catch {
-    fresh?.dispose();
+    starting.then((e) => e.dispose(), () => {}); // if it starts after all, it is not used
     return;
+  } finally {
+    clearTimeout(timer);
   }
   engine.dispose();
   engine = fresh;

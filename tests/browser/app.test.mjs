@@ -2,7 +2,7 @@
 // show" 1-7). Run: node --test tests/browser/  (skips when dist/ or Chromium is missing).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile, mkdtemp, rm, cp } from 'node:fs/promises';
+import { readFile, writeFile, mkdtemp, rm, cp, truncate } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { createDeflate, crc32 } from 'node:zlib';
 import { join } from 'node:path';
@@ -104,12 +104,12 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
 
   // A private copy of the site under /mvb/ that a test may change; `prepare(root)` runs
   // before the service worker's precache list is made, as a deploy would.
-  async function privateSite(name, prepare = () => {}) {
+  async function privateSite(name, prepare = () => {}, serverOptions = {}) {
     const root = join(tmp, name);
     await cp(DIST, root, { recursive: true });
     await prepare(root);
     await rebuildManifest(root);
-    return { root, server: await startServer(root, {}, { prefix: '/mvb/' }) };
+    return { root, server: await startServer(root, {}, { prefix: '/mvb/', ...serverOptions }) };
   }
 
   // As build.sh does: compress.mjs (a replaced model's shards), then build-manifest.mjs.
@@ -356,16 +356,24 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     await page.close();
   });
 
-  test('4c. the engine\'s own reason is shown: a JPEG cut short names the byte, an oversized header its size and the limit', async () => {
+  test('4c. the engine\'s own reason is shown: a JPEG cut short names the byte, an oversized header its size and the limit; a file too large to be a photo is not read', async () => {
     const jpeg = await readFile(join(EXAMPLES, (await labelledExamples())[0].file));
     const cut = join(tmp, 'cut-short.jpg');
     await writeFile(cut, jpeg.subarray(0, Math.floor(jpeg.length / 3)));
     const huge = join(tmp, 'huge-header.jpg');
     await writeFile(huge, withJpegSize(jpeg, 65535, 65535));
+    const movie = join(tmp, 'movie.mp4'); // sparse: 300 MB that take no disk
+    await writeFile(movie, '');
+    await truncate(movie, 300 * 1024 * 1024);
     const { page, errors } = await openApp();
     await waitReady(page);
+    await page.setInputFiles('#file', [movie]);
+    const [m] = await waitForResults(page, 1);
+    assert.equal(m.verdict, 'error');
+    assert.equal(m.title, 'Image too large');
+    assert.match(m.message, /^this file has 300\.0 MB, more than the 256\.0 MB any photo here can take/, m.message);
     await page.setInputFiles('#file', [cut, huge]);
-    const [c, h] = await waitForResults(page, 2);
+    const [c, h] = await waitForResults(page, 3);
     assert.equal(c.verdict, 'error');
     assert.equal(c.title, 'Cannot read this image');
     assert.match(c.message, /^truncated JPEG: data ends at byte \d+/, c.message);
@@ -410,6 +418,30 @@ else describe('web app in Chromium', { timeout: 600000 }, () => {
     }
     assertNoErrors(errors);
     await page.close();
+  });
+
+  test('5i. a host that sends the .gz files with Content-Encoding: gzip: the offline copy installs, and offline the page classifies from it', async () => {
+    const { server: own } = await privateSite('gzip-encoding', () => {}, { gzipEncoding: true });
+    const page = await browser.context.newPage();
+    const errors = watchErrors(page);
+    try {
+      await openControlled(page, own.url);
+      assert.ok((await precachedPaths(page)).some((p) => p.endsWith('.bin.gz')), 'weight shard precached');
+      await browser.context.setOffline(true);
+      try {
+        await page.reload();
+        await waitReady(page);
+        await page.click('.example >> nth=0');
+        const [card] = await waitForResults(page, 1);
+        assert.match(card.verdict, /^(mountain|beach|not sure)$/, `offline: ${card.title} ${card.message}`);
+      } finally {
+        await browser.context.setOffline(false);
+      }
+      assertNoErrors(errors);
+    } finally {
+      await page.close();
+      await own.close();
+    }
   });
 
   test('5h. a browser without relaxed SIMD keeps no relaxed build in its offline copy', async () => {
@@ -729,6 +761,45 @@ ${sw}`);
     assert.equal(img.hidden, false);
     assert.equal(img.dragging, false);
     assert.ok(img.w > 0 && img.w <= 640 && img.h <= 480, `preview ${img.w} x ${img.h}`);
+    assertNoErrors(errors);
+    await page.close();
+  });
+
+  test('6d. <mvb-classifier> shows the last photo asked for when an earlier address answers later; a disposed classifier is not handed out again', async () => {
+    const { page, errors } = await openApp('embed.html');
+    await page.waitForSelector('mvb-classifier[ready]', { timeout: 120000 });
+    const slow = (await labelledExamples())[0]; // what images.url serves
+    const other = (await labelledExamples()).find((x) => x.expect !== slow.expect);
+    await page.evaluate(() => {
+      window.__seen = [];
+      document.querySelector('mvb-classifier').addEventListener('mvb-result', (ev) => {
+        window.__seen.push(`${ev.detail.name}: ${ev.detail.verdict}`);
+      });
+    });
+    const seen = (n) => page.waitForFunction((k) => window.__seen.length >= k && window.__seen, n).then((h) => h.jsonValue());
+    // A link whose site holds its answer back, then a file: the file answers first, then
+    // the site is let go. Both runs report; the file, asked for last, stays shown.
+    await page.evaluate((url) => { document.querySelector('mvb-classifier').run(url, 'slow link'); }, `${images.url}held.jpg`);
+    await page.setInputFiles('mvb-classifier input[type=file]', join(EXAMPLES, other.file));
+    assert.deepEqual(await seen(1), [`${other.file}: ${other.expect}`]);
+    await fetch(`${images.url}release`);
+    assert.deepEqual(await seen(2), [`${other.file}: ${other.expect}`, `slow link: ${slow.expect}`]);
+    const shown = await page.$eval('mvb-classifier', (el) => ({
+      detail: el.shadowRoot.querySelector('.detail').textContent,
+      label: el.shadowRoot.querySelector('canvas').getAttribute('aria-label'),
+    }));
+    assert.match(shown.detail, new RegExp(`^${other.file.replace('.', '\\.')} · score`));
+    assert.equal(shown.label, `Photo: ${other.file}`);
+    // load() shares one classifier per configuration; once disposed, the next load() starts afresh.
+    const reloaded = await page.evaluate(async (file) => {
+      const { load } = await import(new URL('mvb.js', location.href).href);
+      const a = await load();
+      a.dispose();
+      const b = await load();
+      const blob = await (await fetch(`examples/${file}`)).blob();
+      return { fresh: a !== b, verdict: (await b.classify(blob)).verdict };
+    }, other.file);
+    assert.deepEqual(reloaded, { fresh: true, verdict: other.expect });
     assertNoErrors(errors);
     await page.close();
   });

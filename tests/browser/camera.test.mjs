@@ -232,7 +232,7 @@ else describe('"Use camera" in Chromium', { timeout: 600000 }, () => {
     }
   });
 
-  test('<mvb-classifier> offers the camera too: a live verdict from the same code, Freeze classifies the frame in the element, Stop releases the camera; no-camera hides it', async () => {
+  test('<mvb-classifier> offers the camera too: a live verdict from the same code, Freeze classifies the frame in the element, Stop or taking the element out of the page releases the camera; no-camera hides it', async () => {
     const browser = await launch({
       args: [...CHROMIUM_ARGS, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
         `--use-file-for-fake-video-capture=${video}`],
@@ -265,6 +265,23 @@ else describe('"Use camera" in Chromium', { timeout: 600000 }, () => {
       }));
       assert.deepEqual(after, { streams: 1, live: 0, panel: true });
       await screenshot(page, 'camera-embed');
+      // Taken out of the page with the camera on (a single-page app changing views): the
+      // camera goes off. Put back, it offers the camera again, which starts and stops as before.
+      const cameraState = () => page.evaluate(() => ({
+        streams: window.__cam.streams.length,
+        live: window.__cam.streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState !== 'ended').length,
+      }));
+      await page.click('mvb-classifier button:text-is("Use camera")');
+      await page.waitForFunction(() => document.querySelector('mvb-classifier').shadowRoot.querySelector('video').readyState >= 2);
+      assert.deepEqual(await cameraState(), { streams: 2, live: 1 });
+      await page.evaluate(() => { window.__removed = document.querySelector('mvb-classifier'); window.__removed.remove(); });
+      assert.deepEqual(await cameraState(), { streams: 2, live: 0 });
+      await page.evaluate(() => document.body.append(window.__removed));
+      await page.click('mvb-classifier button:text-is("Use camera")');
+      await page.waitForFunction(() => document.querySelector('mvb-classifier').shadowRoot.querySelector('video').readyState >= 2);
+      assert.deepEqual(await cameraState(), { streams: 3, live: 1 });
+      await page.click('mvb-classifier button:text-is("Stop camera")');
+      assert.deepEqual(await cameraState(), { streams: 3, live: 0 });
       // An embedder that does not want it: no button.
       await page.evaluate(() => {
         const e = document.createElement('mvb-classifier');

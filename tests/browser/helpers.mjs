@@ -47,7 +47,9 @@ export function skipReason() {
 // Pages it sends no COOP/COEP headers: the service worker has to add them. `prefix` serves
 // the site under a sub-path, as GitHub Pages serves a project site. Setting
 // `state.throttle` slows down files under weights/.
-export async function startServer(root, routes = {}, { prefix = '/' } = {}) {
+// gzipEncoding: .gz files are sent with Content-Encoding: gzip (as some hosts do), so the
+// browser inflates them before any script sees them.
+export async function startServer(root, routes = {}, { prefix = '/', gzipEncoding = false } = {}) {
   const log = [];
   const state = { throttle: false };
   const server = createServer(async (req, res) => {
@@ -65,6 +67,7 @@ export async function startServer(root, routes = {}, { prefix = '/' } = {}) {
         'Content-Length': body.length,
         'Cache-Control': 'max-age=600',
         'Access-Control-Allow-Origin': '*', // as GitHub Pages sends
+        ...(gzipEncoding && file.endsWith('.gz') ? { 'Content-Encoding': 'gzip' } : {}),
       });
       if (state.throttle && path.includes('/weights/') && req.method !== 'HEAD') {
         // Slow model downloads, so the progress bar can be seen and checked.
@@ -91,12 +94,14 @@ export async function startServer(root, routes = {}, { prefix = '/' } = {}) {
   };
 }
 
-// The second origin for URL input: an image with CORS, the same image without, a 404 and
-// an HTML page; and /host.html, a page of this other origin that embeds <mvb-classifier>
+// The second origin for URL input: an image with CORS, the same image without, the same
+// image held back until /release is asked for, a 404 and an HTML page; and /host.html, a page of this other origin that embeds <mvb-classifier>
 // from siteUrl.
 export async function startImageServer(jpegPath, siteUrl) {
   const jpeg = await readFile(jpegPath);
   const html = '<!doctype html><title>a page</title><p>not an image</p>';
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
   const host = `<!doctype html><meta charset="utf-8"><title>someone else's page</title>
 <script type="module" src="${siteUrl}mvb-classifier.js"></script>
 <h1>A blog post with a classifier in it</h1><mvb-classifier></mvb-classifier>`;
@@ -104,6 +109,9 @@ export async function startImageServer(jpegPath, siteUrl) {
     '/favicon.ico': (req, res) => res.writeHead(204).end(),
     '/host.html': (req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(host),
     '/cors.jpg': (req, res) => res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Access-Control-Allow-Origin': '*', 'Content-Length': jpeg.length }).end(jpeg),
+    // The same photo once /release has been asked for: a slow site, for runs that overlap.
+    '/held.jpg': (req, res) => held.then(() => res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Access-Control-Allow-Origin': '*', 'Content-Length': jpeg.length }).end(jpeg)),
+    '/release': (req, res) => { release(); res.writeHead(204).end(); },
     '/nocors.jpg': (req, res) => res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': jpeg.length }).end(jpeg),
     '/missing.jpg': (req, res) => res.writeHead(404, { 'Content-Type': 'text/plain', 'Access-Control-Allow-Origin': '*' }).end('no such image'),
     '/page.html': (req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Access-Control-Allow-Origin': '*' }).end(html),

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile, rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { RELAXED_PROBE, VARIANTS } from '../engine.js';
 
 const MARKER = /^const PRECACHE = null;.*$/m;
@@ -57,6 +58,9 @@ async function main() {
     const body = await readFile(join(dist, p));
     const sha256 = createHash('sha256').update(body).digest('hex');
     const entry = { url: p.split('/').map(encodeURIComponent).join('/'), sha256, size: body.length };
+    // A host may send a .gz file with Content-Encoding: gzip, and the browser hands the
+    // service worker what it holds inflated: that is checked against this hash.
+    if (p.endsWith('.gz')) entry.inflated = createHash('sha256').update(gunzipSync(body)).digest('hex');
     const feature = featureOf(p);
     files.push(feature ? { ...entry, feature } : entry);
     hash.update(`${p}\0${sha256}\n`);
