@@ -15,7 +15,8 @@
  *         return 1;
  *     }
  *     mvb_result r;
- *     if (mvb_classify_encoded(model, jpeg_bytes, jpeg_size, &r) == MVB_OK) {
+ *     mvb_status s = mvb_classify_encoded(model, jpeg_bytes, jpeg_size, &r);
+ *     if (s == MVB_OK) {
  *         printf("%s %.1f%% (score %.4f)\n", mvb_verdict_name(r.verdict),
  *                100.0f * r.confidence, r.score);
  *         if (r.has_neither)
@@ -27,6 +28,7 @@
  *         fprintf(stderr, "%s\n", mvb_model_error(model));
  *     }
  *     mvb_model_free(model);
+ *     if (s != MVB_OK) return 1;
  * EXAMPLE-END
  */
 /* clang-format on */

@@ -8,8 +8,9 @@
 
 #include "mvb.h"
 
-/* The example's free names: jpeg_bytes and jpeg_size; it returns 1 on a
- * failure it reports, and falls off the end otherwise. */
+/* The example's free names: jpeg_bytes and jpeg_size; it returns 1 on any
+ * failure it reports (loading or classifying), and falls off the end
+ * otherwise. */
 static int run_example(const uint8_t *jpeg_bytes, size_t jpeg_size) {
 #include "mvb_header_example.inc"
   return 0;
@@ -32,6 +33,11 @@ static void header_example_compiles_and_classifies(void) {
     return;
   }
   EXPECT(run_example(jpeg, size) == 0, "the example reported a failure");
+  /* The same block on bytes that are no photo must report it: a success
+   * above then means the photo was classified, not that nothing checked. */
+  static const uint8_t not_a_photo[] = "not a photo";
+  EXPECT(run_example(not_a_photo, sizeof not_a_photo) == 1,
+         "the example did not report a failure to classify");
   free(jpeg);
 }
 
