@@ -253,20 +253,18 @@ export const cases = [
     build: (g, x) => matmul(g, 'model/dense', reshape(g, 'model/flatten', x, [-1, 132105]), 132105, 1),
   },
 
-  // Features the engine may support or refuse, never get silently wrong.
-  { ...conv('maybe_conv_dilations_2', [1, 9, 9, 2], { cout: 3, ops: ['BiasAdd'], dilation: 2 }), mentions: ['model/conv/BiasAdd'], mentionsAny: ['dilation'] },
-  { ...conv('maybe_conv_uint16_weights', [1, 6, 6, 3], { cout: 4, ops: ['BiasAdd'], storage: 'uint16' }), mentionsAny: ['uint16'] },
-  { ...conv('maybe_conv_float16_weights', [1, 6, 6, 3], { cout: 4, ops: ['BiasAdd'], storage: 'float16' }), mentionsAny: ['float16'] },
-  { name: 'maybe_matmul_transpose_b', input: [1, 2, 2, 3], mentions: ['model/dense/MatMul'], mentionsAny: ['transpose'], build: (g, x) => matmul(g, 'model/dense', reshape(g, 'model/flatten', x, [-1, 12]), 12, 4, { transposeB: true }) },
-  {
-    name: 'maybe_add_scalar_const',
-    input: [1, 3, 3, 2],
-    mentions: ['model/add/add'],
-    build: (g, x) => g.node('AddV2', 'model/add/add', [x, g.floatConst('model/add/y', [], { amp: 1 })]),
-  },
+  // Features the engine once refused and now supports: each must match TensorFlow.js (a
+  // return to refusing them is a regression, not an allowed outcome).
+  { ...conv('conv_dilations_2', [1, 9, 9, 2], { cout: 3, ops: ['BiasAdd'], dilation: 2 }) },
+  { ...conv('conv_uint16_weights', [1, 6, 6, 3], { cout: 4, ops: ['BiasAdd'], storage: 'uint16' }) },
+  { ...conv('conv_float16_weights', [1, 6, 6, 3], { cout: 4, ops: ['BiasAdd'], storage: 'float16' }) },
+  { name: 'matmul_transpose_b', input: [1, 2, 2, 3], build: (g, x) => matmul(g, 'model/dense', reshape(g, 'model/flatten', x, [-1, 12]), 12, 4, { transposeB: true }) },
+  { name: 'add_scalar_const', input: [1, 3, 3, 2], build: (g, x) => g.node('AddV2', 'model/add/add', [x, g.floatConst('model/add/y', [], { amp: 1 })]) },
   // The converter writes nodes in topological order, but the format does not promise it.
-  { name: 'maybe_mini_cnn_nodes_reversed', input: [1, 17, 17, 3], inputScale: 6, build: miniCnn, serialize: { reverseNodes: true } },
-  { name: 'maybe_avgpool_same_5x5_s1', input: [1, 6, 6, 2], mentions: ['model/pool/AvgPool'], build: (g, x) => pool(g, 'AvgPool', 'model/pool', x, { k: 5 }) },
+  { name: 'mini_cnn_nodes_reversed', input: [1, 17, 17, 3], inputScale: 6, build: miniCnn, serialize: { reverseNodes: true } },
+  { name: 'avgpool_same_5x5_s1', input: [1, 6, 6, 2], build: (g, x) => pool(g, 'AvgPool', 'model/pool', x, { k: 5 }) },
+
+  // Features the engine may support or refuse, never get silently wrong.
   { ...conv('maybe_fused_conv_bias_leakyrelu', [1, 6, 6, 2], { cout: 3, ops: ['BiasAdd', 'LeakyRelu'] }), mentions: ['model/conv/LeakyRelu'], mentionsAny: ['LeakyRelu'] },
 
   // Graphs the engine must refuse at load time.
