@@ -126,30 +126,68 @@ static void each_rule_gives_its_verdict(void) {
   }
 }
 
-static void options_override_one_rule_and_keep_the_others(void) {
-  char body[1024];
-  snprintf(body, sizeof body, "%s, %s", OUTPUTS, RULES);
-  float bias[3];
-  logs(0.10f, 0.10f, 0.80f, bias);
-  mvb_options o = mvb_default_options();
-  o.neither_above = 0.9f; /* 0.8 is no longer neither; the unsure band is
-                             0.3..0.9, so: not sure */
-  mvb_model *m = NULL;
-  mvb_result r;
-  mvb_status s = load("Softmax", body, bias, &o, &m);
-  if (s == MVB_OK) s = classify(m, &r);
-  EXPECT(s == MVB_OK && r.verdict == MVB_NOT_SURE, "status %d verdict %s: %s",
-         s, mvb_verdict_name(r.verdict), mvb_model_error(m));
-  mvb_model_free(m);
+/* Rules unlike the library's defaults (0.65 / 0.35 / 0.5 / 0.5), so that a
+ * rule reset to its default instead of kept from model.json changes a
+ * verdict below. */
+static const char OWN_RULES[] =
+    "\"verdict\": {\"mountain_above\": 0.8, \"beach_below\": 0.2,"
+    " \"neither_above\": 0.5, \"unsure_above\": 0.3}";
 
-  logs(0.30f, 0.68f, 0.02f, bias); /* score 0.694 */
+typedef struct override_case {
+  float p[3]; /* beach, mountain, neither */
+  mvb_verdict want;
+  const char *why;
+} override_case;
+
+/* Each case loads the model with the given options and checks its verdict. */
+static void expect_verdicts(const mvb_options *o, const char *what,
+                            const override_case *cases, size_t n) {
+  char body[1024];
+  snprintf(body, sizeof body, "%s, %s", OUTPUTS, OWN_RULES);
+  for (size_t k = 0; k < n; k++) {
+    float bias[3];
+    logs(cases[k].p[0], cases[k].p[1], cases[k].p[2], bias);
+    mvb_model *m = NULL;
+    mvb_result r;
+    mvb_status s = load("Softmax", body, bias, o, &m);
+    if (s == MVB_OK) s = classify(m, &r);
+    EXPECT(s == MVB_OK && r.verdict == cases[k].want,
+           "%s, case %zu (%s): status %d verdict %s, want %s: %s", what, k,
+           cases[k].why, s, mvb_verdict_name(r.verdict),
+           mvb_verdict_name(cases[k].want), mvb_model_error(m));
+    mvb_model_free(m);
+  }
+}
+
+static void options_override_one_rule_and_keep_the_others(void) {
+  mvb_options o = mvb_default_options();
+  o.neither_above = 0.9f;
+  static const override_case neither_09[] = {
+      {{0.10f, 0.10f, 0.80f}, MVB_NOT_SURE, "0.8 is no longer neither"},
+      {{0.05f, 0.55f, 0.40f},
+       MVB_NOT_SURE,
+       "unsure_above 0.3 kept (0.5: mountain)"},
+      {{0.25f, 0.73f, 0.02f},
+       MVB_NOT_SURE,
+       "score 0.745: mountain_above 0.8 kept (0.65: mountain)"},
+      {{0.70f, 0.28f, 0.02f},
+       MVB_NOT_SURE,
+       "score 0.286: beach_below 0.2 kept (0.35: beach)"},
+      {{0.02f, 0.96f, 0.02f}, MVB_MOUNTAIN, "score 0.98"},
+  };
+  expect_verdicts(&o, "neither_above 0.9", neither_09,
+                  sizeof neither_09 / sizeof neither_09[0]);
+
   o = mvb_default_options();
   o.mountain_above = 0.7f;
-  s = load("Softmax", body, bias, &o, &m);
-  if (s == MVB_OK) s = classify(m, &r);
-  EXPECT(s == MVB_OK && r.verdict == MVB_NOT_SURE, "mountain_above 0.7: %s",
-         mvb_verdict_name(r.verdict));
-  mvb_model_free(m);
+  static const override_case mountain_07[] = {
+      {{0.25f, 0.73f, 0.02f}, MVB_MOUNTAIN, "score 0.745 > 0.7"},
+      {{0.70f, 0.28f, 0.02f}, MVB_NOT_SURE, "beach_below 0.2 kept"},
+      {{0.10f, 0.10f, 0.80f}, MVB_NEITHER, "neither_above 0.5 kept"},
+      {{0.05f, 0.55f, 0.40f}, MVB_NOT_SURE, "unsure_above 0.3 kept"},
+  };
+  expect_verdicts(&o, "mountain_above 0.7", mountain_07,
+                  sizeof mountain_07 / sizeof mountain_07[0]);
 }
 
 static void a_model_without_rules_uses_the_defaults(void) {
@@ -339,5 +377,5 @@ int main(void) {
                      one_score_models_keep_todays_rules);
   failed += test_run("an_output_described_twice_is_refused_naming_it",
                      an_output_described_twice_is_refused_naming_it);
-  return failed ? 1 : 0;
+  return test_exit(failed);
 }
