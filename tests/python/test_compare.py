@@ -67,10 +67,14 @@ class CompareTest(unittest.TestCase):
         self.assertEqual(int((~right).sum()), 4)
         with contextlib.redirect_stdout(io.StringIO()):
             out = evaluate.report(probs_for(self.rows, wrong), self.rows, RULES, "")
+        # Counted by hand from how the photos were made, not through right_of: every
+        # group is right but for the rows of `wrong` it holds.
+        self.assertAlmostEqual(out["intel"]["accuracy"], 58 / 60)
+        self.assertAlmostEqual(out["places-mini"]["accuracy"], 39 / 40)
         for g in set(self.groups):
-            m = self.groups == g
-            figure = out[g]["accuracy"] if self.bm[m][0] else out[g]["flagged"]
-            self.assertAlmostEqual(figure, right[m].mean())
+            rows = set(np.flatnonzero(self.groups == g))
+            figure = out[g]["accuracy"] if self.bm[list(rows)[0]] else out[g]["flagged"]
+            self.assertAlmostEqual(figure, 1 - len(rows & wrong) / len(rows), msg=g)
 
     def test_same_model_differs_by_nothing(self):
         right = self.right({3, 65, 120})
