@@ -180,7 +180,8 @@ fuzz_target() { # target seed-kind max-len
   fi
   local regressions=(tests/fuzz/crashes/"$t"-*.bin)
   if [[ -e ${regressions[0]} ]]; then
-    if "${env[@]}" "build/fuzz/$t" "${regressions[@]}" >"$log.regressions" 2>&1; then
+    # With the campaign's timeout: some were hangs, and libFuzzer's own default is 20 minutes.
+    if "${env[@]}" "build/fuzz/$t" -timeout=10 "${regressions[@]}" >"$log.regressions" 2>&1; then
       p=$((p + 1))
       printf '%s: %d committed crash inputs run clean\n' "$t" "${#regressions[@]}"
     else
