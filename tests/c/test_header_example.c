@@ -45,5 +45,5 @@ int main(void) {
   int failed = 0;
   failed += test_run("header_example_compiles_and_classifies",
                      header_example_compiles_and_classifies);
-  return failed ? 1 : 0;
+  return test_exit(failed);
 }

@@ -419,5 +419,5 @@ int main(void) {
                      decode_image_refuses_what_classify_refuses);
   failed += test_run("png_write_failure_names_the_file_and_the_reason",
                      png_write_failure_names_the_file_and_the_reason);
-  return failed ? 1 : 0;
+  return test_exit(failed);
 }

@@ -1708,5 +1708,5 @@ int main(int argc, char **argv) {
   RUN(normalization_uses_mean_and_std);
   RUN(rgba_pixels_become_rgb);
   printf("%d failed\n", failed);
-  return failed ? 1 : 0;
+  return test_exit(failed);
 }

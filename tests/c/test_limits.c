@@ -298,5 +298,5 @@ int main(void) {
                      finds_a_cycle_through_a_long_chain);
   failed += test_run("refuses_one_node_over_the_limit_by_count",
                      refuses_one_node_over_the_limit_by_count);
-  return failed ? 1 : 0;
+  return test_exit(failed);
 }

@@ -1050,5 +1050,5 @@ int main(void) {
       test_run("loads_shards_without_digests", loads_shards_without_digests);
   failed += test_run("refuses_digests_for_unknown_paths_and_malformed_ones",
                      refuses_digests_for_unknown_paths_and_malformed_ones);
-  return failed ? 1 : 0;
+  return test_exit(failed);
 }

@@ -88,5 +88,5 @@ int main(void) {
                      hashes_a_million_a_in_uneven_pieces);
   failed += test_run("reads_hex_of_either_case_and_nothing_else",
                      reads_hex_of_either_case_and_nothing_else);
-  return failed ? 1 : 0;
+  return test_exit(failed);
 }
