@@ -282,8 +282,17 @@ static void print_json_string(const char *s) {
   putchar('"');
 }
 
-/* message_names_file: the message already says which file (file_io.c's
- * do), so the line does not repeat it. */
+/* "file: message" on stderr. message_names_file: the message already says
+ * which file (file_io.c's do), so the line does not repeat it, unless the
+ * message holds only the start of a long name (file_io.c cuts it). */
+static void say_file_error(const char *file, const char *message,
+                           bool message_names_file) {
+  if (message_names_file && strstr(message, file))
+    say("%s", message);
+  else
+    say("%s: %s", file, message);
+}
+
 static void print_error(const args *a, const char *file, const char *message,
                         bool message_names_file) {
   if (a->json) {
@@ -293,10 +302,7 @@ static void print_error(const args *a, const char *file, const char *message,
     print_json_string(message);
     printf("}\n");
   }
-  if (message_names_file)
-    say("%s", message);
-  else
-    say("%s: %s", file, message);
+  say_file_error(file, message, message_names_file);
 }
 
 /* One result: a line of text, or one JSON object per line. The class
@@ -499,7 +505,7 @@ static int run_tensor(mvb_model *model, const args *a) {
   mvb_error err;
   if (mvb_read_file(a->input, "input tensor", MVB_MAX_TENSOR_FILE_BYTES, &bytes,
                     &size, &err) != MVB_OK) {
-    say("%s", err.message);
+    say_file_error(a->input, err.message, true);
     return 1;
   }
   int rc = 1;
@@ -511,7 +517,7 @@ static int run_tensor(mvb_model *model, const args *a) {
         a->input, size, sizeof(float));
   else if (mvb_run_tensor(model, (const float *)bytes, size / sizeof(float),
                           /*output=*/NULL, /*capacity=*/0, &count) != MVB_OK)
-    say("%s", mvb_model_error(model));
+    say_file_error(a->input, mvb_model_error(model), false);
   else if (write_outputs(a->output, model) == 0)
     rc = 0;
   free(bytes);

@@ -124,9 +124,12 @@ EMSCRIPTEN_KEEPALIVE int mvbw_output_shape(mvb_model *m, int i, int *dims) {
   return rank;
 }
 
+/* Writes {height, width, channels} to out3: 0s for a loaded model whose
+ * input is not an image (it runs raw tensors); MVB_ERR_STATE only when no
+ * model is loaded. */
 EMSCRIPTEN_KEEPALIVE int mvbw_input_shape(mvb_model *m, int *out3) {
   mvb_model_input_shape(m, &out3[0], &out3[1], &out3[2]);
-  return out3[0] > 0 ? (int)MVB_OK : (int)MVB_ERR_STATE;
+  return mvb_model_input_size(m) > 0 ? (int)MVB_OK : (int)MVB_ERR_STATE;
 }
 
 EMSCRIPTEN_KEEPALIVE const char *mvbw_error(mvb_model *m) {

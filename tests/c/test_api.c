@@ -627,5 +627,5 @@ int main(void) {
                      input_shape_reports_the_signatures_channels);
   failed += test_run("misuse_is_reported_not_crashed",
                      misuse_is_reported_not_crashed);
-  return failed ? 1 : 0;
+  return test_exit(failed);
 }

@@ -201,18 +201,42 @@ test('run --input above its 1 GiB cap is refused from its size', { skip }, () =>
   });
 });
 
-test('run --input that is not a whole number of float32 values is refused, naming the file and its size', { skip }, () => {
+test('run --input of the wrong size or with a non-finite value is refused, naming the file', { skip }, () => {
   inTmpDir((dir) => {
-    // One value's worth of bytes too few would be refused as the wrong size; 1 to 3 stray bytes
-    // after the right count were once dropped without a word.
     const dims = modelJson().signature.inputs['input:0'].tensorShape.dim.map((d) => Math.max(1, Number(d.size)));
+    const values = dims.reduce((a, b) => a * b);
     const input = join(dir, 'in.f32');
-    const size = 4 * dims.reduce((a, b) => a * b) + 3;
-    writeFileSync(input, Buffer.alloc(size));
-    const r = mvbRaw(['run', '--model', weights, '--input', input, '--output', join(dir, 'out.f32')]);
+    const output = join(dir, 'out.f32');
+    const refused = (bytes, stderr) => {
+      writeFileSync(input, bytes);
+      const r = mvbRaw(['run', '--model', weights, '--input', input, '--output', output]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(r.stderr, stderr);
+      assert.equal(existsSync(output), false, 'an output was written');
+    };
+    // One value's worth of bytes too few is the wrong count; 1 to 3 stray bytes after the right
+    // count were once dropped without a word.
+    refused(Buffer.alloc(4 * values + 3), `mvb: input tensor "${input}" is ${4 * values + 3} bytes, not a whole number of float32 values (4 bytes each)\n`);
+    refused(Buffer.alloc(4 * (values - 1)), `mvb: ${input}: input has ${values - 1} values; the model expects ${values}\n`);
+    const nan = new Float32Array(values);
+    nan[7] = NaN;
+    refused(Buffer.from(nan.buffer), `mvb: ${input}: input value 7 is nan; inputs must be finite\n`);
+  });
+});
+
+test('a missing file with a long path is named whole, though the message cuts it', { skip }, () => {
+  inTmpDir((dir) => {
+    // Five 100-byte directories that do not exist: the path is far beyond what a message keeps.
+    const deep = join(dir, ...Array.from({ length: 5 }, (_, i) => `${i}`.repeat(100)));
+    const image = join(deep, 'missing.jpg');
+    let r = mvbRaw(['classify', image]);
     assert.equal(r.status, 1, r.stderr);
-    assert.equal(r.stderr, `mvb: input tensor "${input}" is ${size} bytes, not a whole number of float32 values (4 bytes each)\n`);
-    assert.equal(existsSync(join(dir, 'out.f32')), false, 'an output was written');
+    assert.ok(r.stderr.startsWith(`mvb: ${image}: cannot open image "`), r.stderr);
+    assert.match(r.stderr, /No such file or directory\n$/);
+    const input = join(deep, 'missing.f32');
+    r = mvbRaw(['run', '--model', weights, '--input', input, '--output', join(dir, 'out.f32')]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.ok(r.stderr.startsWith(`mvb: ${input}: cannot open input tensor "`), r.stderr);
   });
 });
 
