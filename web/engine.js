@@ -89,6 +89,16 @@ function checkPrecision(requested) {
   throw new MvbError(Status.INVALID_ARGUMENT, `unknown precision "${requested}" (use "f32", "int8" or "model")`);
 }
 
+// options.maxPixels: absent, 0 or negative keeps the default (as mvbw_create does), else a
+// whole number of pixels. The one value both checkImageSize and the engine are given.
+function maxPixelsOption(requested) {
+  if (requested === undefined || requested === null || (typeof requested === 'number' && requested <= 0)) {
+    return DEFAULT_MAX_PIXELS;
+  }
+  if (Number.isInteger(requested)) return requested;
+  throw new MvbError(Status.INVALID_ARGUMENT, `maxPixels must be a whole number of pixels (0 or less for the default ${DEFAULT_MAX_PIXELS}), not ${typeof requested === 'string' ? `"${requested}"` : String(requested)}`);
+}
+
 function dirUrl(wasmUrl) {
   let s = String(wasmUrl instanceof URL ? wasmUrl.href : wasmUrl);
   if (!s.endsWith('/')) s += '/';
@@ -126,6 +136,7 @@ async function instantiateCompressed(url, imports) {
 export async function loadEngine(options = {}) {
   const variant = chooseVariant(options.variant);
   checkPrecision(options.precision);
+  const maxPixels = maxPixelsOption(options.maxPixels); // refused before the download
   const base = toImportUrl(dirUrl(options.wasmUrl ?? './wasm/'));
   const name = VARIANTS[variant].file;
   const jsUrl = new URL(`${name}.js`, base).href;
@@ -178,23 +189,27 @@ export async function loadEngine(options = {}) {
     throw new MvbError(Status.BACKEND, `cannot start the ${variant} engine: ${e && e.message ? e.message : e}`);
   }
   const abi = M._mvbw_abi_version();
-  if (abi !== ABI_VERSION || M._mvbw_result_floats() !== RESULT_FLOATS) {
+  if (abi !== ABI_VERSION) {
     throw new MvbError(Status.UNSUPPORTED, `engine ABI ${abi}, this engine.js speaks ${ABI_VERSION}`);
+  }
+  const floats = M._mvbw_result_floats();
+  if (floats !== RESULT_FLOATS) {
+    throw new MvbError(Status.UNSUPPORTED, `engine ABI ${abi} writes ${floats} floats per result, this engine.js reads ${RESULT_FLOATS}`);
   }
   // Node 20 has no navigator.hardwareConcurrency; ask the OS there.
   const cores = isNode ? (await import('node:os')).cpus().length : detectFeatures().cores;
   const threads = VARIANTS[variant].threads ? Math.max(1, Math.min(options.threads ?? cores, MAX_THREADS)) : 1;
-  const engine = new Engine(M, variant, threads, options);
+  const engine = new Engine(M, variant, threads, maxPixels, options);
   engine.wasmModule = compiled;
   return engine;
 }
 
 class Engine {
-  constructor(M, variant, threads, options) {
+  constructor(M, variant, threads, maxPixels, options) {
     this.M = M;
     this.variant = variant;
     this.threads = threads;
-    this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+    this.maxPixels = maxPixels; // maxPixelsOption's
     this.requestedPrecision = options.precision ?? 'model';
     this.precision = null; // what the loaded model runs in: 'f32' or 'int8'
     this.handle = 0;
@@ -248,8 +263,11 @@ class Engine {
     }
     const meta = parsed && typeof parsed.mvb === 'object' ? parsed.mvb : null;
     // A fresh handle per model. The verdict rules are the model's own (model.json's
-    // "mvb".verdict, read by the engine): NaN keeps each of them.
+    // "mvb".verdict, read by the engine): NaN keeps each of them. Until this load succeeds
+    // no model is loaded: nothing may describe the previous one.
     if (this.handle) { this.M._mvbw_free(this.handle); this.handle = 0; }
+    this.meta = null;
+    this.precision = null;
     const h = this.M._mvbw_create(this.threads, NaN, NaN, NaN, this.maxPixels, PRECISIONS[this.requestedPrecision]);
     if (!h) throw new MvbError(Status.OUT_OF_MEMORY, 'out of wasm memory creating the model handle');
     this.handle = h;
@@ -273,16 +291,23 @@ class Engine {
       const block = weights;
       weights = 0;
       this.check(this.M._mvbw_load(h, jsonPtr, json.length, block, sizes, shards.length), 'loading the model');
+      const shape = this.inputShape;
+      this.meta = meta;
+      this.precision = precisionName(this.M._mvbw_precision(h));
+      return shape;
+    } catch (e) {
+      this.M._mvbw_free(h);
+      this.handle = 0;
+      throw e;
     } finally {
       if (weights) this.M._free(weights);
       if (jsonPtr) this.M._free(jsonPtr);
       if (sizes) this.M._free(sizes);
     }
-    this.meta = meta;
-    this.precision = precisionName(this.M._mvbw_precision(h));
-    return this.inputShape;
   }
 
+  // [height, width, channels]; [0, 0, 0] before a load and for a model whose input is not an
+  // image (a [-1, 10] tensor, say), which only run() can feed.
   get inputShape() {
     if (!this.handle) return [0, 0, 0];
     const p = this.alloc(12);
@@ -342,15 +367,16 @@ class Engine {
     this.requireModel();
     if (!(bytes instanceof Uint8Array)) bytes = new Uint8Array(bytes);
     if (bytes.length === 0) throw new MvbError(Status.IMAGE, 'the file is empty');
-    const p = this.alloc(bytes.length);
-    const out = this.alloc(4 * RESULT_FLOATS);
+    let p = 0, out = 0;
     try {
+      p = this.alloc(bytes.length);
+      out = this.alloc(4 * RESULT_FLOATS);
       this.u8().set(bytes, p);
       this.check(this.M._mvbw_classify_encoded(this.handle, p, bytes.length, out), 'classifying the image');
       return this.result(out);
     } finally {
-      this.M._free(p);
-      this.M._free(out);
+      if (p) this.M._free(p);
+      if (out) this.M._free(out);
     }
   }
 
@@ -360,15 +386,16 @@ class Engine {
     if (!(width > 0 && height > 0 && rgba.length === width * height * 4)) {
       throw new MvbError(Status.INVALID_ARGUMENT, `pixels: ${rgba.length} bytes do not hold ${width}x${height} RGBA`);
     }
-    const p = this.alloc(rgba.length);
-    const out = this.alloc(4 * RESULT_FLOATS);
+    let p = 0, out = 0;
     try {
+      p = this.alloc(rgba.length);
+      out = this.alloc(4 * RESULT_FLOATS);
       this.u8().set(rgba, p);
       this.check(this.M._mvbw_classify_rgba(this.handle, p, width, height, out), 'classifying the pixels');
       return this.result(out);
     } finally {
-      this.M._free(p);
-      this.M._free(out);
+      if (p) this.M._free(p);
+      if (out) this.M._free(out);
     }
   }
 
@@ -376,11 +403,11 @@ class Engine {
   run(input) {
     this.requireModel();
     const n = input.length;
-    const inp = this.alloc(4 * n);
-    const countPtr = this.alloc(4);
+    let inp = 0, countPtr = 0, out = 0;
     let capacity = 1024;
-    let out = 0;
     try {
+      inp = this.alloc(4 * n);
+      countPtr = this.alloc(4);
       this.f32().set(input, inp >> 2);
       for (;;) {
         out = this.alloc(4 * capacity);
@@ -392,8 +419,8 @@ class Engine {
         capacity = count;
       }
     } finally {
-      this.M._free(inp);
-      this.M._free(countPtr);
+      if (inp) this.M._free(inp);
+      if (countPtr) this.M._free(countPtr);
       if (out) this.M._free(out);
     }
   }
