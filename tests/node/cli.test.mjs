@@ -313,13 +313,14 @@ test('a model.json naming a node with ESC, BEL and U+202E is refused, the name e
   });
 });
 
-test('--threads 64 on fewer cores is lowered to the cores with a note, and a photo stays fast', {
+test('--threads 64 on fewer cores is lowered to the cores online, with a note', {
   skip: skip || (cpus().length >= 64 ? 'this machine has 64 cores or more' : false),
 }, () => {
   const r = mvbRaw(['classify', '--threads', '64', mountain]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /^mvb: --threads 64 is more than the (\d+) cores? online; using \1\n$/);
-  assert.ok(r.ms < 5000, `${Math.round(r.ms)} ms for one photo`);
+  const note = r.stderr.match(/^mvb: --threads 64 is more than the (\d+) cores? online; using \1\n$/);
+  assert.ok(note, r.stderr);
+  assert.equal(Number(note[1]), cpus().length, 'the cores the CLI counts, against the OS');
   assert.match(mvbRaw(['--help']).stdout.toString(), /--threads N +runs on N threads, at most one per core online/);
 });
 
