@@ -396,7 +396,10 @@ static void bad_images_are_refused_with_reasons(void) {
          "zero bytes: %s", mvb_model_error(m));
   const char text[] = "<html>not an image</html>";
   EXPECT(mvb_classify_encoded(m, (const uint8_t *)text, sizeof text, &r) ==
-             MVB_ERR_IMAGE,
+                 MVB_ERR_IMAGE &&
+             test_contains(mvb_model_error(m),
+                           "not a JPEG, PNG, BMP or GIF image (26 bytes "
+                           "starting 3c 68 74 6d)"),
          "text: %s", mvb_model_error(m));
   static buffer img;
   REQUIRE(read_example_jpeg(&img), "web/examples/cold-ripple.jpg unreadable");
