@@ -437,19 +437,23 @@ bool mvb_json_double(const mvb_json *json, int i, double *out) {
     return true;
   }
   /* The grammar was checked while parsing; only true/false/null remain. */
-  if (n <= 0 || n >= (int)sizeof buf || !(s[0] == '-' || is_digit(s[0])))
-    return false;
-  memcpy(buf, s, (size_t)n);
-  buf[n] = '\0';
+  if (n <= 0 || !(s[0] == '-' || is_digit(s[0]))) return false;
+  /* Any length is a number (a converter may write 0.1 to 300 digits):
+   * a long one gets a copy of its own. */
+  char *copy = n < (int)sizeof buf ? buf : malloc((size_t)n + 1);
+  if (!copy) return false;
+  memcpy(copy, s, (size_t)n);
+  copy[n] = '\0';
   /* strtod reads the locale's decimal point; JSON's is always '.'. The
    * point is read off a formatted number, not localeconv(), whose shared
    * buffer two threads loading two models would race on. */
   char probe[8];
   snprintf(probe, sizeof probe, "%.1f", 0.5);
   char point = probe[1];
-  char *dot = point && point != '.' ? strchr(buf, '.') : NULL;
+  char *dot = point && point != '.' ? strchr(copy, '.') : NULL;
   if (dot) *dot = point;
-  *out = strtod(buf, NULL);
+  *out = strtod(copy, NULL);
+  if (copy != buf) free(copy);
   return true;
 }
 

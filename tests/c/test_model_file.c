@@ -730,6 +730,19 @@ static void json_reader_decodes_values(void) {
          "double");
   EXPECT(mvb_json_double(&j, mvb_json_find(&j, 0, "nan"), &d) && isnan(d),
          "NaN");
+  {
+    /* 0.25 written with 400 digits: a number for all its length. */
+    char long_text[512] = "[0.25";
+    memset(long_text + 5, '0', 398);
+    memcpy(long_text + 403, "]", 2);
+    mvb_json lj;
+    REQUIRE(mvb_json_parse(long_text, strlen(long_text), "long", &lj, &err) ==
+                MVB_OK,
+            "%s", err.message);
+    EXPECT(mvb_json_double(&lj, 1, &d) && d == 0.25, "a 400-digit number: %g",
+           d);
+    mvb_json_free(&lj);
+  }
   bool b = false;
   EXPECT(mvb_json_bool(&j, mvb_json_find(&j, 0, "t"), &b) && b, "bool");
   int arr = mvb_json_find(&j, 0, "arr");
