@@ -216,11 +216,23 @@ static mvb_status read_output_entry(const mvb_json *j, int key,
                          err);
   }
   mvb_output_ref *o = &out->outputs[which];
+  /* A key the kind does not read is refused, not ignored: "classes" on a
+   * score would otherwise look as if it named the score's class. */
   if (mvb_json_streq(j, kind, "score")) {
+    if (classes >= 0 || grid >= 0)
+      return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j,
+                          (classes >= 0 ? classes : grid) - 1,
+                          "mvb.outputs: a \"score\" output has no \"%s\" (it "
+                          "is P(mountain) among beach and mountain)",
+                          classes >= 0 ? "classes" : "grid");
     o->kind = MVB_OUTPUT_SCORE;
     return MVB_OK;
   }
   bool heatmap = mvb_json_streq(j, kind, "heatmap");
+  if (!heatmap && grid >= 0 && mvb_json_streq(j, kind, "probabilities"))
+    return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, grid - 1,
+                        "mvb.outputs: a \"probabilities\" output has no "
+                        "\"grid\" (only a heatmap does)");
   if (!heatmap && !mvb_json_streq(j, kind, "probabilities"))
     return mvb_bad_json(err, MVB_ERR_UNSUPPORTED, j, kind < 0 ? v : kind,
                         "mvb.outputs: \"kind\" must be \"probabilities\", "

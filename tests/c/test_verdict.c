@@ -275,6 +275,15 @@ static void bad_rules_and_outputs_are_refused_naming_them(void) {
        "\"outputs\": {\"Identity:0\": {\"kind\": \"heatmap\", \"classes\":"
        " [\"beach\", \"mountain\", \"neither\"], \"grid\": [4, 4]}}",
        MVB_ERR_SHAPE, "not what mvb.outputs describes"},
+      {"Softmax",
+       "\"outputs\": {\"Identity:0\": {\"kind\": \"score\", \"classes\":"
+       " [\"beach\", \"mountain\", \"neither\"]}}",
+       MVB_ERR_MODEL_FORMAT, "a \"score\" output has no \"classes\""},
+      {"Softmax",
+       "\"outputs\": {\"Identity:0\": {\"kind\": \"probabilities\","
+       " \"classes\": [\"beach\", \"mountain\", \"neither\"], \"grid\": [4, "
+       "4]}}",
+       MVB_ERR_MODEL_FORMAT, "a \"probabilities\" output has no \"grid\""},
   };
   float bias[3] = {0, 0, 0};
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
