@@ -229,14 +229,14 @@ static mvb_status read_output_entry(const mvb_json *j, int key,
     return MVB_OK;
   }
   bool heatmap = mvb_json_streq(j, kind, "heatmap");
-  if (!heatmap && grid >= 0 && mvb_json_streq(j, kind, "probabilities"))
-    return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, grid - 1,
-                        "mvb.outputs: a \"probabilities\" output has no "
-                        "\"grid\" (only a heatmap does)");
   if (!heatmap && !mvb_json_streq(j, kind, "probabilities"))
     return mvb_bad_json(err, MVB_ERR_UNSUPPORTED, j, kind < 0 ? v : kind,
                         "mvb.outputs: \"kind\" must be \"probabilities\", "
                         "\"heatmap\" or \"score\"");
+  if (!heatmap && grid >= 0)
+    return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, grid - 1,
+                        "mvb.outputs: a \"probabilities\" output has no "
+                        "\"grid\" (only a heatmap does)");
   if (classes < 0)
     return mvb_bad_json(err, MVB_ERR_MODEL_FORMAT, j, v,
                         "mvb.outputs: a \"%s\" output needs \"classes\"",
