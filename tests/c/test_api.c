@@ -494,56 +494,53 @@ static mvb_status load_graph(const char *dims, const char *nodes,
   "\"fused_ops\": {\"list\": {\"s\": [\"Qmlhc0FkZA==\"]}}, \"num_args\": " \
   "{\"i\": \"1\"}"
 
-/* fused_ops ["BiasAdd"] with no bias input once ran with a zero bias. */
-static void fused_bias_add_without_a_bias_is_refused_naming_the_node(void) {
+/* A graph of one weight, 1.0 (named in manifest), that must not load:
+ * status want, with fragment in the message. */
+static void expect_graph_refused(const char *what, const char *shape,
+                                 const char *nodes, const char *manifest,
+                                 mvb_status want, const char *fragment) {
   const float one[1] = {1.0f};
   mvb_model *m = NULL;
-  mvb_status s = load_graph(
-      "{\"size\": \"1\"}, {\"size\": \"1\"}",
+  mvb_status s = load_graph(shape, nodes, manifest, one, sizeof one, &m);
+  EXPECT(s == want && test_contains(mvb_model_error(m), fragment),
+         "%s: status %d: %s", what, s, mvb_model_error(m));
+  mvb_model_free(m);
+}
+
+/* fused_ops ["BiasAdd"] with no bias input once ran with a zero bias. */
+static void fused_bias_add_without_a_bias_is_refused_naming_the_node(void) {
+  expect_graph_refused(
+      "matmul", "{\"size\": \"1\"}, {\"size\": \"1\"}",
       "{\"name\": \"w\", \"op\": \"Const\"}, {\"name\": \"out\", \"op\": "
       "\"_FusedMatMul\", \"input\": [\"x\", \"w\"], \"attr\": {" FUSED_BIAS_ADD
       "}}",
-      "{\"name\": \"w\", \"shape\": [1, 1], \"dtype\": \"float32\"}", one,
-      sizeof one, &m);
-  EXPECT(s == MVB_ERR_MODEL_FORMAT &&
-             test_contains(mvb_model_error(m),
-                           "node out (_FusedMatMul): fused_ops asks for "
-                           "BiasAdd but there is no bias input"),
-         "matmul: status %d: %s", s, mvb_model_error(m));
-  mvb_model_free(m);
-  s = load_graph(
+      "{\"name\": \"w\", \"shape\": [1, 1], \"dtype\": \"float32\"}",
+      MVB_ERR_MODEL_FORMAT,
+      "node out (_FusedMatMul): fused_ops asks for BiasAdd but there is no "
+      "bias input");
+  expect_graph_refused(
+      "conv",
       "{\"size\": \"1\"}, {\"size\": \"2\"}, {\"size\": \"2\"}, {\"size\": "
       "\"1\"}",
       "{\"name\": \"w\", \"op\": \"Const\"}, {\"name\": \"out\", \"op\": "
       "\"_FusedConv2D\", \"input\": [\"x\", \"w\"], \"attr\": {\"padding\": "
       "{\"s\": \"VkFMSUQ=\"}, \"strides\": {\"list\": {\"i\": [\"1\", \"1\", "
       "\"1\", \"1\"]}}, " FUSED_BIAS_ADD "}}",
-      "{\"name\": \"w\", \"shape\": [1, 1, 1, 1], \"dtype\": \"float32\"}", one,
-      sizeof one, &m);
-  EXPECT(s == MVB_ERR_MODEL_FORMAT &&
-             test_contains(mvb_model_error(m),
-                           "node out (_FusedConv2D): fused_ops asks for "
-                           "BiasAdd but there is no bias input"),
-         "conv: status %d: %s", s, mvb_model_error(m));
-  mvb_model_free(m);
+      "{\"name\": \"w\", \"shape\": [1, 1, 1, 1], \"dtype\": \"float32\"}",
+      MVB_ERR_MODEL_FORMAT,
+      "node out (_FusedConv2D): fused_ops asks for BiasAdd but there is no "
+      "bias input");
 }
 
 /* BiasAdd adds along the last dimension, which a scalar does not have: it
  * once read dims[-1]. */
 static void bias_add_on_a_scalar_is_refused_naming_the_node(void) {
-  const float one[1] = {1.0f};
-  mvb_model *m = NULL;
-  mvb_status s = load_graph(
-      NULL,
+  expect_graph_refused(
+      "scalar", NULL,
       "{\"name\": \"b\", \"op\": \"Const\"}, {\"name\": \"out\", \"op\": "
       "\"BiasAdd\", \"input\": [\"x\", \"b\"]}",
-      "{\"name\": \"b\", \"shape\": [1], \"dtype\": \"float32\"}", one,
-      sizeof one, &m);
-  EXPECT(s == MVB_ERR_SHAPE &&
-             test_contains(mvb_model_error(m),
-                           "node out (BiasAdd): input x has rank 0"),
-         "status %d: %s", s, mvb_model_error(m));
-  mvb_model_free(m);
+      "{\"name\": \"b\", \"shape\": [1], \"dtype\": \"float32\"}",
+      MVB_ERR_SHAPE, "node out (BiasAdd): input x has rank 0");
 }
 
 /* The input shape is the signature's: a one-channel model says 1 (it once
