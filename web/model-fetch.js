@@ -3,6 +3,7 @@
 // network, compressed ones for a .gz shard).
 import { MvbError, Status } from './engine.js';
 import { BROWSERS_NEEDED } from './meta.js';
+import { readAll } from './read-all.js';
 
 async function get(url) {
   let res;
@@ -43,19 +44,7 @@ async function readShard(res, url, onChunk) {
     transform(chunk, out) { onChunk(chunk.length); out.enqueue(chunk); },
   }));
   if (gz) body = body.pipeThrough(new DecompressionStream('gzip'));
-  const reader = body.getReader();
-  const parts = [];
-  let n = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    n += value.length;
-  }
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out.buffer;
+  return readAll(body.getReader());
 }
 
 export async function fetchModel(modelUrl, onProgress = () => {}) {

@@ -8,6 +8,7 @@
 // Inference runs in a module Web Worker that owns the wasm engine (worker.js).
 import { MvbError, Status, VARIANTS, chooseVariant, detectFeatures } from './engine.js';
 import { FETCH_STALL_MS, MAX_INPUT_BYTES, NOT_SURE_REASONS, formatBytes, verdictInfo } from './meta.js';
+import { readAll } from './read-all.js';
 
 export { MvbError, Status, detectFeatures, NOT_SURE_REASONS };
 
@@ -55,26 +56,14 @@ async function readBody(res, { maxBytes, stallMs, abort }) {
     throw tooLarge(declared, false);
   }
   if (!res.body) return res.arrayBuffer(); // data: and blob: answers in older browsers
-  const reader = res.body.getReader();
-  const chunks = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await withStallTimer(reader.read(), stallMs, abort);
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
+  return readAll(res.body.getReader(), {
+    read: (reader) => withStallTimer(reader.read(), stallMs, abort),
+    onChunk: (value, total) => {
+      if (total <= maxBytes) return;
       abort();
       throw tooLarge(total, true);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
-  }
-  return bytes.buffer;
+    },
+  });
 }
 
 // `promise`, or a "stalled" UrlError (and the request aborted) if it takes longer than ms.
