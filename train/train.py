@@ -189,9 +189,27 @@ def lr_at(step, total, warmup, base):
     return 0.5 * base * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
+def refuse_seen_sources(args):
+    """A source --exclude leaves out must not come back through the weights
+    a run starts from, learns from or resumes: --init, --teacher and --resume
+    name checkpoints whose "args" say what their own training left out (none
+    recorded, e.g. an unfolded shipped model: it saw every source)."""
+    excluded = set(args.exclude)
+    last = os.path.join(args.out, "last.pt")
+    starts = ([args.init] if args.init else []) + list(args.teacher) \
+        + ([last] if args.resume and os.path.exists(last) else [])
+    for path in starts if excluded else []:
+        left_out = set(torch.load(path, map_location="cpu").get("args", {}).get("exclude", []))
+        if not excluded <= left_out:
+            raise SystemExit("train.py: %s was trained on %s, which --exclude leaves out: its weights "
+                             "would carry that source into this run"
+                             % (path, ", ".join(sorted(excluded - left_out))))
+
+
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
+    refuse_seen_sources(args)
     os.makedirs(args.out, exist_ok=True)
     log = open(os.path.join(args.out, "log.txt"), "a")
 
