@@ -34,29 +34,43 @@ missing_pkgs() {
 install_pkgs() {
   local missing=()
   mapfile -t missing < <(missing_pkgs "$@")
-  if ! command -v node >/dev/null; then missing+=(nodejs npm); fi
-  [[ ${#missing[@]} -eq 0 ]] && return
-  [[ ${MVB_NO_APT:-0} == 1 ]] && die "missing Debian packages: ${missing[*]} (MVB_NO_APT=1 set)"
-  local sudo=()
-  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-  say "installing Debian packages: ${missing[*]}"
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    [[ ${MVB_NO_APT:-0} == 1 ]] && die "missing Debian packages: ${missing[*]} (MVB_NO_APT=1 set)"
+    local sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    say "installing Debian packages: ${missing[*]}"
+    # sudo resets the environment: the variable goes in through env. A run
+    # stopped during an install leaves dpkg half-configured: finish that first.
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive dpkg --configure -a
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      -o DPkg::Lock::Timeout=300 "${missing[@]}"
+  fi
+  check_node
+}
+
+# The tools and tests are run on Node.js 20 (playwright-core, in tests/package.json, refuses
+# anything older and would fail every browser test); Debian 12's own nodejs is 18.
+node_major_needed=20
+check_node() {
+  local have
+  have="$(node -p 'process.versions.node')"
+  [[ ${have%%.*} -ge $node_major_needed ]] ||
+    die "Node.js $node_major_needed or newer is needed, this machine has $have ($(command -v node))"
 }
 
 # npm ci only when package-lock.json changed since the last install.
 npm_deps() {
   local dir="$1" stamp want
   [[ -f $dir/package.json ]] || return 0
+  [[ -f $dir/package-lock.json ]] || die "$dir/package-lock.json is missing (npm ci installs what it pins)"
   stamp="$dir/node_modules/.mvb-lock-sha256"
-  want="$(cat "$dir/package.json" "$dir/package-lock.json" 2>/dev/null | sha256sum | cut -c1-64)"
+  want="$(cat "$dir/package.json" "$dir/package-lock.json" | sha256sum | cut -c1-64)"
   [[ -f $stamp && $(cat "$stamp") == "$want" ]] && return 0
   say "npm ci in $dir"
-  if [[ -f $dir/package-lock.json ]]; then
-    (cd "$dir" && npm ci --cache "$HOME/.npm" --prefer-offline --no-audit --no-fund)
-  else
-    (cd "$dir" && npm install --cache "$HOME/.npm" --prefer-offline --no-audit --no-fund)
-  fi
+  (cd "$dir" && npm ci --cache "$HOME/.npm" --prefer-offline --no-audit --no-fund)
   printf '%s\n' "$want" >"$stamp"
 }
 
@@ -109,12 +123,14 @@ build_all() {
   local want=("${build_pkgs[@]}")
   [[ ${1:-} == test ]] && want+=("${test_pkgs[@]}")
   install_pkgs "${want[@]}"
-  npm_deps tests
-  npm_deps web
   mkdir -p build
-  # One build at a time per checkout (several people or agents may share it).
+  # One build at a time per checkout (several people or agents may share it); `test` keeps
+  # the lock until its suites end, so that another build cannot replace dist/ or
+  # node_modules under them.
   exec 9>build/.lock
   flock 9
+  npm_deps tests
+  npm_deps web
   say "XNNPACK (cache: ${MVB_CACHE:-$HOME/.cache/mvb})"
   tools/xnnpack.sh build native wasm-simd wasm-threads wasm-relaxed wasm-relaxed-threads
   cmake_build build/native native -DCMAKE_BUILD_TYPE=Release
@@ -124,7 +140,7 @@ build_all() {
   cmake_build build/wasm-relaxed-threads wasm-relaxed-threads -DCMAKE_BUILD_TYPE=Release -DMVB_WASM_THREADS=ON \
     -DMVB_WASM_RELAXED=ON
   assemble_dist
-  exec 9>&-
+  [[ ${1:-} == test ]] || exec 9>&-
 }
 
 main() {
@@ -135,7 +151,8 @@ main() {
       ;;
     serve)
       port="${2:-8000}"
-      [[ $port =~ ^[0-9]+$ ]] || die "port must be a number: $port"
+      [[ $port =~ ^[0-9]{1,5}$ ]] && ((10#$port >= 1 && 10#$port <= 65535)) ||
+        die "port must be a number from 1 to 65535: $port"
       build_all
       say "serving dist/"
       exec /usr/bin/python3 tools/serve.py --dir dist --port "$port"

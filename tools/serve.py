@@ -53,7 +53,11 @@ def main():
         sys.exit(f"serve.py: {args.dir}/index.html not found; run ./build.sh first")
     Handler.isolated = args.isolated
     handler = functools.partial(Handler, directory=args.dir)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    except (OSError, OverflowError) as e:
+        sys.exit(f"serve.py: cannot listen on 127.0.0.1:{args.port} ({e}); "
+                 "another port: ./build.sh serve 8001")
     print(f"Serving {os.path.abspath(args.dir)} at http://127.0.0.1:{server.server_port}/ "
           "(Ctrl-C to stop)", flush=True)
     try:

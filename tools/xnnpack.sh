@@ -76,7 +76,7 @@ fetch_tarball() { # path sha256 -> prints the local file
   local url
   url="$(debian_mirror)/pool/main/$rel"
   log "downloading $url"
-  curl -fsSL --retry 3 -o "$file.part" "$url" || die "download failed: $url"
+  curl -fsSL --retry 3 --connect-timeout 30 --max-time 900 -o "$file.part" "$url" || die "download failed: $url"
   echo "$sha  $file.part" | sha256sum -c --status ||
     die "sha256 mismatch for $(basename "$rel"): expected $sha, got $(sha256sum "$file.part" | cut -c1-64)"
   mv "$file.part" "$file"
