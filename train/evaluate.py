@@ -1,4 +1,5 @@
-"""What the model says on held-out photos, counted the way a user sees it.
+"""What the model says on held-out photos: its score, as the original was
+judged, and the verdict a user is shown.
 
     /usr/bin/python3 train/evaluate.py --engine build/native/mvb [--model weights]
     /usr/bin/python3 train/evaluate.py --graph weights          # exported files, Python reference
@@ -18,8 +19,10 @@ slice of the trained ones). A checkpoint trained with --exclude SOURCE is
 also judged on every beach/mountain photo of that source (cross-source).
 
 Beach/mountain accuracy counts score > 0.5 as mountain (score = P(mountain)
-among beach + mountain); "not sure" and "neither" are the engine's verdicts
-by the model's rules (verdict.py mirrors src/mvb.c). For neither photos,
+among beach + mountain), as the original's 94.29% was counted; "not sure" and
+"neither" are the engine's verdicts by the model's rules (verdict.py mirrors
+src/mvb.c), and "shown right" counts only the photos whose verdict is their
+class (a "not sure" or "neither" is not right there). For neither photos,
 "flagged" = verdict neither or not sure. Calibration: expected calibration
 error per class (one-vs-rest, 10 bins) at T = 1 and at the model's T.
 
@@ -89,8 +92,8 @@ def report(probs, rows, rules, title):
     right = right_of(probs, np.array([r["y"] for r in rows]), rules)
     out = {}
     print(title)
-    print("  %-22s %6s %9s %8s %9s %12s" % ("beach/mountain", "images", "accuracy", "unsure",
-                                          "neither", "acc. sure"))
+    print("  %-22s %6s %9s %8s %9s %12s %12s" % ("beach/mountain", "images", "accuracy", "unsure",
+                                               "neither", "acc. sure", "shown right"))
     bm = np.array([r["y"] != NEITHER for r in rows])
     truth = np.array([r["y"] == MOUNTAIN for r in rows])
     groups = sorted(set(groups_of[bm]))
@@ -103,11 +106,12 @@ def report(probs, rows, rules, title):
         out[g] = {"images": int(m.sum()), "correct": int(right[m].sum()), "accuracy": float(right[m].mean()),
                   "not_sure": float(np.mean(v[m] == "not sure")),
                   "neither": float(np.mean(v[m] == "neither")),
-                  "accuracy_sure": float(sure_ok.mean()) if sure.any() else float("nan")}
+                  "accuracy_sure": float(sure_ok.mean()) if sure.any() else float("nan"),
+                  "shown_right": float(sure_ok.sum() / m.sum())}
         o = out[g]
-        print("  %-22s %6d %8.2f%% %7.1f%% %8.1f%% %11.2f%%" % (
+        print("  %-22s %6d %8.2f%% %7.1f%% %8.1f%% %11.2f%% %11.2f%%" % (
             g, o["images"], 100 * o["accuracy"], 100 * o["not_sure"], 100 * o["neither"],
-            100 * o["accuracy_sure"]))
+            100 * o["accuracy_sure"], 100 * o["shown_right"]))
     ngroups = sorted(set(groups_of[~bm]))
     if ngroups:
         print("  %-22s %6s %9s %8s %8s %9s" % ("neither photos", "images", "flagged", "neither",
@@ -329,7 +333,8 @@ def main(argv=None):
             pr = graph_probs(args.graph, data.decode_all(args.data, near, size)) if args.graph else None
         if pr is not None:
             v = verdict.verdicts(pr, rules)
-            print("left-out near: categories (not trained, no right answer):")
+            print("left-out near: categories (no class, so no right answer; trained on only by "
+                  "runs with --aux or --kd-unlabelled, on their train split):")
             res = {}
             for cat in sorted({r["label"][5:] for r in near}):
                 m = np.array([r["label"][5:] == cat for r in near])

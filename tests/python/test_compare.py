@@ -76,6 +76,18 @@ class CompareTest(unittest.TestCase):
             figure = out[g]["accuracy"] if self.bm[list(rows)[0]] else out[g]["flagged"]
             self.assertAlmostEqual(figure, 1 - len(rows & wrong) / len(rows), msg=g)
 
+    def test_shown_right_counts_not_sure_and_neither_as_wrong_where_accuracy_does_not(self):
+        p = probs_for(self.rows, set())
+        p[1] = [0.58, 0.40, 0.02]  # a beach photo, score 0.41: beach's side, but "not sure"
+        p[3] = [0.05, 0.00, 0.95]  # a beach photo called "neither"; its score is 0
+        p[5] = [0.10, 0.88, 0.02]  # a beach photo called "mountain"
+        with contextlib.redirect_stdout(io.StringIO()):
+            out = evaluate.report(p, self.rows, RULES, "")
+        self.assertAlmostEqual(out["intel"]["accuracy"], 59 / 60)
+        self.assertAlmostEqual(out["intel"]["shown_right"], 57 / 60)
+        self.assertAlmostEqual(out["intel"]["accuracy_sure"], 57 / 58)
+        self.assertAlmostEqual(out["places-mini"]["shown_right"], 1.0)
+
     def test_same_model_differs_by_nothing(self):
         right = self.right({3, 65, 120})
         res = compare.compare(right, right, self.groups, self.bm, rounds=500)
