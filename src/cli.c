@@ -18,10 +18,12 @@
 #include "png_file.h"
 
 static const char USAGE[] =
-    "usage: mvb classify [--model DIR] [--json] [--threads N] IMAGE...\n"
-    "       mvb explain [--model DIR] [--class CLASS] [--threads N] IMAGE\n"
-    "                   -o OUT.png\n"
+    "usage: mvb classify [--model DIR] [--json] [--threads N] [--precision P]\n"
+    "                    IMAGE...\n"
+    "       mvb explain [--model DIR] [--class CLASS] [--threads N]\n"
+    "                   [--precision P] IMAGE -o OUT.png\n"
     "       mvb run --model DIR --input IN.f32 --output OUT.f32 [--threads N]\n"
+    "                   [--precision P]\n"
     "\n"
     "classify  prints the verdict (mountain, beach, not sure or neither),\n"
     "          the confidence, the model's score (P(mountain) among beach and\n"
@@ -524,10 +526,16 @@ static int run_tensor(mvb_model *model, const args *a) {
   return rc;
 }
 
+/* --help or -h anywhere before "--" ("mvb classify --help" too). */
+static int asks_for_help(int argc, char **argv) {
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   args a;
-  if (argc >= 2 &&
-      (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+  if (asks_for_help(argc, argv)) {
     fputs(USAGE, stdout);
     return stdout_ok() ? 0 : 1;
   }

@@ -324,6 +324,18 @@ test('--threads 64 on fewer cores is lowered to the cores online, with a note', 
   assert.match(mvbRaw(['--help']).stdout.toString(), /--threads N +runs on N threads, at most one per core online/);
 });
 
+test('--help after a command prints the usage, with --precision, and succeeds; after "--" it is a file', { skip }, () => {
+  for (const argv of [['--help'], ['classify', '--help'], ['explain', '-h'], ['run', '--model', 'x', '--help']]) {
+    const r = mvbRaw(argv);
+    assert.equal(r.status, 0, `${argv.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout.toString(), /^usage: mvb classify \[--model DIR\] \[--json\] \[--threads N\] \[--precision P\]/);
+    assert.equal(r.stderr.toString(), '');
+  }
+  const r = mvbRaw(['classify', '--json', '--', '--help']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout.toString(), /"file":"--help","error":/);
+});
+
 test('--threads that is not a whole number of at least 1 is refused, naming the value', { skip }, () => {
   for (const value of ['abc', '0', '-3', '2x', '']) {
     const r = mvbRaw(['classify', '--threads', value, mountain]);
