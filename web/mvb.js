@@ -327,6 +327,7 @@ export function load(options = {}) {
   return p;
 }
 
+// load(options), then classify(input, options): {preview: true} reaches the classifier.
 export async function classify(input, options = {}) {
-  return (await load(options)).classify(input);
+  return (await load(options)).classify(input, options);
 }
