@@ -139,7 +139,7 @@ typedef struct mvb_result {
 typedef struct mvb_model mvb_model;
 
 /* One thread, 50 MP image limit, the model's verdict rules, no log,
- * float32. */
+ * the model's own precision. */
 mvb_options mvb_default_options(void);
 
 /* Creates an empty handle; options are copied (NULL means defaults).

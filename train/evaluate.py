@@ -231,8 +231,9 @@ def main(argv=None):
     p.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data"))
     p.add_argument("--engine", help="path of the native CLI (build/native/mvb)")
     p.add_argument("--model", default=os.path.join(REPO, "weights"), help="model dir for --engine")
-    p.add_argument("--precision", choices=("f32", "int8", "both"), default="f32",
-                   help="--engine's arithmetic (mvb --precision); both: f32 and int8, compared")
+    p.add_argument("--precision", choices=("f32", "int8", "both"), default=None,
+                   help="--engine's arithmetic (mvb --precision; default: the model's own, "
+                        "model.json's mvb.precision); both: f32 and int8, compared")
     p.add_argument("--graph", help="exported model dir, run with the Python reference")
     p.add_argument("--checkpoint", help="PyTorch checkpoint (float)")
     p.add_argument("--temperature", type=float,
@@ -268,9 +269,10 @@ def main(argv=None):
     rows = eval_rows(args.data, excluded)
     results, probs, copy_probs = {"rules": rules, "excluded": excluded}, {}, {}
     paths = [os.path.join(args.data, r["path"]) for r in rows]
-    # --sizes, --near: the precision a user gets (the model's own when both are compared)
-    one_precision = (mvb.get("precision", "f32") if args.precision == "both" else args.precision)
-    for precision in (("f32", "int8") if args.precision == "both" else (args.precision,)) if args.engine else ():
+    # The precision a user gets (the model's own) unless one is asked for; --sizes and --near
+    # use it when both are compared.
+    one_precision = mvb.get("precision", "f32") if args.precision in (None, "both") else args.precision
+    for precision in (("f32", "int8") if args.precision == "both" else (one_precision,)) if args.engine else ():
         name = "engine" if precision == "f32" else "engine_" + precision
         probs[name] = engine_probs(args.engine, args.model, paths, precision=precision)
         results[name] = report(probs[name], rows, rules,
