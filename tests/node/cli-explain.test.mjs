@@ -138,7 +138,7 @@ test('explain: a missing -o, an unknown --class, --json, or a bad photo fail, na
   withModelAndPhoto({}, ({ dir, model, photo, out }) => {
     let r = mvb(['explain', '--model', model, photo]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /mvb explain .*IMAGE\n +-o OUT\.png/);
+    assert.match(r.stderr, /mvb explain .*\n +\[--precision P\] IMAGE -o OUT\.png/);
     r = mvb(['explain', '--model', model, '--class', 'sky', photo, '-o', out]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--class must be beach, mountain, neither or verdict, not "sky"/);
