@@ -109,8 +109,8 @@ def resample(rights, groups, bm, units=None, rounds=10000, seed=1):
 
 def units_of(paths):
     """resample()'s units for these photos: a Places "neither" photo's is its
-    category, any other photo is its own."""
-    return [data.category_of(p) or p for p in paths]
+    category, a mexico-places photo's its place, any other photo is its own."""
+    return [data.category_of(p) or data.place_of(p) or p for p in paths]
 
 
 def interval(draws):

@@ -24,6 +24,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import tempfile
 from multiprocessing import Pool
 
@@ -67,6 +68,15 @@ def category_of(path):
     """places-mini/neither/CATEGORY/file.jpg -> CATEGORY (else None)."""
     parts = path.split("/")
     return parts[2] if len(parts) > 3 and parts[1] == "neither" else None
+
+
+def place_of(path):
+    """mexico-places/LABEL/PLACE_N.jpg -> mexico-places/LABEL/PLACE (else
+    None): that source names each photo after the place it shows (27 places),
+    so photos of one place are not independent draws."""
+    if not path.startswith("mexico-places/"):
+        return None
+    return re.sub(r"_\d+\.[^./]+$", "", path)
 
 
 def held_out_category(path):

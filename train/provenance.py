@@ -237,8 +237,9 @@ def main(argv=None):
             "says how a new place fares. One Intel photo is in both `buildings` (test split) and "
             "`street` (training) under two names. The validation figures, the held-out \"neither\" "
             "categories included, are also the ones the shipped model was chosen on (below), so "
-            "they are optimistic for the one chosen; `train/compare.py` resamples photos one by "
-            "one, so its intervals for mexico-places, whose photos come in places, are too narrow."
+            "they are optimistic for the one chosen; `train/compare.py` drew mexico-places photos "
+            "one by one until then, so the intervals quoted above that date for mexico-places are "
+            "too narrow; it now draws them by place (`data.place_of`)."
             % data.HELD_OUT_PERCENT,
             "",
             "## Training", "",

@@ -88,6 +88,15 @@ class CompareTest(unittest.TestCase):
         self.assertAlmostEqual(out["intel"]["accuracy_sure"], 57 / 58)
         self.assertAlmostEqual(out["places-mini"]["shown_right"], 1.0)
 
+    def test_photos_of_one_mexico_place_are_one_unit(self):
+        paths = ["mexico-places/beach/holbox_1.jpg", "mexico-places/beach/holbox_22.jpg",
+                 "mexico-places/mountain/pico_de_orizaba_3.jpg", "mexico-places/mountain/pico_de_orizaba_40.jpg",
+                 "intel/beach/holbox_1.jpg", "places-mini/neither/kitchen/1.jpg", "places-mini/neither/kitchen/2.jpg"]
+        self.assertEqual(compare.units_of(paths), [
+            "mexico-places/beach/holbox", "mexico-places/beach/holbox",
+            "mexico-places/mountain/pico_de_orizaba", "mexico-places/mountain/pico_de_orizaba",
+            "intel/beach/holbox_1.jpg", "kitchen", "kitchen"])
+
     def test_same_model_differs_by_nothing(self):
         right = self.right({3, 65, 120})
         res = compare.compare(right, right, self.groups, self.bm, rounds=500)
